@@ -1,0 +1,1 @@
+"""The february command line: local VM, image build, deploy, check, dns."""

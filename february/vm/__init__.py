@@ -1,0 +1,1 @@
+"""The local February VM: QEMU, a cloud-init seed, the fake outside world."""

@@ -1,0 +1,69 @@
+"""The local VM's fixed shape: ports, sizes and the addresses the guest sees.
+
+``inventory/vm.py`` and the tests read the forwarded ports from here, so they
+are declared once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from february.paths import state_dir
+
+# Inside QEMU user networking the guest reaches forwarded host services at
+# this address; nothing else outside the guest is reachable (restrict=on).
+GUEST_GATEWAY_NET = "10.0.2.0/24"
+OUTSIDE_ADDRESS = "10.0.2.100"
+SMARTHOST_GUEST_PORT = 2525
+DNS_GUEST_PORT = 53
+
+
+@dataclass(frozen=True)
+class VmConfig:
+    """One local VM: its state folder and the loopback ports forwarded to it."""
+
+    name: str = "vm"
+    memory_mib: int = 2048
+    cpus: int = 2
+    disk_gib: int = 8
+    ssh_port: int = 2222
+    smtp_port: int = 2525
+    submission_port: int = 5587
+    imaps_port: int = 9993
+    smarthost_port: int = 10025  # the fake smarthost on the host's loopback
+    dns_port: int = 10053  # the fake DNS (TCP) on the host's loopback
+    nic: str = "virtio-net-pci"
+    disk_bus: str = "virtio"  # or "nvme" for the February-class hardware check
+
+    @property
+    def dir(self) -> Path:
+        return state_dir() / self.name
+
+    @property
+    def ssh_key(self) -> Path:
+        return self.dir / "id_ed25519"
+
+    @property
+    def secrets(self) -> Path:
+        return self.dir / "secrets"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.dir / "qemu.pid"
+
+    @property
+    def console_log(self) -> Path:
+        return self.dir / "console.log"
+
+    def forwards(self) -> dict[str, tuple[int, int]]:
+        """Service name to (host loopback port, guest port)."""
+        return {
+            "ssh": (self.ssh_port, 22),
+            "smtp": (self.smtp_port, 25),
+            "submission": (self.submission_port, 587),
+            "imaps": (self.imaps_port, 993),
+        }
+
+
+DEFAULT = VmConfig()

@@ -1,0 +1,146 @@
+"""Start, wait for and stop a QEMU VM with a closed user-mode network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from february.vm.accel import accel_args
+from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
+
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+
+
+class VmError(RuntimeError):
+    """The VM could not be started or reached."""
+
+
+def netdev_arg(config: VmConfig) -> str:
+    """User-mode net with restrict=on: only the forwards below cross it.
+
+    hostfwd brings the VM's SSH and mail ports to the host's loopback;
+    guestfwd gives the guest one outside address, which leads to the fake
+    smarthost and the fake DNS on the host's loopback and to nothing else.
+    """
+    parts = ["user", "id=n0", "restrict=on"]
+    for host_port, guest_port in config.forwards().values():
+        parts.append(f"hostfwd=tcp:127.0.0.1:{host_port}-:{guest_port}")
+    parts.append(f"guestfwd=tcp:{OUTSIDE_ADDRESS}:{SMARTHOST_GUEST_PORT}-cmd:nc 127.0.0.1 {config.smarthost_port}")
+    parts.append(f"guestfwd=tcp:{OUTSIDE_ADDRESS}:{DNS_GUEST_PORT}-cmd:nc 127.0.0.1 {config.dns_port}")
+    return ",".join(parts)
+
+
+def qemu_argv(config: VmConfig, disk: Path, seed: Path | None) -> list[str]:
+    vars_copy = config.dir / "OVMF_VARS.fd"
+    if not vars_copy.exists():
+        shutil.copyfile(OVMF_VARS, vars_copy)
+    argv = [
+        "qemu-system-x86_64",
+        "-name", f"february-{config.name}",
+        "-machine", "q35",
+        *accel_args(),
+        "-smp", str(config.cpus),
+        "-m", str(config.memory_mib),
+        "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+        "-drive", f"if=pflash,format=raw,file={vars_copy}",
+        "-netdev", netdev_arg(config),
+        "-device", f"{config.nic},netdev=n0",
+        "-display", "none",
+        "-serial", f"file:{config.console_log}",
+        "-pidfile", str(config.pidfile),
+        "-daemonize",
+    ]
+    if config.disk_bus == "nvme":
+        argv += ["-drive", f"if=none,id=root,file={disk},format=qcow2", "-device", "nvme,drive=root,serial=february0"]
+    else:
+        argv += ["-drive", f"if=virtio,file={disk},format=qcow2"]
+    if seed is not None:
+        argv += ["-drive", f"if=virtio,file={seed},format=raw,readonly=on"]
+    return argv
+
+
+def make_overlay(base: Path, overlay: Path, size_gib: int) -> None:
+    """A qcow2 overlay on the cached base: the base is never written."""
+    overlay.unlink(missing_ok=True)
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(overlay), f"{size_gib}G"],
+        check=True,
+    )
+
+
+def running_pid(config: VmConfig) -> int | None:
+    try:
+        pid = int(config.pidfile.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
+def start(config: VmConfig, disk: Path, seed: Path | None) -> None:
+    if running_pid(config) is not None:
+        raise VmError(f"VM {config.name!r} is already running (pid file {config.pidfile}); stop it first")
+    for name, (host_port, _) in config.forwards().items():
+        if port_open("127.0.0.1", host_port):
+            raise VmError(f"127.0.0.1:{host_port} (for {name}) is already in use")
+    config.console_log.unlink(missing_ok=True)
+    done = subprocess.run(qemu_argv(config, disk, seed), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise VmError(f"qemu failed to start: {done.stderr.strip()}")
+
+
+def stop(config: VmConfig, timeout: float = 20.0) -> bool:
+    """Stop the VM; True if one was running."""
+    pid = running_pid(config)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    config.pidfile.unlink(missing_ok=True)
+    return True
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_ssh(config: VmConfig, timeout: float = 300.0) -> float:
+    """Wait until ``ssh root@vm true`` succeeds; return the seconds waited."""
+    started = time.monotonic()
+    argv = ssh_argv(config) + ["true"]
+    while time.monotonic() - started < timeout:
+        if running_pid(config) is None:
+            raise VmError(f"QEMU exited while booting; see {config.console_log}")
+        done = subprocess.run(argv, capture_output=True, timeout=60)
+        if done.returncode == 0:
+            return time.monotonic() - started
+        time.sleep(2)
+    raise VmError(f"no SSH on 127.0.0.1:{config.ssh_port} after {timeout:.0f}s; see {config.console_log}")
+
+
+def ssh_argv(config: VmConfig) -> list[str]:
+    return [
+        "ssh", "-i", str(config.ssh_key), "-p", str(config.ssh_port),
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes",
+        "root@127.0.0.1",
+    ]

@@ -1,0 +1,1 @@
+"""The image pipeline: the natively built package layer, bootable disks, Packer bakes."""

@@ -1,0 +1,61 @@
+"""Build (or reuse) the cached stand-in base image: package layer plus bootable disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from images.base_layer import BaseLayer, build_root, installed_versions
+from images.disk import make_disk, to_qcow2
+
+
+def cache_root() -> Path:
+    """Where built images are kept: $FEBRUARY_CACHE, else ~/.cache/february."""
+    return Path(os.environ.get("FEBRUARY_CACHE", Path.home() / ".cache" / "february"))
+
+
+def base_image(layer: BaseLayer | None = None, on_line: Callable[[str], None] | None = None) -> Path:
+    """Return the base image's qcow2 path, building it only when its inputs changed.
+
+    The image lives in a folder named by the hash of its inputs, written under
+    a temporary name and renamed into place when complete, so an interrupted
+    build never leaves a half image that a later run would trust.
+    """
+    layer = layer or BaseLayer()
+    key = layer.cache_key()
+    final = cache_root() / "base" / key[:16]
+    qcow2 = final / "disk.qcow2"
+    if qcow2.exists():
+        return qcow2
+    work = final.with_name(final.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    started = time.monotonic()
+    root = work / "root"
+    build_root(layer, root, on_line=on_line)
+    versions = installed_versions(root)
+    raw = work / "disk.raw"
+    make_disk(root, raw, on_line=on_line)
+    to_qcow2(raw, work / "disk.qcow2")
+    raw.unlink()
+    shutil.rmtree(root)
+    (work / "manifest.json").write_text(
+        json.dumps(
+            {
+                "cache_key": key,
+                "suite": layer.suite,
+                "mirrors": list(layer.mirrors),
+                "packages": list(layer.packages),
+                "installed_versions": versions,
+                "build_seconds": round(time.monotonic() - started, 1),
+            },
+            indent=2,
+        )
+    )
+    shutil.rmtree(final, ignore_errors=True)
+    work.rename(final)
+    return qcow2

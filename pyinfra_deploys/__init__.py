@@ -1,0 +1,1 @@
+"""pyinfra deploys for the February mail host: one ``@deploy`` per role."""

@@ -1,0 +1,30 @@
+"""The packages each role installs, in one place.
+
+The roles install these with ``apt.packages``; the image pipeline installs the
+same lists natively into the base image root (``images/base_layer.py``), so the
+deploy stays the single source of truth for what a February host runs.
+
+The names hold on Debian 12 and Ubuntu 24.04 alike. The seed article's
+``postfix-utils`` exists in neither: postconf, postmap and postqueue ship in
+``postfix``. ``rspamd`` and ``mailutils`` are in noble's *universe* component,
+which the Ubuntu cloud image enables by default.
+"""
+
+BASE: tuple[str, ...] = ("ca-certificates", "openssl", "debconf-utils")
+POSTFIX: tuple[str, ...] = ("postfix", "libsasl2-modules", "mailutils")
+DOVECOT: tuple[str, ...] = ("dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve")
+RSPAMD: tuple[str, ...] = ("rspamd",)
+FIREWALL: tuple[str, ...] = ("ufw",)
+
+ALL_ROLES: dict[str, tuple[str, ...]] = {
+    "base": BASE,
+    "postfix": POSTFIX,
+    "dovecot": DOVECOT,
+    "rspamd": RSPAMD,
+    "firewall": FIREWALL,
+}
+
+
+def deploy_packages() -> list[str]:
+    """Every package the deploy installs, sorted and without duplicates."""
+    return sorted({name for names in ALL_ROLES.values() for name in names})
