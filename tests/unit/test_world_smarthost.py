@@ -8,14 +8,20 @@ byte (DKIM signatures are verified on the spooled bytes).
 from __future__ import annotations
 
 import os
+import re
+import signal
 import smtplib
 import ssl
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from dnslib import DNSRecord
 
 from february.world.certs import self_signed
 from february.world.smarthost import FakeSmarthost, raw_bytes, read_spool
@@ -163,3 +169,64 @@ def test_message_is_spooled_with_exact_bytes(smarthost: FakeSmarthost, tls_pair:
     assert {"id", "received_at", "mail_options", "rcpt_options", "data_b64"} <= first.keys()
     assert not [p for p in smarthost.spool.iterdir() if p.name.startswith(".")]
 
+
+def test_world_main_runs_both_until_sigterm(tmp_path: Path) -> None:
+    """The VM tooling's view: start, wait for the pid file, use both services, SIGHUP, SIGTERM -> exit 0."""
+    repo = Path(__file__).resolve().parents[2]
+    zone = tmp_path / "zone"
+    zone.write_text("example.net. 300 IN MX 10 mx.example.net.\nmx.example.net. 300 IN A 192.0.2.10\n")
+    password_file = tmp_path / "password"
+    password_file.write_text(PASSWORD + "\n")
+    pidfile, spool = tmp_path / "world.pid", tmp_path / "spool"
+    cert, key = tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem"
+    argv = [
+        sys.executable, "-m", "february.world",
+        "--spool", str(spool), "--smarthost-port", "0", "--dns-port", "0",
+        "--username", USER, "--password-file", str(password_file),
+        "--cert", str(cert), "--key", str(key),
+        "--zone-file", str(zone), "--pidfile", str(pidfile),
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not pidfile.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "pid file never appeared"
+            time.sleep(0.05)
+        assert pidfile.read_text().strip() == str(proc.pid)
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()  # printed before the pid file was written
+        match = re.search(r"world ready smarthost=127\.0\.0\.1:(\d+) dns=127\.0\.0\.1:(\d+)", ready)
+        assert match, ready
+        smtp_port, dns_port = int(match[1]), int(match[2])
+
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
+            smtp.starttls(context=client_tls(cert))
+            smtp.login(USER, PASSWORD)
+            smtp.sendmail("a@example.test", ["b@example.net"], b"Subject: via main\r\n\r\nhello\r\n")
+        (record,) = read_spool(spool)
+        assert record["auth_login"] == USER and record["tls"] is True
+
+        def mx() -> list[str]:
+            packet = DNSRecord.question("example.net", "MX").send("127.0.0.1", dns_port, tcp=True, timeout=5)
+            return [str(rr.rdata.label) for rr in DNSRecord.parse(packet).rr]
+
+        assert mx() == ["mx.example.net."]
+        zone.write_text("example.net. 300 IN MX 5 new.example.net.\n")
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while mx() != ["new.example.net."]:
+            assert time.monotonic() < deadline, "SIGHUP did not reload the zone"
+            time.sleep(0.05)
+
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "smarthost accepted" in out and "to=b@example.net" in out
+    assert "dns tcp 127.0.0.1:" in out and "example.net. MX -> NOERROR" in out
+    assert "zone reloaded" in out
+    assert not pidfile.exists()
