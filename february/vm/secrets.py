@@ -1,0 +1,51 @@
+"""The VM's secrets, generated on first use into its state folder (mode 600).
+
+Nothing here is ever committed: passwords are random per VM, and only their
+hashes reach the VM.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from pathlib import Path
+
+from february.vm.config import VmConfig
+
+MAILBOXES = ("alice@example.test", "bob@example.test")
+
+
+def hash_password(password: str) -> str:
+    """SHA512-CRYPT, the scheme Dovecot's passwd-file is told to expect."""
+    done = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def _write_secret(path: Path, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+
+
+def ensure_vm_secrets(config: VmConfig) -> Path:
+    """Create any missing secret of the VM; return the secrets folder."""
+    folder = config.secrets
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for address in MAILBOXES:
+        plain = folder / f"{address}.password"
+        if not plain.exists():
+            _write_secret(plain, secrets.token_urlsafe(18))
+        hashed = folder / f"{address}.hash"
+        if not hashed.exists():
+            _write_secret(hashed, hash_password(plain.read_text().strip()))
+    relay = folder / "smarthost.password"
+    if not relay.exists():
+        _write_secret(relay, secrets.token_urlsafe(24))
+    if not config.ssh_key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"february-{config.name}", "-f", str(config.ssh_key)], check=True)
+    return folder
+
+
+def mailbox_password(config: VmConfig, address: str) -> str:
+    return (config.secrets / f"{address}.password").read_text().strip()

@@ -1,0 +1,32 @@
+"""Overrides for the local February VM (group `vm`), layered on all.py.
+
+The VM lives in a closed QEMU network: its "outside" is one address that
+leads to a fake smarthost and a fake DNS on the host's loopback, so it can
+never relay to a real provider or a real MX. Secrets are generated into the
+VM's state folder by `february vm` (or the tests), never committed.
+"""
+
+from february.vm.config import DEFAULT, GUEST_GATEWAY_NET, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT
+
+_secrets = DEFAULT.secrets
+
+february_overrides = {
+    "mailboxes": {
+        "alice@example.test": {"hashed_password_file": str(_secrets / "alice@example.test.hash")},
+        "bob@example.test": {"hashed_password_file": str(_secrets / "bob@example.test.hash")},
+    },
+    "aliases": {
+        "team@example.test": ["alice@example.test", "bob@example.test"],
+    },
+    # Forwarded connections reach the guest from the user-net gateway.
+    "submission_networks": ["192.168.1.0/24", "10.10.0.0/24", GUEST_GATEWAY_NET],
+    "smarthost": {
+        "host": OUTSIDE_ADDRESS,
+        "port": SMARTHOST_GUEST_PORT,
+        "username": "february-vm@relay.example.net",
+        "password_file": str(_secrets / "smarthost.password"),
+    },
+    # Rspamd resolves over UDP, which the closed network does not carry: point it
+    # at the loopback so its lookups fail at once instead of timing out.
+    "rspamd": {"offline": True, "nameservers": ["127.0.0.1"]},
+}

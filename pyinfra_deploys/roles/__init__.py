@@ -1,0 +1,1 @@
+"""One module per concern, one ``@deploy`` each; ``deploy.py`` runs them in order."""

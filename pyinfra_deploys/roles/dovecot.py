@@ -1,0 +1,53 @@
+"""Dovecot: SASL auth and LMTP sockets for Postfix, IMAPS, Maildir, Sieve."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+from pyinfra.api.operation import OperationMeta
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from pyinfra_deploys import packages
+from pyinfra_deploys.place import place
+from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys.settings.host import current, current_secrets
+
+VMAIL_UID = 5000
+SIEVE = "/etc/dovecot/sieve/spam-to-junk.sieve"
+
+
+@deploy("February Dovecot")
+def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
+    s = current()
+    install("dovecot", packages.DOVECOT)
+    server.group(name="vmail group", group="vmail", gid=VMAIL_UID, system=True)
+    server.user(
+        name="vmail user",
+        user="vmail",
+        uid=VMAIL_UID,
+        group="vmail",
+        home="/var/mail/vhosts",
+        shell="/usr/sbin/nologin",
+        system=True,
+        create_home=False,
+    )
+    files.directory(name="Mail store", path="/var/mail/vhosts", user="vmail", group="vmail", mode="750")
+
+    conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
+    users = place(
+        "/etc/dovecot/users", mode="640", group="dovecot", mailbox_hashes=current_secrets().mailbox_hashes
+    )
+    files.directory(name="Sieve directory", path="/etc/dovecot/sieve", mode="755")
+    sieve = place(SIEVE)
+    server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)
+
+    changes = [conf, users, sieve, *(tls_changes or [])]
+    server.shell(name="Check the Dovecot configuration", commands=["doveconf -n >/dev/null"], _if=any_changed(*changes))
+    systemd.service(
+        name="Restart Dovecot for its new configuration",
+        service="dovecot",
+        running=True,
+        restarted=True,
+        _if=any_changed(*changes),
+    )
+    systemd.service(name="Dovecot enabled and running", service="dovecot", running=True, enabled=True)

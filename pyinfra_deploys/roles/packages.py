@@ -1,0 +1,26 @@
+"""Install a role's packages, refreshing apt lists only when something is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyinfra import host
+from pyinfra.facts.deb import DebPackages
+from pyinfra.operations import apt
+
+
+def install(role: str, packages: Sequence[str]) -> None:
+    """apt-get install the role's packages.
+
+    When every package is present (the usual case on the February image,
+    whose package layer was built from these same lists) this asks nothing
+    of the network; only a missing package triggers ``apt-get update``.
+    """
+    installed = host.get_fact(DebPackages)
+    missing = [name for name in packages if name not in installed]
+    apt.packages(
+        name=f"Install {role} packages",
+        packages=list(packages),
+        update=bool(missing),
+        no_recommends=True,
+    )

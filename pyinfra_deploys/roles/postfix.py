@@ -1,0 +1,69 @@
+"""Postfix: main.cf and master.cf as the seed gives them, maps, checked reloads."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+from pyinfra.api.operation import OperationMeta
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from pyinfra_deploys import packages
+from pyinfra_deploys.place import place
+from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys.settings.host import current, current_secrets
+
+
+def postmapped(path: str, mode: str = "644", **context: object) -> list[OperationMeta]:
+    """Place a lookup table and rebuild its .db when it changed."""
+    table = place(path, mode=mode, **context)
+    rebuild = server.shell(
+        name=f"postmap {path}",
+        commands=[f"postmap hash:{path}", f"chmod {mode} {path}.db"],
+        _if=table.did_change,
+    )
+    return [table, rebuild]
+
+
+def aliases() -> list[OperationMeta]:
+    """The host's local aliases (alias_maps), rebuilt with newaliases on change."""
+    table = place("/etc/aliases")
+    return [table, server.shell(name="newaliases", commands=["newaliases"], _if=table.did_change)]
+
+
+@deploy("February Postfix")
+def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
+    s = current()
+    install("postfix", packages.POSTFIX)
+
+    changes: list[OperationMeta] = [
+        place("/etc/postfix/main.cf", s=s),
+        place("/etc/postfix/master.cf", s=s),
+        place("/etc/postfix/virtual_domains", s=s),
+        *aliases(),
+        *postmapped("/etc/postfix/virtual_mailboxes", s=s),
+        *postmapped("/etc/postfix/virtual_aliases", s=s),
+        *(tls_changes or []),
+    ]
+    if s.smarthost is not None:
+        # The relay password: 0600 on the host, .db too, never in the repo.
+        changes += postmapped("/etc/postfix/sasl_passwd", mode="600", s=s, smarthost_password=current_secrets().smarthost_password)
+    else:
+        for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db"):
+            changes.append(files.file(name=f"Remove {path}", path=path, present=False))
+
+    # Validate before every reload: `postfix check` fails on a broken
+    # configuration and `postconf` prints warnings (unknown parameters, bad
+    # values) on stderr, which fail the run too.
+    server.shell(
+        name="Check the Postfix configuration",
+        commands=["postfix check", "test -z \"$(postconf -n 2>&1 >/dev/null)\" || { postconf -n >/dev/null; exit 1; }"],
+        _if=any_changed(*changes),
+    )
+    systemd.service(
+        name="Reload Postfix for its new configuration",
+        service="postfix",
+        running=True,
+        reloaded=True,
+        _if=any_changed(*changes),
+    )
+    systemd.service(name="Postfix enabled and running", service="postfix", running=True, enabled=True)

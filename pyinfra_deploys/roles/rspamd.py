@@ -1,0 +1,90 @@
+"""Rspamd: the milter on 127.0.0.1:11332 and DKIM signing with keys made on the host."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import File
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from pyinfra_deploys import packages
+from pyinfra_deploys.place import place
+from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys.settings.host import current
+
+DKIM_DIR = "/var/lib/rspamd/dkim"
+RSPAMD_USER = "_rspamd"  # the same on Debian 12 and Ubuntu 24.04
+
+# Modules that reach the internet (DNS blocklists, hash servers, remote
+# maps); turned off when the settings say the host is offline.
+ONLINE_MODULES = (
+    "rbl",
+    "fuzzy_check",
+    "asn",
+    "emails",
+    "phishing",
+    "url_redirector",
+    "dcc",
+    "hfilter",
+    "multimap",
+    "mime_types",
+    "whitelist",
+    "mid",
+)
+
+
+def dkim_key_path(domain: str, selector: str) -> str:
+    return f"{DKIM_DIR}/{domain}.{selector}.key"
+
+
+@deploy("February Rspamd")
+def rspamd() -> None:
+    s = current()
+    install("rspamd", packages.RSPAMD)
+
+    changes = [
+        place("/etc/rspamd/local.d/worker-proxy.inc", s=s),
+        place("/etc/rspamd/local.d/dkim_signing.conf", s=s),
+        place("/etc/rspamd/local.d/options.inc", s=s),
+        place("/etc/rspamd/local.d/logging.inc", s=s),
+    ]
+    for module in ONLINE_MODULES:
+        path = f"/etc/rspamd/local.d/{module}.conf"
+        if s.rspamd.offline:
+            changes.append(place(path, template="/etc/rspamd/local.d/disabled-module.conf", module=module))
+        else:
+            changes.append(files.file(name=f"Remove {path}", path=path, present=False))
+
+    files.directory(name="DKIM key directory", path=DKIM_DIR, user=RSPAMD_USER, group=RSPAMD_USER, mode="750")
+    for domain in s.served_domains:
+        key = dkim_key_path(domain, s.rspamd.dkim_selector)
+        if host.get_fact(File, path=key):
+            host.noop(f"DKIM key for {domain} already exists")
+            continue
+        # The key is state, made once here and never in the repo; the .txt
+        # beside it is the DNS record that `february dns` prints.
+        changes.append(
+            server.shell(
+                name=f"Create the DKIM key for {domain}",
+                commands=[
+                    f"rspamadm dkim_keygen -b 2048 -s {shlex.quote(s.rspamd.dkim_selector)} -d {shlex.quote(domain)} "
+                    f"-k {shlex.quote(key)} > {shlex.quote(key[:-4] + '.txt')}",
+                    f"chown {RSPAMD_USER}:{RSPAMD_USER} {shlex.quote(key)} && chmod 640 {shlex.quote(key)}",
+                ],
+            )
+        )
+
+    server.shell(name="Check the Rspamd configuration", commands=["rspamadm configtest -q"], _if=any_changed(*changes))
+    # A restart, not a reload: a reload while Rspamd still compiles its
+    # regexps (minutes under emulation) made its main process exit.
+    systemd.service(
+        name="Restart Rspamd for its new configuration",
+        service="rspamd",
+        running=True,
+        restarted=True,
+        _if=any_changed(*changes),
+    )
+    systemd.service(name="Rspamd enabled and running", service="rspamd", running=True, enabled=True)

@@ -1,0 +1,36 @@
+"""The settings of the host a deploy is running for, read from its inventory data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyinfra import host
+
+from pyinfra_deploys.settings.load import Secrets, load_settings, read_secrets
+from pyinfra_deploys.settings.model import Settings
+
+_cache: dict[str, tuple[Settings, Secrets]] = {}
+
+
+def _layers() -> tuple[dict[str, Any], dict[str, Any]]:
+    data = host.data.get("february")
+    if not isinstance(data, dict):
+        raise RuntimeError(f"host {host.name}: no `february` settings in its inventory data (inventory/group_data/all.py)")
+    overrides = host.data.get("february_overrides") or {}
+    return data, overrides
+
+
+def current() -> Settings:
+    """The validated settings of the current host (validated once per host)."""
+    return _load()[0]
+
+
+def current_secrets() -> Secrets:
+    return _load()[1]
+
+
+def _load() -> tuple[Settings, Secrets]:
+    if host.name not in _cache:
+        settings = load_settings(*_layers())
+        _cache[host.name] = (settings, read_secrets(settings))
+    return _cache[host.name]
