@@ -53,6 +53,9 @@ OS_PACKAGES: tuple[str, ...] = (
 # answers ("Internet Site", the mailname) on the host itself.
 DEBCONF = "postfix postfix/main_mailer_type select No configuration"
 
+# Installed by the package layer, enabled by the deploy's roles.
+DEFERRED_SERVICES: tuple[str, ...] = ("postfix", "dovecot", "rspamd", "redis-server", "e2scrub_reap")
+
 GENERALIZE = (
     "rm -f \"$1\"/etc/ssh/ssh_host_*"
     " && : > \"$1\"/etc/machine-id"
@@ -73,7 +76,7 @@ class BaseLayer:
 
     def cache_key(self) -> str:
         digest = hashlib.sha256()
-        digest.update(json.dumps([self.suite, self.mirrors, self.packages, DEBCONF, GENERALIZE]).encode())
+        digest.update(json.dumps([self.suite, self.mirrors, self.packages, DEBCONF, GENERALIZE, DEFERRED_SERVICES]).encode())
         for path in sorted(ROOTFS_OVERLAY.rglob("*")):
             if path.is_file():
                 digest.update(str(path.relative_to(ROOTFS_OVERLAY)).encode())
@@ -94,6 +97,8 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
         f"--essential-hook=echo '{DEBCONF}' | chroot \"$1\" debconf-set-selections",
         f"--customize-hook=cp -a {ROOTFS_OVERLAY}/. \"$1\"/",
         "--customize-hook=chroot \"$1\" systemctl enable systemd-networkd",
+        # The mail services start once the converge has configured them.
+        f"--customize-hook=chroot \"$1\" systemctl disable {' '.join(DEFERRED_SERVICES)}",
         f"--customize-hook={GENERALIZE}",
         layer.suite,
         root,

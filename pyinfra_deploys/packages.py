@@ -13,7 +13,8 @@ which the Ubuntu cloud image enables by default.
 BASE: tuple[str, ...] = ("ca-certificates", "openssl", "debconf-utils")
 POSTFIX: tuple[str, ...] = ("postfix", "libsasl2-modules", "mailutils")
 DOVECOT: tuple[str, ...] = ("dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve")
-RSPAMD: tuple[str, ...] = ("rspamd",)
+# Rspamd keeps Bayes statistics (and its other learned state) in Redis.
+RSPAMD: tuple[str, ...] = ("rspamd", "redis-server")
 FIREWALL: tuple[str, ...] = ("ufw",)
 
 ALL_ROLES: dict[str, tuple[str, ...]] = {

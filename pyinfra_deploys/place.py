@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pyinfra.api.operation import OperationMeta
+from pyinfra.api.util import get_template
 from pyinfra.operations import files
 
 FILES = Path(__file__).resolve().parent.parent / "files"
@@ -20,6 +21,16 @@ def template_for(dest: str) -> Path:
     source = FILES / dest.lstrip("/")
     templated = source.with_name(source.name + ".j2")
     return templated if templated.exists() else source
+
+
+def jinja_options() -> dict[str, Any]:
+    """Block tags take their whole line, so loops leave no blank lines (a fresh dict: pyinfra pops from it)."""
+    return {"trim_blocks": True, "lstrip_blocks": True}
+
+
+def render(dest: str, template: str | None = None, **context: Any) -> str:
+    """Render a target path's template exactly as ``place`` does, without a host (for tests and checks)."""
+    return get_template(str(template_for(template or dest)), jinja_options()).render(**context)
 
 
 def place(
@@ -33,6 +44,13 @@ def place(
     source = template_for(template or dest)
     if source.suffix == ".j2":
         return files.template(
-            name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group, **context
+            name=f"Place {dest}",
+            src=str(source),
+            dest=dest,
+            mode=mode,
+            user=user,
+            group=group,
+            jinja_env_kwargs=jinja_options(),
+            **context,
         )
     return files.put(name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group)

@@ -50,6 +50,8 @@ def rspamd() -> None:
         place("/etc/rspamd/local.d/dkim_signing.conf", s=s),
         place("/etc/rspamd/local.d/options.inc", s=s),
         place("/etc/rspamd/local.d/logging.inc", s=s),
+        place("/etc/rspamd/local.d/redis.conf", s=s),
+        place("/etc/rspamd/local.d/greylist.conf", s=s),
     ]
     for module in ONLINE_MODULES:
         path = f"/etc/rspamd/local.d/{module}.conf"
@@ -77,6 +79,7 @@ def rspamd() -> None:
             )
         )
 
+    systemd.service(name="Redis enabled and running", service="redis-server", running=True, enabled=True)
     server.shell(name="Check the Rspamd configuration", commands=["rspamadm configtest -q"], _if=any_changed(*changes))
     # A restart, not a reload: a reload while Rspamd still compiles its
     # regexps (minutes under emulation) made its main process exit.

@@ -1,0 +1,142 @@
+"""The february command: the common flows around the deploy.
+
+    february vm            build, boot and converge the local February VM
+    february vm stop|ssh|status
+    february image build   bake the golden image with Packer
+    february deploy INV    converge an inventory (pyinfra INV deploy.py)
+    february check INV     validate an inventory's settings, offline
+    february dns           print the DNS records for the VM (or --ssh host)
+    february hash-password make a password hash for a mailbox
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+from february.paths import REPO
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+vm_app = typer.Typer(help="The local February VM (Debian 12 stand-in for Ubuntu 24.04, under QEMU).")
+image_app = typer.Typer(help="The golden image.")
+app.add_typer(vm_app, name="vm")
+app.add_typer(image_app, name="image")
+
+INVENTORY_GROUPS = {"inventory/hosts.py": ("all",), "inventory/vm.py": ("all", "vm")}
+
+
+@vm_app.callback(invoke_without_command=True)
+def vm(ctx: typer.Context) -> None:
+    """Build the base image (cached), boot the VM, converge it, print how to reach it."""
+    if ctx.invoked_subcommand is None:
+        from february.vm.lifecycle import up
+
+        os.chdir(REPO)
+        up()
+
+
+@vm_app.command("stop")
+def vm_stop() -> None:
+    """Stop the VM and its fake outside world."""
+    from february.vm.lifecycle import stop
+
+    stop()
+
+
+@vm_app.command("ssh")
+def vm_ssh(command: list[str] = typer.Argument(None)) -> None:
+    """Open a root shell in the VM (or run COMMAND there)."""
+    from february.vm.config import DEFAULT
+    from february.vm.qemu import ssh_argv
+
+    argv = ssh_argv(DEFAULT)
+    if not command:
+        argv.insert(1, "-t")
+    os.execvp("ssh", argv + list(command or []))
+
+
+@vm_app.command("status")
+def vm_status() -> None:
+    """Say whether the VM runs."""
+    from february.vm.config import DEFAULT
+    from february.vm.qemu import running_pid
+
+    pid = running_pid(DEFAULT)
+    typer.echo(f"running (pid {pid})" if pid else "not running")
+    raise typer.Exit(0 if pid else 1)
+
+
+@app.command()
+def check(inventory: str = typer.Argument("inventory/hosts.py")) -> None:
+    """Validate an inventory's settings without connecting anywhere."""
+    from inventory.validate import group_layers
+    from pyinfra_deploys.settings import SettingsError, load_settings
+
+    groups = INVENTORY_GROUPS.get(inventory)
+    if groups is None:
+        raise typer.BadParameter(f"known inventories: {', '.join(INVENTORY_GROUPS)}")
+    os.chdir(REPO)
+    try:
+        settings = load_settings(*group_layers(*groups))
+    except SettingsError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{inventory}: settings valid for {settings.hostname} (domains: {', '.join(settings.served_domains)})")
+
+
+@app.command()
+def deploy(inventory: str = typer.Argument("inventory/hosts.py")) -> None:
+    """Converge INVENTORY with deploy.py (the same as `pyinfra INVENTORY deploy.py`)."""
+    os.chdir(REPO)
+    raise typer.Exit(subprocess.call(["pyinfra", "-y", inventory, "deploy.py"]))
+
+
+@app.command()
+def dns(ssh: str = typer.Option(None, help="user@host of a real February host; default: the local VM")) -> None:
+    """Print the zone lines (MX, SPF, DKIM, DMARC) for the served domains."""
+    from february.dns_records import dkim_txt_value, zone_lines
+    from february.vm.config import DEFAULT
+    from february.vm.qemu import ssh_argv
+    from inventory.validate import group_layers
+    from pyinfra_deploys.settings import load_settings
+
+    os.chdir(REPO)
+    settings = load_settings(*group_layers(*(("all",) if ssh else ("all", "vm"))), check_files=False)
+    argv = ["ssh", ssh] if ssh else ssh_argv(DEFAULT)
+    dkim: dict[str, str] = {}
+    for domain in settings.served_domains:
+        path = f"/var/lib/rspamd/dkim/{domain}.{settings.rspamd.dkim_selector}.txt"
+        done = subprocess.run(argv + ["cat", path], capture_output=True, text=True)
+        if done.returncode == 0:
+            dkim[domain] = dkim_txt_value(done.stdout)
+        else:
+            typer.echo(f"; no DKIM key on the host for {domain} yet (converge first)", err=True)
+    typer.echo("\n".join(zone_lines(settings, dkim)))
+
+
+@app.command("hash-password")
+def hash_password() -> None:
+    """Read a password (twice) and print its SHA512-CRYPT hash for a hashed_password_file."""
+    from february.vm.secrets import hash_password as make_hash
+
+    first = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if sys.stdin.isatty() and getpass.getpass("Again: ") != first:
+        typer.echo("passwords differ", err=True)
+        raise typer.Exit(1)
+    typer.echo(make_hash(first))
+
+
+@image_app.command("build")
+def image_build(
+    output: Path = typer.Option(Path("build/images"), help="Where each build's folder is written."),
+) -> None:
+    """Bake the golden image: the same deploy.py, run by Packer, then generalized."""
+    from images.pipeline import build
+
+    os.chdir(REPO)
+    build(output)

@@ -1,0 +1,95 @@
+"""`february vm`: build the base, start the outside world, boot, converge, report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from february.dns_records import dkim_txt_value, zone_lines
+from february.paths import REPO
+from february.progress import console, stage
+from february.vm import qemu
+from february.vm.config import DEFAULT, VmConfig
+from february.vm.secrets import ensure_vm_secrets
+from february.vm.seed import write_seed
+from february.vm.world_process import start_world, stop_world, write_zone
+from images.base_image import base_image
+from images.stream import run_streamed
+from inventory.validate import group_layers
+from pyinfra_deploys.settings import load_settings
+
+# The VM resolves through the fake DNS, over TCP (guestfwd carries TCP only).
+RESOLV_CONF = "nameserver 10.0.2.100\noptions use-vc\n"
+
+
+def vm_settings():
+    return load_settings(*group_layers("all", "vm"))
+
+
+def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
+    """Boot a fresh VM from ``base`` (default: the cached stand-in base); return seconds to SSH."""
+    ensure_vm_secrets(config)
+    settings = vm_settings()
+    if base is None:
+        with stage("Base image (Debian 12 stand-in, package layer from the deploy)") as on_line:
+            base = base_image(on_line=on_line)
+    with stage("Outside world (fake smarthost and DNS on loopback)"):
+        start_world(config)
+    with stage(f"Boot the VM ({'KVM' if 'kvm' in qemu.accel_args() else 'TCG'})") as on_line:
+        started = time.monotonic()
+        disk = config.dir / "disk.qcow2"
+        qemu.make_overlay(base, disk, config.disk_gib)
+        seed = config.dir / "seed.iso"
+        write_seed(seed, settings.hostname, [config.ssh_key.with_suffix(".pub").read_text().strip()], RESOLV_CONF)
+        qemu.start(config, disk, seed)
+        on_line("waiting for SSH")
+        qemu.wait_for_ssh(config)
+        return time.monotonic() - started
+
+
+def converge(inventory: str = "inventory/vm.py", extra_env: dict[str, str] | None = None) -> list[str]:
+    """Run the deploy through pyinfra, streaming its output; return its lines."""
+    env = {**os.environ, **(extra_env or {})}
+    with stage(f"Converge deploy.py on {inventory}") as on_line:
+        return run_streamed(["pyinfra", "-y", inventory, "deploy.py"], on_line=on_line, cwd=REPO, env=env)
+
+
+def publish_dns(config: VmConfig = DEFAULT) -> None:
+    """Put the VM's DNS records (with its DKIM key) into the fake DNS."""
+    settings = vm_settings()
+    dkim: dict[str, str] = {}
+    for domain in settings.served_domains:
+        path = f"/var/lib/rspamd/dkim/{domain}.{settings.rspamd.dkim_selector}.txt"
+        done = subprocess.run(qemu.ssh_argv(config) + ["cat", path], capture_output=True, text=True, check=True)
+        dkim[domain] = dkim_txt_value(done.stdout)
+    write_zone(config, "\n".join(zone_lines(settings, dkim)) + "\n")
+
+
+def up(config: VmConfig = DEFAULT) -> None:
+    if qemu.running_pid(config) is None:
+        boot(config)
+    else:
+        console.print(f"VM {config.name!r} is running; converging it again")
+        start_world(config)
+    converge()
+    publish_dns(config)
+    report(config)
+
+
+def report(config: VmConfig = DEFAULT) -> None:
+    console.print("\n[bold]February VM is up[/bold] (closed network; relays only to the fake smarthost)")
+    console.print(f"  ssh         february vm ssh   (root@127.0.0.1 -p {config.ssh_port}, key {config.ssh_key})")
+    console.print(f"  smtp        127.0.0.1:{config.smtp_port}  -> 25")
+    console.print(f"  submission  127.0.0.1:{config.submission_port}  -> 587 (STARTTLS + AUTH)")
+    console.print(f"  imaps       127.0.0.1:{config.imaps_port}  -> 993")
+    console.print(f"  passwords   {config.secrets}/<address>.password")
+    console.print(f"  relayed     {config.dir / 'world' / 'spool'} (what the fake smarthost received)")
+    console.print("  stop        february vm stop")
+
+
+def stop(config: VmConfig = DEFAULT) -> None:
+    vm = qemu.stop(config)
+    world = stop_world(config)
+    console.print(f"VM: {'stopped' if vm else 'was not running'}; outside world: {'stopped' if world else 'was not running'}")

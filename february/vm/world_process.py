@@ -1,0 +1,110 @@
+"""Start and stop the fake outside world (smarthost + DNS) for a VM, in the background."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from february.vm.config import VmConfig
+
+SMARTHOST_USER = "february-vm@relay.example.net"
+
+# The outside as the VM sees it: foreign domains exist (so Postfix's
+# reject_unknown_sender_domain accepts them), nothing in them is reachable.
+BASE_ZONE = """\
+example.net. 300 IN MX 10 mx.example.net.
+mx.example.net. 300 IN A 192.0.2.10
+example.org. 300 IN MX 10 mx.example.org.
+mx.example.org. 300 IN A 192.0.2.20
+"""
+
+
+def world_dir(config: VmConfig) -> Path:
+    return config.dir / "world"
+
+
+def spool(config: VmConfig) -> Path:
+    return world_dir(config) / "spool"
+
+
+def zone_file(config: VmConfig) -> Path:
+    return world_dir(config) / "zone.txt"
+
+
+def _pid(config: VmConfig) -> int | None:
+    try:
+        pid = int((world_dir(config) / "pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+
+
+def write_zone(config: VmConfig, extra_records: str = "") -> None:
+    """(Re)write the zone; a running world reloads it on SIGHUP."""
+    path = zone_file(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(BASE_ZONE + extra_records)
+    tmp.rename(path)
+    pid = _pid(config)
+    if pid is not None:
+        os.kill(pid, signal.SIGHUP)
+
+
+def start_world(config: VmConfig, timeout: float = 20.0) -> int:
+    """Start the world unless it runs; return its pid."""
+    pid = _pid(config)
+    if pid is not None:
+        return pid
+    folder = world_dir(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not zone_file(config).exists():
+        write_zone(config)
+    pidfile = folder / "pid"
+    pidfile.unlink(missing_ok=True)
+    log = open(folder / "log", "ab")
+    subprocess.Popen(
+        [
+            sys.executable, "-m", "february.world",
+            "--spool", str(spool(config)),
+            "--smarthost-port", str(config.smarthost_port),
+            "--dns-port", str(config.dns_port),
+            "--username", SMARTHOST_USER,
+            "--password-file", str(config.secrets / "smarthost.password"),
+            "--cert", str(folder / "cert.pem"),
+            "--key", str(folder / "key.pem"),
+            "--zone-file", str(zone_file(config)),
+            "--pidfile", str(pidfile),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = _pid(config)
+        if pid is not None:
+            return pid
+        time.sleep(0.1)
+    raise RuntimeError(f"the fake smarthost/DNS did not start; see {folder / 'log'}")
+
+
+def stop_world(config: VmConfig) -> bool:
+    pid = _pid(config)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return True

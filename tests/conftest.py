@@ -1,0 +1,42 @@
+"""Shared fixtures: a valid settings layer with its secret files made at test time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from february.vm.secrets import hash_password
+
+
+@pytest.fixture
+def secrets_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "secrets"
+    folder.mkdir(mode=0o700)
+    for name, value in {
+        "smarthost.password": "relay-secret-generated-at-test-time",
+        "alice.hash": hash_password("alice-generated-at-test-time"),
+    }.items():
+        path = folder / name
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+    return folder
+
+
+@pytest.fixture
+def sample(secrets_dir: Path) -> dict[str, Any]:
+    """Settings equal to the seed article's, with one mailbox and one alias."""
+    return {
+        "hostname": "mail.yourdomain.com",
+        "domain": "yourdomain.com",
+        "virtual_domains": ["yourdomain.com"],
+        "mailboxes": {"you@yourdomain.com": {"hashed_password_file": str(secrets_dir / "alice.hash")}},
+        "aliases": {"postmaster@yourdomain.com": ["you@yourdomain.com"]},
+        "smarthost": {
+            "host": "smtp.fastmail.com",
+            "port": 587,
+            "username": "you@fastmail.com",
+            "password_file": str(secrets_dir / "smarthost.password"),
+        },
+    }
