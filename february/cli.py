@@ -93,7 +93,7 @@ def check(inventory: str = typer.Argument("inventory/hosts.py")) -> None:
 def deploy(inventory: str = typer.Argument("inventory/hosts.py")) -> None:
     """Converge INVENTORY with deploy.py (the same as `pyinfra INVENTORY deploy.py`)."""
     os.chdir(REPO)
-    raise typer.Exit(subprocess.call(["pyinfra", "-y", inventory, "deploy.py"]))
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "pyinfra", "-y", inventory, "deploy.py"]))
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def converge(inventory: str = "inventory/vm.py", extra_env: dict[str, str] | Non
     """Run the deploy through pyinfra, streaming its output; return its lines."""
     env = {**os.environ, **(extra_env or {})}
     with stage(f"Converge deploy.py on {inventory}") as on_line:
-        return run_streamed(["pyinfra", "-y", inventory, "deploy.py"], on_line=on_line, cwd=REPO, env=env)
+        return run_streamed([sys.executable, "-m", "pyinfra", "-y", inventory, "deploy.py"], on_line=on_line, cwd=REPO, env=env)
 
 
 def publish_dns(config: VmConfig = DEFAULT) -> None:

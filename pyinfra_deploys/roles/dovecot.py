@@ -26,12 +26,12 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
         user="vmail",
         uid=VMAIL_UID,
         group="vmail",
-        home="/var/mail/vhosts",
+        home="/var/vmail",
         shell="/usr/sbin/nologin",
         system=True,
         create_home=False,
     )
-    files.directory(name="Mail store", path="/var/mail/vhosts", user="vmail", group="vmail", mode="750")
+    files.directory(name="Mail store", path="/var/vmail", user="vmail", group="vmail", mode="750")
 
     conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
     users = place(

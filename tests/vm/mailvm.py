@@ -1,0 +1,127 @@
+"""A handle on the booted, converged February VM for the end-to-end tests."""
+
+from __future__ import annotations
+
+import imaplib
+import smtplib
+import ssl
+import subprocess
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import testinfra
+
+from february.vm import qemu
+from february.vm.config import VmConfig
+from february.vm.secrets import mailbox_password
+from february.vm.world_process import SMARTHOST_USER, spool
+from february.world import read_spool
+
+
+def insecure_context() -> ssl.SSLContext:
+    """The VM's certificate is self-signed: the tests check TLS versions, not the chain."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@dataclass
+class MailVm:
+    config: VmConfig
+    started_at: str  # journal --since value: when the session began
+    _host: Any = field(default=None, repr=False)
+
+    # ----- shell -----
+    def run(self, command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(qemu.ssh_argv(self.config) + [command], capture_output=True, text=True, timeout=300)
+        if check and done.returncode != 0:
+            raise AssertionError(f"{command!r} exited {done.returncode}: {done.stderr or done.stdout}")
+        return done
+
+    @property
+    def host(self) -> Any:
+        """A testinfra host over the same SSH."""
+        if self._host is None:
+            ssh_config = self.config.dir / "ssh_config"
+            ssh_config.write_text(
+                "Host february-vm\n"
+                "  HostName 127.0.0.1\n"
+                f"  Port {self.config.ssh_port}\n"
+                "  User root\n"
+                f"  IdentityFile {self.config.ssh_key}\n"
+                "  StrictHostKeyChecking no\n"
+                "  UserKnownHostsFile /dev/null\n"
+                "  LogLevel ERROR\n"
+            )
+            self._host = testinfra.get_host("ssh://february-vm", ssh_config=str(ssh_config))
+        return self._host
+
+    # ----- mail -----
+    def password(self, address: str) -> str:
+        return mailbox_password(self.config, address)
+
+    def smtp(self, port: int | None = None) -> smtplib.SMTP:
+        client = smtplib.SMTP("127.0.0.1", port or self.config.smtp_port, local_hostname="client.example.net", timeout=120)
+        client.ehlo()
+        return client
+
+    def submission(self, login: str | None = None, password: str | None = None) -> smtplib.SMTP:
+        client = self.smtp(self.config.submission_port)
+        client.starttls(context=insecure_context())
+        client.ehlo()
+        if login is not None:
+            client.login(login, password if password is not None else self.password(login))
+        return client
+
+    def imap(self, address: str) -> imaplib.IMAP4_SSL:
+        client = imaplib.IMAP4_SSL("127.0.0.1", self.config.imaps_port, ssl_context=insecure_context(), timeout=60)
+        client.login(address, self.password(address))
+        return client
+
+    def wait_for_message(self, address: str, subject: str, mailbox: str = "INBOX", timeout: float = 120) -> bytes:
+        """Poll the mailbox over IMAPS until a message with ``subject`` arrives; return it raw."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.imap(address) as client:
+                client.select(f'"{mailbox}"', readonly=True)
+                _, found = client.search(None, "HEADER", "Subject", f'"{subject}"')
+                ids = found[0].split()
+                if ids:
+                    _, data = client.fetch(ids[0], "(RFC822)")
+                    part = data[0]
+                    assert isinstance(part, tuple)
+                    return part[1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no message {subject!r} in {address}/{mailbox} after {timeout:.0f}s")
+            time.sleep(2)
+
+    def wait_for_relayed(self, subject: str, timeout: float = 120) -> dict[str, Any]:
+        """Wait until the fake smarthost received a message with ``subject``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for record in read_spool(spool(self.config)):
+                if f"Subject: {subject}" in record["data"]:
+                    return record
+            time.sleep(1)
+        raise AssertionError(f"the fake smarthost never received {subject!r}")
+
+    @property
+    def relay_login(self) -> str:
+        return SMARTHOST_USER
+
+
+def message(sender: str, recipient: str, subject: str, body: str = "Hello from the February tests.\n") -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = recipient
+    mail["Subject"] = subject
+    mail.set_content(body)
+    return mail
+
+
+def spool_path(config: VmConfig) -> Path:
+    return spool(config)

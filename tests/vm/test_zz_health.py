@@ -1,0 +1,58 @@
+"""Check 10, after all the mail above: configs clean, queue empty, journals free of errors.
+
+Named to run last: it judges everything the session did to the VM.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.vm.mailvm import MailVm
+
+SERVICES = ("postfix@-", "dovecot", "rspamd", "redis-server")
+
+
+def test_postfix_check_is_clean(mailvm: MailVm) -> None:
+    done = mailvm.run("postfix check 2>&1; postconf -n >/dev/null")
+    assert done.stdout == "" and done.stderr == ""
+
+
+def test_doveconf_is_clean(mailvm: MailVm) -> None:
+    done = mailvm.run("doveconf -n >/dev/null")
+    assert done.stderr == ""
+
+
+def test_rspamd_configtest_is_clean(mailvm: MailVm) -> None:
+    done = mailvm.run("rspamadm configtest")
+    assert "syntax OK" in done.stdout
+
+
+def test_the_services_run_and_listen_where_the_seed_says(mailvm: MailVm) -> None:
+    host = mailvm.host
+    for service in ("postfix", "dovecot", "rspamd", "redis-server"):
+        assert host.service(service).is_running and host.service(service).is_enabled, service
+    for address in ("tcp://0.0.0.0:25", "tcp://0.0.0.0:587", "tcp://0.0.0.0:993", "tcp://127.0.0.1:11332"):
+        assert host.socket(address).is_listening, address
+    assert not host.socket("tcp://0.0.0.0:143").is_listening
+    assert host.file("/etc/ssl/mail/mail.key").mode == 0o600
+    assert host.file("/etc/postfix/sasl_passwd").mode == 0o600
+    assert host.file("/etc/postfix/sasl_passwd.db").mode == 0o600
+    assert host.file("/var/spool/postfix/private/auth").is_socket
+    assert host.file("/var/spool/postfix/private/dovecot-lmtp").is_socket
+
+
+def test_the_queue_is_empty_after_the_tests(mailvm: MailVm) -> None:
+    deadline = time.monotonic() + 60
+    while (out := mailvm.run("postqueue -p").stdout.strip()) != "Mail queue is empty":
+        assert time.monotonic() < deadline, out
+        time.sleep(2)
+
+
+def test_the_journal_has_no_errors_from_the_mail_services(mailvm: MailVm) -> None:
+    units = " ".join(f"-u {unit}" for unit in SERVICES)
+    done = mailvm.run(f"journalctl --no-pager -p err {units} --since '{mailvm.started_at}' -o short-iso")
+    assert done.stdout.strip() == "-- No entries --" or done.stdout.strip() == "", done.stdout
+    warnings = mailvm.run(
+        f"journalctl --no-pager -p warning {units} --since '{mailvm.started_at}' -o cat | grep -Ei 'warning|fatal|panic' || true"
+    ).stdout
+    assert warnings.strip() == "", warnings
