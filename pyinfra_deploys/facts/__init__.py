@@ -1,0 +1,1 @@
+"""pyinfra facts for the February deploys."""

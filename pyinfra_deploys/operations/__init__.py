@@ -1,0 +1,1 @@
+"""pyinfra operations for the February deploys."""
