@@ -1,0 +1,47 @@
+"""Firewall: UFW with rules derived from the settings, never a second hand-kept list."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+
+from pyinfra_deploys import packages
+from pyinfra_deploys.operations import ufw
+from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys.settings.host import current
+from pyinfra_deploys.settings.model import Settings
+from pyinfra_deploys.ufw_rule import UfwRule
+
+SMTP_PORT = 25
+SUBMISSION_PORT = 587
+IMAPS_PORT = 993
+
+
+def firewall_rules(s: Settings) -> list[UfwRule]:
+    """Every port the enabled services need, from the sources the settings allow.
+
+    25 is open to the internet (other servers deliver there); submission and
+    IMAPS only from the LAN and VPN ranges; SSH from ssh_from or anywhere.
+    """
+    rules = [
+        UfwRule("allow", "tcp", s.firewall.ssh_port, source, "february: ssh")
+        for source in (s.firewall.ssh_from or ["any"])
+    ]
+    rules.append(UfwRule("allow", "tcp", SMTP_PORT, "any", "february: smtp"))
+    for port, label in ((SUBMISSION_PORT, "submission"), (IMAPS_PORT, "imaps")):
+        rules += [UfwRule("allow", "tcp", port, network, f"february: {label}") for network in s.submission_networks]
+    return rules
+
+
+@deploy("February firewall")
+def firewall() -> None:
+    s = current()
+    if not s.firewall.enabled:
+        ufw.enabled(name="UFW disabled by the settings", enabled=False)
+        return
+    install("firewall", packages.FIREWALL)
+    rules = firewall_rules(s)
+    ufw.default_policy(name="UFW: deny incoming, allow outgoing", incoming="deny", outgoing="allow", routed="deny")
+    # Rules (SSH first) go in before UFW is enabled, and enabling refuses to
+    # run unless SSH stays allowed, so a deploy cannot lock itself out.
+    ufw.rules(name="UFW rules from the settings", rules=rules, exclusive=True)
+    ufw.enabled(name="UFW enabled", enabled=True, require_port=s.firewall.ssh_port, rules=rules)
