@@ -8,13 +8,14 @@ from pyinfra.operations import files, server
 from pyinfra_deploys import packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
-from pyinfra_deploys.settings.host import current
+from pyinfra_deploys.settings.host import baking, current
 
 
 @deploy("February base")
 def base() -> None:
     s = current()
-    server.hostname(name="Set the host name", hostname=s.hostname)
+    if not baking():  # an image gets its name at first boot (cloud-init)
+        server.hostname(name="Set the host name", hostname=s.hostname)
     place("/etc/mailname", s=s)
 
     if s.apt_proxy:

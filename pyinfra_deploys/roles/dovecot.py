@@ -10,7 +10,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_deploys import packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
-from pyinfra_deploys.settings.host import current, current_secrets
+from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 VMAIL_UID = 5000
 SIEVE = "/etc/dovecot/sieve/spam-to-junk.sieve"
@@ -34,13 +34,14 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
     files.directory(name="Mail store", path="/var/vmail", user="vmail", group="vmail", mode="750")
 
     conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
-    users = place(
-        "/etc/dovecot/users", mode="640", group="dovecot", mailbox_hashes=current_secrets().mailbox_hashes
-    )
+    # Password hashes are per host: an image carries an empty user list.
+    users = place("/etc/dovecot/users", mode="640", group="dovecot", mailbox_hashes=current_secrets().mailbox_hashes)
     files.directory(name="Sieve directory", path="/etc/dovecot/sieve", mode="755")
     sieve = place(SIEVE)
     server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)
 
+    if baking():
+        return
     changes = [conf, users, sieve, *(tls_changes or [])]
     server.shell(name="Check the Dovecot configuration", commands=["doveconf -n >/dev/null"], _if=any_changed(*changes))
     systemd.service(

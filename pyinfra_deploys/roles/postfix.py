@@ -10,7 +10,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_deploys import packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
-from pyinfra_deploys.settings.host import current, current_secrets
+from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 
 def postmapped(path: str, mode: str = "644", **context: object) -> list[OperationMeta]:
@@ -44,6 +44,8 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
         *postmapped("/etc/postfix/virtual_aliases", s=s),
         *(tls_changes or []),
     ]
+    if baking():  # the relay password and running services come with the first converge
+        return
     if s.smarthost is not None:
         # The relay password: 0600 on the host, .db too, never in the repo.
         changes += postmapped("/etc/postfix/sasl_passwd", mode="600", s=s, smarthost_password=current_secrets().smarthost_password)

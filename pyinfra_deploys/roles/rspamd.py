@@ -13,7 +13,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_deploys import packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
-from pyinfra_deploys.settings.host import current
+from pyinfra_deploys.settings.host import baking, current
 
 DKIM_DIR = "/var/lib/rspamd/dkim"
 RSPAMD_USER = "_rspamd"  # the same on Debian 12 and Ubuntu 24.04
@@ -61,6 +61,8 @@ def rspamd() -> None:
             changes.append(files.file(name=f"Remove {path}", path=path, present=False))
 
     files.directory(name="DKIM key directory", path=DKIM_DIR, user=RSPAMD_USER, group=RSPAMD_USER, mode="750")
+    if baking():  # DKIM keys are per host, made at the first converge
+        return
     for domain in s.served_domains:
         key = dkim_key_path(domain, s.rspamd.dkim_selector)
         if host.get_fact(File, path=key):

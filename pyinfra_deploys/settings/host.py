@@ -20,6 +20,16 @@ def _layers() -> tuple[dict[str, Any], dict[str, Any]]:
     return data, overrides
 
 
+def baking() -> bool:
+    """True while Packer bakes the golden image (host data ``february_bake``).
+
+    A bake places packages and every non-secret file, and leaves out what is
+    per host: secrets (mailbox hashes, relay password), keys (TLS, DKIM), the
+    host name, and running services. The first converge of a host adds them.
+    """
+    return bool(host.data.get("february_bake"))
+
+
 def current() -> Settings:
     """The validated settings of the current host (validated once per host)."""
     return _load()[0]
@@ -31,6 +41,10 @@ def current_secrets() -> Secrets:
 
 def _load() -> tuple[Settings, Secrets]:
     if host.name not in _cache:
-        settings = load_settings(*_layers())
-        _cache[host.name] = (settings, read_secrets(settings))
+        if baking():
+            settings = load_settings(*_layers(), check_files=False)
+            _cache[host.name] = (settings, Secrets(smarthost_password=None, mailbox_hashes={}))
+        else:
+            settings = load_settings(*_layers())
+            _cache[host.name] = (settings, read_secrets(settings))
     return _cache[host.name]
