@@ -1,19 +1,35 @@
 """The February mail host: `pyinfra inventory/hosts.py deploy.py`.
 
 Each role is one @deploy in pyinfra_deploys/roles/; the order matters only
-where one service needs another's sockets or files.
+where one service needs another's sockets or files. A host whose converge
+stamp still matches (pyinfra_deploys/stamp.py) is left alone after one
+command; anything changed or drifted runs every role.
 """
 
+from pyinfra import host
+
+from pyinfra_deploys import stamp
 from pyinfra_deploys.roles.base import base
 from pyinfra_deploys.roles.dovecot import dovecot
 from pyinfra_deploys.roles.firewall import firewall
 from pyinfra_deploys.roles.postfix import postfix
 from pyinfra_deploys.roles.rspamd import rspamd
 from pyinfra_deploys.roles.tls import tls
+from pyinfra_deploys.settings.host import baking, current, current_secrets
 
-base()
-tls_changes = tls()
-dovecot(tls_changes=tls_changes)
-rspamd()
-postfix(tls_changes=tls_changes)
-firewall()
+secrets = current_secrets()
+wanted = stamp.wanted_digest(
+    stamp.settings_json(current()), [secrets.smarthost_password, *sorted(secrets.mailbox_hashes.values())]
+)
+
+if not baking() and stamp.already_converged(wanted):
+    host.noop("February is converged: settings, code and the observed state match the stamp")
+else:
+    base()
+    tls_changes = tls()
+    dovecot(tls_changes=tls_changes)
+    rspamd()
+    postfix(tls_changes=tls_changes)
+    firewall()
+    if not baking():
+        stamp.write_stamp(wanted)

@@ -27,11 +27,11 @@ def stage(title: str) -> Iterator[Callable[[str], None]]:
             line = line.strip()
             if not line:
                 return
+            elapsed = time.monotonic() - started
             if live:
-                elapsed = time.monotonic() - started
                 status.update(Text(f"{title} [{elapsed:5.0f}s] ") + Text(line[:100], style="dim"))
             else:
-                console.print(Text(f"  {line}", style="dim"))
+                console.print(Text(f"  [{elapsed:6.1f}s] {line}", style="dim"))
 
         try:
             yield on_line

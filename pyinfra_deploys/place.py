@@ -13,6 +13,8 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_template
 from pyinfra.operations import files
 
+from pyinfra_deploys.stamp import manage_path
+
 FILES = Path(__file__).resolve().parent.parent / "files"
 
 
@@ -42,6 +44,7 @@ def place(
     share one (e.g. one "module disabled" file for several Rspamd modules).
     """
     source = template_for(template or dest)
+    manage_path(dest)
     if source.suffix == ".j2":
         return files.template(
             name=f"Place {dest}",

@@ -9,6 +9,7 @@ from pyinfra_deploys import packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current
+from pyinfra_deploys.stamp import manage_path
 
 
 @deploy("February base")
@@ -16,6 +17,7 @@ def base() -> None:
     s = current()
     if not baking():  # an image gets its name at first boot (cloud-init)
         server.hostname(name="Set the host name", hostname=s.hostname)
+        manage_path("/etc/hostname")
     place("/etc/mailname", s=s)
 
     if s.apt_proxy:

@@ -11,6 +11,7 @@ from pyinfra_deploys import packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
+from pyinfra_deploys.stamp import manage_path, manage_service, manage_user
 
 VMAIL_UID = 5000
 SIEVE = "/etc/dovecot/sieve/spam-to-junk.sieve"
@@ -31,6 +32,8 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
         system=True,
         create_home=False,
     )
+    manage_user("vmail")
+    manage_path("/var/vmail", SIEVE.replace(".sieve", ".svbin"))
     files.directory(name="Mail store", path="/var/vmail", user="vmail", group="vmail", mode="750")
 
     conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
@@ -42,6 +45,7 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
 
     if baking():
         return
+    manage_service("dovecot")
     changes = [conf, users, sieve, *(tls_changes or [])]
     server.shell(name="Check the Dovecot configuration", commands=["doveconf -n >/dev/null"], _if=any_changed(*changes))
     systemd.service(

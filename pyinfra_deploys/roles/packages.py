@@ -8,6 +8,8 @@ from pyinfra import host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt
 
+from pyinfra_deploys.stamp import manage_packages
+
 
 def install(role: str, packages: Sequence[str]) -> None:
     """apt-get install the role's packages.
@@ -16,6 +18,7 @@ def install(role: str, packages: Sequence[str]) -> None:
     whose package layer was built from these same lists) this asks nothing
     of the network; only a missing package triggers ``apt-get update``.
     """
+    manage_packages(packages)
     installed = host.get_fact(DebPackages)
     missing = [name for name in packages if name not in installed]
     apt.packages(

@@ -11,11 +11,13 @@ from pyinfra_deploys import packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
+from pyinfra_deploys.stamp import manage_path, manage_service
 
 
 def postmapped(path: str, mode: str = "644", **context: object) -> list[OperationMeta]:
     """Place a lookup table and rebuild its .db when it changed."""
     table = place(path, mode=mode, **context)
+    manage_path(f"{path}.db")
     rebuild = server.shell(
         name=f"postmap {path}",
         commands=[f"postmap hash:{path}", f"chmod {mode} {path}.db"],
@@ -27,6 +29,7 @@ def postmapped(path: str, mode: str = "644", **context: object) -> list[Operatio
 def aliases() -> list[OperationMeta]:
     """The host's local aliases (alias_maps), rebuilt with newaliases on change."""
     table = place("/etc/aliases")
+    manage_path("/etc/aliases.db")
     return [table, server.shell(name="newaliases", commands=["newaliases"], _if=table.did_change)]
 
 
@@ -46,6 +49,7 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     ]
     if baking():  # the relay password and running services come with the first converge
         return
+    manage_service("postfix", "postfix@-")
     if s.smarthost is not None:
         # The relay password: 0600 on the host, .db too, never in the repo.
         changes += postmapped("/etc/postfix/sasl_passwd", mode="600", s=s, smarthost_password=current_secrets().smarthost_password)

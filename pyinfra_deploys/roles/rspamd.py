@@ -14,6 +14,7 @@ from pyinfra_deploys import packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current
+from pyinfra_deploys.stamp import manage_path, manage_service
 
 DKIM_DIR = "/var/lib/rspamd/dkim"
 RSPAMD_USER = "_rspamd"  # the same on Debian 12 and Ubuntu 24.04
@@ -63,8 +64,10 @@ def rspamd() -> None:
     files.directory(name="DKIM key directory", path=DKIM_DIR, user=RSPAMD_USER, group=RSPAMD_USER, mode="750")
     if baking():  # DKIM keys are per host, made at the first converge
         return
+    manage_service("rspamd", "redis-server")
     for domain in s.served_domains:
         key = dkim_key_path(domain, s.rspamd.dkim_selector)
+        manage_path(key)
         if host.get_fact(File, path=key):
             host.noop(f"DKIM key for {domain} already exists")
             continue

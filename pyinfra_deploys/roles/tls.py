@@ -12,6 +12,7 @@ from pyinfra.operations import files, server
 
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.settings.load import settings_base_dir
+from pyinfra_deploys.stamp import manage_path
 
 CERT = "/etc/ssl/mail/mail.crt"
 KEY = "/etc/ssl/mail/mail.key"
@@ -25,6 +26,7 @@ def tls() -> list[OperationMeta]:
     if baking():
         host.noop("no TLS key in an image: made or placed at the first converge")
         return []
+    manage_path(CERT, KEY)
     if s.tls.source == "files":
         assert s.tls.cert_file is not None and s.tls.key_file is not None
         base = settings_base_dir()

@@ -1,4 +1,4 @@
-"""Check 9: converging an already converged VM changes nothing."""
+"""Check 9: converging an already converged VM changes nothing; drift is still repaired."""
 
 from __future__ import annotations
 
@@ -14,14 +14,30 @@ def grand_total(lines: list[str]) -> tuple[int, int, int, int]:
     """pyinfra's summary row: operations, changed, errors, unchanged ('-' is 0)."""
     row = next(line for line in reversed(lines) if "Grand total" in line)
     cells = re.findall(r"\s(\d+|-)(?=\s|$)", row)
-    hosts, changed, errors, unchanged = (0 if cell == "-" else int(cell) for cell in cells[-4:])
-    return hosts, changed, errors, unchanged
+    operations, changed, errors, unchanged = (0 if cell == "-" else int(cell) for cell in cells[-4:])
+    return operations, changed, errors, unchanged
 
 
 def test_a_second_converge_reports_zero_changes(mailvm: MailVm) -> None:
     began = time.monotonic()
     lines = lifecycle.converge()
     TIMINGS["noop_converge_s"] = time.monotonic() - began
-    operations, changed, errors, unchanged = grand_total(lines)
+    _, changed, errors, _ = grand_total(lines)
     assert (changed, errors) == (0, 0), [line for line in lines if re.search(r"\s1\s+1\s+-\s+-", line)]
-    assert operations == unchanged > 30
+
+
+def test_a_hand_edited_file_is_put_back_and_then_nothing_changes(mailvm: MailVm) -> None:
+    before = mailvm.run("sha256sum /etc/postfix/main.cf").stdout
+    mailvm.run("echo 'smtpd_banner = edited by hand' >> /etc/postfix/main.cf")
+    operations, changed, errors, _ = grand_total(lifecycle.converge())
+    assert errors == 0 and changed >= 1 and operations > 30
+    assert mailvm.run("sha256sum /etc/postfix/main.cf").stdout == before
+    assert mailvm.run("postconf -h smtpd_banner").stdout.strip() == "$myhostname ESMTP"
+    assert grand_total(lifecycle.converge())[1:3] == (0, 0)
+
+
+def test_a_stopped_service_is_started_again(mailvm: MailVm) -> None:
+    mailvm.run("systemctl stop dovecot")
+    _, changed, errors, _ = grand_total(lifecycle.converge())
+    assert errors == 0 and changed >= 1
+    assert mailvm.run("systemctl is-active dovecot").stdout.strip() == "active"

@@ -1,0 +1,62 @@
+"""Measure the local VM's life: base image build, boot to SSH, cold and no-op converge.
+
+    .venv/bin/python bench/vm_bench.py [--cold-base]
+
+--cold-base builds the base image into a fresh cache (about 2-3 minutes)
+instead of timing the cached lookup. Uses the default VM slot, so stop a
+running `february vm` first. Prints one line per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from february.vm import lifecycle, qemu  # noqa: E402
+from february.vm.config import DEFAULT  # noqa: E402
+from february.vm.world_process import stop_world  # noqa: E402
+from images.base_image import base_image  # noqa: E402
+
+
+def timed(label: str, figures: dict[str, float], func, *args):
+    began = time.monotonic()
+    result = func(*args)
+    figures[label] = time.monotonic() - began
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cold-base", action="store_true", help="build the base image into an empty cache")
+    args = parser.parse_args()
+    if qemu.running_pid(DEFAULT) is not None:
+        sys.exit("a VM is running in the default slot; `february vm stop` first")
+
+    figures: dict[str, float] = {}
+    if args.cold_base:
+        with tempfile.TemporaryDirectory(prefix="february-bench-cache-") as cache:
+            os.environ["FEBRUARY_CACHE"] = cache
+            timed("base image build, cold (s)", figures, base_image)
+            del os.environ["FEBRUARY_CACHE"]
+    base = timed("base image lookup, cached (s)", figures, base_image)
+    figures["boot to SSH (s)"] = lifecycle.boot(DEFAULT, base)
+    try:
+        timed("cold converge (s)", figures, lifecycle.converge)
+        timed("no-op converge (s)", figures, lifecycle.converge)
+    finally:
+        qemu.stop(DEFAULT)
+        stop_world(DEFAULT)
+    figures["boot + cold converge (s)"] = figures["boot to SSH (s)"] + figures["cold converge (s)"]
+    print()
+    for label, value in figures.items():
+        print(f"{label:32s} {value:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
