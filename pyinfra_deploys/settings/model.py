@@ -66,6 +66,9 @@ class Rspamd(Strict):
     dkim_selector: str = Field("february", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="DKIM selector for every domain.")
     offline: bool = Field(False, description="Turn off modules that need the internet (DNS blocklists, remote maps, fuzzy).")
     nameservers: list[str] = Field(default_factory=list, description="Resolvers for Rspamd; empty means /etc/resolv.conf.")
+    test_patterns: bool = Field(
+        False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
+    )
 
 
 class Firewall(Strict):

@@ -1,0 +1,54 @@
+"""The golden-image bake: Packer's build VM, converged by the same deploy.py.
+
+Packer's `shell-local` provisioner (images/packer/build.pkr.hcl) runs
+`python -m pyinfra -y inventory/bake.py deploy.py` and passes the build VM's
+address through the environment: FEBRUARY_BAKE_HOST, FEBRUARY_BAKE_PORT,
+FEBRUARY_BAKE_USER and FEBRUARY_BAKE_SSH_KEY (the build's throwaway key).
+
+Host data `february_bake` puts the roles in bake mode (see
+pyinfra_deploys.settings.host.baking): packages and every non-secret file
+are placed; secrets, keys, the host name and running services are left to
+the first converge of each host. The settings are the site's own
+(group_data/all.py), so that first converge only adds what is per host.
+"""
+
+import os
+import sys
+
+from inventory.validate import group_layers
+from pyinfra_deploys.settings import SettingsError, load_settings
+
+# Validated without reading the secret files: a bake never reads them, and
+# the machine that bakes need not have them.
+try:
+    load_settings(*group_layers("all"), check_files=False)
+except SettingsError as error:
+    print(error, file=sys.stderr)
+    raise SystemExit(2) from None
+
+try:
+    _port = int(os.environ["FEBRUARY_BAKE_PORT"])
+    _key = os.environ["FEBRUARY_BAKE_SSH_KEY"]
+except (KeyError, ValueError):
+    print("inventory/bake.py is run by Packer (images/packer): FEBRUARY_BAKE_PORT and FEBRUARY_BAKE_SSH_KEY are not set", file=sys.stderr)
+    raise SystemExit(2) from None
+
+_user = os.environ.get("FEBRUARY_BAKE_USER", "root")
+
+bake = [
+    (
+        "february-bake",
+        {
+            "february_bake": True,
+            "ssh_hostname": os.environ.get("FEBRUARY_BAKE_HOST", "127.0.0.1"),
+            "ssh_port": _port,
+            "ssh_user": _user,
+            "ssh_key": _key,
+            # The build VM makes new host keys at each boot: nothing to pin.
+            "ssh_known_hosts_file": "/dev/null",
+            "ssh_strict_host_key_checking": "no",
+            # The Ubuntu cloud image logs in as its default user.
+            "_sudo": _user != "root",
+        },
+    )
+]
