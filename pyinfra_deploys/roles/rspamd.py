@@ -30,11 +30,21 @@ ONLINE_MODULES = (
     "url_redirector",
     "dcc",
     "hfilter",
-    "multimap",
     "mime_types",
     "whitelist",
     "mid",
 )
+
+
+# Multimap rules whose maps are fetched from maps.rspamd.com; offline they
+# read an empty local map instead (turning multimap off would break the
+# composite rules that depend on their symbols).
+REMOTE_MAP_RULES = tuple(
+    f"{kind}_{part}"
+    for kind in ("freemail", "disposable")
+    for part in ("envfrom", "envrcpt", "from", "to", "cc", "replyto")
+)
+OFFLINE_MAP = "/etc/rspamd/local.d/offline-empty.map"
 
 
 def dkim_key_path(domain: str, selector: str) -> str:
@@ -54,6 +64,14 @@ def rspamd() -> None:
         place("/etc/rspamd/local.d/redis.conf", s=s),
         place("/etc/rspamd/local.d/greylist.conf", s=s),
     ]
+    for path, context in (
+        ("/etc/rspamd/local.d/multimap.conf", {"rules": REMOTE_MAP_RULES, "map": OFFLINE_MAP}),
+        (OFFLINE_MAP, {}),
+    ):
+        if s.rspamd.offline:
+            changes.append(place(path, **context))
+        else:
+            changes.append(files.file(name=f"Remove {path}", path=path, present=False))
     for module in ONLINE_MODULES:
         path = f"/etc/rspamd/local.d/{module}.conf"
         if s.rspamd.offline:

@@ -33,6 +33,7 @@ def mailvm() -> Iterator[MailVm]:
     reuse = os.environ.get("FEBRUARY_VM_REUSE") == "1" and qemu.running_pid(DEFAULT) is not None
     if reuse:
         start_world(DEFAULT)
+        lifecycle.converge()
     else:
         qemu.stop(DEFAULT)
         stop_world(DEFAULT)
