@@ -1,0 +1,45 @@
+"""The converge stamp sees every change that must trigger a full converge."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from pyinfra_deploys.stamp import OBSERVE, wanted_digest
+
+
+def observe(listing: str) -> str:
+    return subprocess.run(["sh", "-c", OBSERVE], input=listing, capture_output=True, text=True, check=True).stdout
+
+
+def test_the_observation_changes_with_content_mode_and_existence(tmp_path: Path) -> None:
+    managed = tmp_path / "main.cf"
+    managed.write_text("myhostname = a\n")
+    listing = f"path {managed}\npackage bash\nuser root\n"
+    first = observe(listing)
+    assert str(managed) in first and "bash " in first and "root:x:0:0" in first
+    assert observe(listing) == first
+
+    managed.write_text("myhostname = b\n")
+    second = observe(listing)
+    assert second != first
+
+    managed.chmod(0o600)
+    third = observe(listing)
+    assert third != second
+
+    managed.unlink()
+    assert f"missing {managed}" in observe(listing)
+
+
+def test_a_missing_package_or_user_shows(tmp_path: Path) -> None:
+    out = observe("package no-such-package-february\nuser no-such-user-february\n")
+    assert "no-such-package-february" in out and "no user no-such-user-february" in out
+
+
+def test_the_wanted_digest_follows_settings_and_secrets() -> None:
+    base = wanted_digest('{"hostname": "a"}', ["secret", None])
+    assert wanted_digest('{"hostname": "a"}', ["secret", None]) == base
+    assert wanted_digest('{"hostname": "b"}', ["secret", None]) != base
+    assert wanted_digest('{"hostname": "a"}', ["other", None]) != base
+    assert "secret" not in base
