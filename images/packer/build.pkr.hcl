@@ -1,0 +1,65 @@
+# The bake: boot, wait for cloud-init, run the SAME deploy.py as a real
+# host gets (in bake mode: no secrets, keys, host name or running mail
+# services), record the package versions, generalize, shut down.
+
+locals {
+  # The repository root, where deploy.py and inventory/bake.py live.
+  repo = abspath("${path.root}/../..")
+
+  # Root on the Debian stand-in, the default user on Ubuntu: sudo works for both.
+  sudo_sh = "chmod +x {{ .Path }}; {{ .Vars }} sudo -E sh -eux '{{ .Path }}'"
+}
+
+build {
+  sources = ["source.qemu.debian12", "source.qemu.ubuntu2404"]
+
+  # 1. First boot: wait until cloud-init has applied the seed (the build key,
+  #    the locale). Exit 2 is "done, with recoverable errors" on cloud-init
+  #    >= 23.4 (noble); anything else fails the bake.
+  provisioner "shell" {
+    execute_command = local.sudo_sh
+    inline = [
+      "rc=0; cloud-init status --wait >/dev/null || rc=$?",
+      "cloud-init status --long || true",
+      "[ \"$rc\" -eq 0 ] || [ \"$rc\" -eq 2 ]",
+    ]
+  }
+
+  # 2. The deploy itself, from the controller over the build VM's forwarded
+  #    SSH port: pyinfra with inventory/bake.py (host data february_bake).
+  provisioner "shell-local" {
+    inline_shebang = "/bin/sh -eu"
+    environment_vars = [
+      "FEBRUARY_BAKE_HOST=${build.Host}",
+      "FEBRUARY_BAKE_PORT=${build.Port}",
+      "FEBRUARY_BAKE_USER=${build.User}",
+      "FEBRUARY_BAKE_SSH_KEY=${var.ssh_private_key_file}",
+    ]
+    inline = [
+      "cd '${local.repo}'",
+      "'${var.python}' -m pyinfra -y inventory/bake.py deploy.py",
+    ]
+  }
+
+  # 3. What is installed, for the manifest: `dpkg-query -W` with the status.
+  provisioner "shell" {
+    execute_command = local.sudo_sh
+    inline = [
+      "dpkg-query -W -f='$${Package}\\t$${Version}\\t$${db:Status-Status}\\n' > /tmp/february-packages.txt",
+    ]
+  }
+
+  provisioner "file" {
+    direction   = "download"
+    source      = "/tmp/february-packages.txt"
+    destination = var.packages_file
+  }
+
+  # 4. Generalize: remove everything that is per host or per build (host
+  #    keys, machine-id, cloud-init state, logs, the build key, ...). The
+  #    builder's shutdown_command then powers the VM off.
+  provisioner "shell" {
+    execute_command = local.sudo_sh
+    script          = "${path.root}/../generalize.sh"
+  }
+}
