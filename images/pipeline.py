@@ -1,0 +1,407 @@
+"""The golden image: the cached base, baked by Packer with the same deploy.py.
+
+``build(output)`` (``february image build``) returns a folder
+``output/<inputs-hash16>/`` holding:
+
+- ``february.qcow2``: the generalized image (standalone, no backing file);
+- ``february.raw``: the same disk, raw, for ``dd`` onto a real disk;
+- ``manifest.json``: the hash of every input, the base image's sha256, the
+  installed package versions, the deploy's git revision, each artifact's
+  sha256, the build time;
+- ``packages.txt``: the bake's ``dpkg-query -W`` listing;
+- ``build.log`` and ``console.log``: Packer's machine-readable output and
+  the build VM's serial console.
+
+The folder is named by the hash of the inputs (base image key, Packer files,
+deploy code, generalize.sh, the bake's user-data), so an unchanged input set
+returns the existing folder at once. A build is written into a temporary
+folder and renamed into place only when complete: an interrupted build never
+looks finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from february.paths import REPO
+from february.progress import console, stage
+from images.base_image import base_image, cache_root
+from images.packer_stream import Event, packer_env, run_packer
+from images.stream import run_streamed
+
+PACKER = os.environ.get("FEBRUARY_PACKER", "packer")
+PACKER_DIR = REPO / "images" / "packer"
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+BAKE_USER_DATA = REPO / "images" / "cloud-init" / "bake-user-data.j2"
+
+QCOW2 = "february.qcow2"
+RAW = "february.raw"
+MANIFEST = "manifest.json"
+ARTIFACTS = (QCOW2, RAW)
+
+# Bump when the layout or the conversion of the artifacts changes.
+FORMAT = 1
+
+# Everything that decides what the image contains, relative to the repo.
+INPUT_PATTERNS: tuple[str, ...] = (
+    "deploy.py",
+    "pyinfra_deploys/**/*",
+    "files/**/*",
+    "inventory/**/*",
+    "images/generalize.sh",
+    "images/packer/*",
+    "images/cloud-init/bake-user-data.j2",
+)
+
+# Only the Debian 12 stand-in can be built here; ubuntu2404 needs the network.
+OS_LOGIN = {"debian12": "root", "ubuntu2404": "ubuntu"}
+
+
+# ----- inputs -----
+
+
+def input_files(repo: Path = REPO) -> list[Path]:
+    """The input files, sorted, without caches."""
+    found: set[Path] = set()
+    for pattern in INPUT_PATTERNS:
+        for path in repo.glob(pattern):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                found.add(path)
+    return sorted(found)
+
+
+def snapshot_inputs(dest: Path, repo: Path = REPO) -> Path:
+    """Copy the input files into ``dest``; the bake runs from this copy.
+
+    Others may edit the repository during a bake of several minutes: the
+    image must be made of exactly the files its inputs hash names.
+    """
+    for path in input_files(repo):
+        target = dest / path.relative_to(repo)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return dest
+
+
+def sha256_file(path: Path, chunk: int = 4 * 1024 * 1024) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inputs_digest(base_key: str, os_name: str, repo: Path = REPO) -> tuple[str, dict[str, str]]:
+    """The inputs hash and, per input file, its own sha256 (for the manifest)."""
+    files = {str(path.relative_to(repo)): hashlib.sha256(path.read_bytes()).hexdigest() for path in input_files(repo)}
+    return digest_of(base_key, os_name, files), files
+
+
+def digest_of(base_key: str, os_name: str, files: dict[str, str]) -> str:
+    """The inputs hash from the base key, the OS and each input file's sha256."""
+    return hashlib.sha256(
+        json.dumps({"format": FORMAT, "os": os_name, "base": base_key, "files": files}, sort_keys=True).encode()
+    ).hexdigest()
+
+
+# ----- the cache -----
+
+
+def artifact_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
+    st = path.stat()
+    return {
+        "sha256": sha256 or sha256_file(path),
+        "size": st.st_size,
+        "allocated": st.st_blocks * 512,
+        "mtime_ns": st.st_mtime_ns,
+    }
+
+
+def cached(folder: Path, verify: bool = False) -> dict[str, Any] | None:
+    """The manifest of a complete build in ``folder``, or None.
+
+    Complete means: the manifest exists and every artifact has the size and
+    modification time it recorded (cheap); with ``verify`` each artifact is
+    also hashed again and compared with its recorded sha256 (slow: GBs).
+    """
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        for name in ARTIFACTS:
+            record = manifest["artifacts"][name]
+            st = (folder / name).stat()
+            if st.st_size != record["size"] or st.st_mtime_ns != record["mtime_ns"]:
+                return None
+            if verify and sha256_file(folder / name) != record["sha256"]:
+                return None
+    except (FileNotFoundError, KeyError, ValueError, TypeError):
+        return None
+    return manifest
+
+
+# ----- one build's inputs -----
+
+
+def accelerator() -> tuple[str, str]:
+    """(accelerator, cpu model), chosen as the dev VM chooses them."""
+    from february.vm.accel import accel_args
+
+    return ("kvm", "host") if "kvm" in accel_args() else ("tcg", "max")
+
+
+def make_build_key(folder: Path) -> Path:
+    """A throwaway ed25519 key pair for one build; returns the private key's path."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = folder / "build_ed25519"
+    for stale in (key, key.with_suffix(".pub")):
+        stale.unlink(missing_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "february-bake (throwaway)", "-f", str(key)], check=True)
+    return key
+
+
+def write_bake_seed(folder: Path, login_user: str, public_key: str, template: Path = BAKE_USER_DATA) -> Path:
+    """The build VM's NoCloud user-data and meta-data (Packer puts them on a `cidata` CD)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template.parent),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    (folder / "user-data").write_text(env.get_template(template.name).render(login_user=login_user, build_public_key=public_key))
+    (folder / "meta-data").write_text(f"instance-id: february-bake-{uuid.uuid4()}\nlocal-hostname: february-bake\n")
+    return folder
+
+
+def packer_argv(command: str, os_name: str, variables: dict[str, str], only: bool = True, packer_dir: Path = PACKER_DIR) -> list[str]:
+    """``packer <command>`` for one OS: its pkrvars file, then the per-build -var values."""
+    argv = [PACKER, command]
+    if command == "build":
+        argv.append("-machine-readable")
+    if only:
+        argv.append(f"-only=qemu.{os_name}")
+    argv.append(f"-var-file={packer_dir / f'{os_name}.pkrvars.hcl'}")
+    for name, value in variables.items():
+        argv += ["-var", f"{name}={value}"]
+    argv.append(str(packer_dir))
+    return argv
+
+
+def read_packages(path: Path) -> dict[str, str]:
+    """Installed package -> version, from the bake's ``dpkg-query -W`` listing."""
+    versions: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 2 and (len(fields) < 3 or fields[2] == "installed"):
+            versions[fields[0]] = fields[1]
+    return dict(sorted(versions.items()))
+
+
+def git_state(repo: Path = REPO) -> dict[str, Any]:
+    """The deploy's revision and whether any input differs from it (or is untracked)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "HEAD") or None
+    changes = git("status", "--porcelain", "--", *INPUT_PATTERNS)
+    return {"head": head, "dirty": bool(changes)}
+
+
+def packer_version() -> str:
+    done = subprocess.run([PACKER, "version"], capture_output=True, text=True, check=False, env={**os.environ, "CHECKPOINT_DISABLE": "1"})
+    return done.stdout.strip().splitlines()[0] if done.stdout.strip() else "unknown"
+
+
+# ----- the build -----
+
+
+def _on_packer_event(on_line: Callable[[str], None]) -> Callable[[Event], None]:
+    def handle(event: Event) -> None:
+        text = event.ui_text
+        if text is not None:
+            for line in text.splitlines():
+                on_line(line)
+        elif event.type == "error" and event.data:
+            on_line(f"error: {event.data[0]}")
+
+    return handle
+
+
+def _hash_all(paths: Iterable[Path]) -> dict[Path, str]:
+    """sha256 of several large files, in parallel (one sha256sum per file)."""
+    procs = {path: subprocess.Popen(["sha256sum", str(path)], stdout=subprocess.PIPE, text=True) for path in paths}
+    digests: dict[Path, str] = {}
+    for path, proc in procs.items():
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"sha256sum {path} failed")
+        digests[path] = out.split()[0]
+    return digests
+
+
+def keep_logs(work: Path, folder: Path) -> None:
+    """Keep a failed build's logs (not its disks) where the next person looks."""
+    logs = [path for path in (work / "build.log", work / "console.log") if path.exists()]
+    if logs:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for path in logs:
+            shutil.copyfile(path, folder / path.name)
+        console.print(f"[red]✗[/red] The bake failed; its logs are in {folder}")
+
+
+def build(
+    output: Path,
+    *,
+    os_name: str = "debian12",
+    use_backing_file: bool = False,
+    verify: bool = False,
+    build_key_dir: Path | None = None,
+    base: Path | None = None,
+) -> Path:
+    """Bake the golden image into ``output/<inputs-hash16>/`` and return that folder.
+
+    An existing complete folder for the same inputs is returned at once
+    (``verify`` re-hashes its artifacts first). ``use_backing_file`` bakes
+    on a qcow2 overlay of the cached base instead of a full copy; the result
+    is flattened, so the artifacts are the same. ``build_key_dir`` keeps the
+    build's throwaway SSH key pair there (for a leak scan) instead of in the
+    build's temporary folder.
+    """
+    if os_name not in OS_LOGIN:
+        raise ValueError(f"os_name must be one of {', '.join(OS_LOGIN)}, got {os_name!r}")
+    if os_name != "debian12":
+        raise NotImplementedError("only the Debian 12 stand-in is built by the pipeline here; ubuntu2404 needs the network")
+    output = Path(output).resolve()
+    if base is None:
+        with stage("Base image (Debian 12 stand-in, cached)") as on_line:
+            base = base_image(on_line=on_line)
+    base_key = json.loads((base.parent / "manifest.json").read_text())["cache_key"]
+    final = output / inputs_digest(base_key, os_name)[0][:16]
+    if cached(final, verify=verify) is not None:
+        console.print(f"[green]✓[/green] Golden image unchanged: {final}")
+        return final
+
+    started = time.monotonic()
+    output.mkdir(parents=True, exist_ok=True)
+    deploy_git = git_state()
+    with tempfile.TemporaryDirectory(prefix=".bake-", dir=output) as tmp_name:
+        tmp = Path(tmp_name)
+        src = snapshot_inputs(tmp / "src")
+        inputs_hash, input_hashes = inputs_digest(base_key, os_name, repo=src)
+        final = output / inputs_hash[:16]
+        if cached(final, verify=verify) is not None:  # the repository changed a moment ago
+            return final
+        work = output / f".{inputs_hash[:16]}.partial-{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        try:
+            manifest = _bake(
+                base=base,
+                base_key=base_key,
+                os_name=os_name,
+                use_backing_file=use_backing_file,
+                build_key_dir=build_key_dir,
+                src=src,
+                tmp=tmp,
+                work=work,
+            )
+            manifest = {
+                "inputs_hash": inputs_hash,
+                "format": FORMAT,
+                "os": os_name,
+                "inputs": {"base_image_key": base_key, "files": input_hashes},
+                "deploy": deploy_git,
+                **manifest,
+                "build_seconds": round(time.monotonic() - started, 1),
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            shutil.rmtree(final, ignore_errors=True)  # an incomplete or damaged earlier build
+            work.rename(final)
+        except BaseException:
+            keep_logs(work, output / ".failed" / inputs_hash[:16])
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+    console.print(f"[green]✓[/green] Golden image: {final} ({manifest['build_seconds']:.0f}s)")
+    return final
+
+
+def _bake(
+    *,
+    base: Path,
+    base_key: str,
+    os_name: str,
+    use_backing_file: bool,
+    build_key_dir: Path | None,
+    src: Path,
+    tmp: Path,
+    work: Path,
+) -> dict[str, Any]:
+    """Run Packer from the snapshot ``src``, convert and hash into ``work``; the manifest's build part."""
+    with stage("Prepare the bake (build key, seed, firmware variables, base checksum)"):
+        key = make_build_key(build_key_dir or tmp / "key")
+        public_key = key.with_suffix(".pub").read_text().strip()
+        seed = write_bake_seed(tmp / "seed", OS_LOGIN[os_name], public_key, template=src / BAKE_USER_DATA.relative_to(REPO))
+        efi_vars = tmp / "OVMF_VARS.fd"
+        shutil.copyfile(OVMF_VARS, efi_vars)
+        base_sha256 = sha256_file(base)
+    accel, cpu = accelerator()
+    packer_out = tmp / "packer-output"
+    packages = work / "packages.txt"
+    variables = {
+        "iso_url": str(base),
+        "iso_checksum": f"sha256:{base_sha256}",
+        "use_backing_file": "true" if use_backing_file else "false",
+        "accelerator": accel,
+        "cpu_model": cpu,
+        "ovmf_code": str(OVMF_CODE),
+        "efi_vars_file": str(efi_vars),
+        "console_log": str(work / "console.log"),
+        "seed_dir": str(seed),
+        "ssh_private_key_file": str(key),
+        "python": sys.executable,
+        "packages_file": str(packages),
+        "output_directory": str(packer_out),
+    }
+    (tmp / "packer-tmp").mkdir()
+    env = packer_env(tmp / "packer-tmp", cache_root() / "packer")
+    title = f"Bake with Packer ({os_name}, {accel}{', on a backing file' if use_backing_file else ''})"
+    with stage(title) as on_line:
+        run_packer(
+            packer_argv("build", os_name, variables, packer_dir=src / PACKER_DIR.relative_to(REPO)),
+            on_event=_on_packer_event(on_line),
+            cwd=src,
+            env=env,
+            log=work / "build.log",
+        )
+    with stage("Convert to a standalone qcow2 and a raw disk") as on_line:
+        baked = packer_out / QCOW2
+        run_streamed(["qemu-img", "convert", "-O", "qcow2", baked, work / QCOW2], on_line=on_line)
+        run_streamed(["qemu-img", "convert", "-O", "raw", baked, work / RAW], on_line=on_line)
+    with stage("Hash the artifacts"):
+        digests = _hash_all(work / name for name in ARTIFACTS)
+    return {
+        "base_image": {"path": str(base), "key": base_key, "sha256": base_sha256},
+        "packer": packer_version(),
+        "accelerator": accel,
+        "use_backing_file": use_backing_file,
+        "build_ssh_public_key": public_key,
+        "installed_versions": read_packages(packages),
+        "artifacts": {name: artifact_record(work / name, digests[work / name]) for name in ARTIFACTS},
+    }
