@@ -1,0 +1,89 @@
+"""The bake's artifacts, its manifest, and the content-addressed cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from images import pipeline
+from images.pipeline import ARTIFACTS, MANIFEST, build, cached, digest_of, sha256_file
+from tests.image.conftest import TIMINGS, Baked
+
+
+def test_the_artifacts_and_the_manifest_exist(baked: Baked) -> None:
+    for name in (*ARTIFACTS, MANIFEST, "packages.txt"):
+        assert (baked.folder / name).is_file(), name
+    assert baked.folder.parent == baked.output.resolve()
+    assert baked.folder.name == baked.manifest["inputs_hash"][:16]
+    assert not list(baked.output.glob(".*partial*")), "a temporary build folder was left behind"
+
+
+def test_the_artifact_hashes_match_the_manifest(baked: Baked) -> None:
+    for name in ARTIFACTS:
+        record = baked.manifest["artifacts"][name]
+        assert sha256_file(baked.folder / name) == record["sha256"], name
+        assert (baked.folder / name).stat().st_size == record["size"], name
+    assert cached(baked.folder, verify=True) is not None
+
+
+def test_the_manifest_names_every_input(baked: Baked) -> None:
+    manifest = baked.manifest
+    files = manifest["inputs"]["files"]
+    for path in ("deploy.py", "images/generalize.sh", "images/packer/build.pkr.hcl", "inventory/bake.py", "files/etc/postfix/main.cf.j2"):
+        assert path in files, path
+    assert any(path.startswith("pyinfra_deploys/") for path in files)
+    assert manifest["inputs_hash"] == digest_of(manifest["inputs"]["base_image_key"], manifest["os"], files)
+    assert manifest["inputs"]["base_image_key"] == manifest["base_image"]["key"]
+    base = Path(manifest["base_image"]["path"])
+    assert manifest["base_image"]["sha256"] == sha256_file(base)
+    assert len(manifest["deploy"]["head"]) == 40 and isinstance(manifest["deploy"]["dirty"], bool)
+    assert manifest["build_seconds"] > 0
+
+
+def test_the_manifest_lists_the_installed_versions(baked: Baked) -> None:
+    versions = baked.manifest["installed_versions"]
+    for package in ("postfix", "dovecot-core", "rspamd", "ufw", "cloud-init", "linux-image-amd64", "openssh-server"):
+        assert versions.get(package), package
+    base_versions = json.loads((Path(baked.manifest["base_image"]["path"]).parent / "manifest.json").read_text())["installed_versions"]
+    assert versions["postfix"] == base_versions["postfix"]
+
+
+def test_the_same_inputs_return_the_same_folder_without_a_rebuild(baked: Baked, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = {name: (baked.folder / name).stat().st_mtime_ns for name in (*ARTIFACTS, MANIFEST)}
+
+    def no_packer(*args: object, **kwargs: object) -> None:
+        raise AssertionError("packer was run for inputs that are already built")
+
+    monkeypatch.setattr(pipeline, "run_packer", no_packer)
+    began = time.monotonic()
+    again = build(baked.output)
+    TIMINGS["cached_rebake_s"] = time.monotonic() - began
+    assert again == baked.folder
+    assert {name: (again / name).stat().st_mtime_ns for name in (*ARTIFACTS, MANIFEST)} == before
+    assert json.loads((again / MANIFEST).read_text())["built_at"] == baked.manifest["built_at"]
+    assert sorted(p.name for p in baked.output.iterdir() if not p.name.startswith(".")) == [baked.folder.name]
+
+
+def test_a_damaged_or_unfinished_folder_is_not_trusted(baked: Baked, tmp_path: Path) -> None:
+    copy = tmp_path / baked.folder.name
+    copy.mkdir()
+    shutil.copyfile(baked.folder / MANIFEST, copy / MANIFEST)
+    assert cached(copy) is None  # the artifacts are missing
+    manifest = json.loads((copy / MANIFEST).read_text())
+    for name in ARTIFACTS:
+        data = b"not an image"
+        (copy / name).write_bytes(data)
+        st = (copy / name).stat()
+        manifest["artifacts"][name] = {"sha256": hashlib.sha256(b"other").hexdigest(), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    assert cached(copy) is not None  # size and mtime agree: the cheap check passes
+    assert cached(copy, verify=True) is None  # the sha256 does not
+    (copy / ARTIFACTS[0]).write_bytes(b"changed after the build")
+    assert cached(copy) is None
+    (copy / MANIFEST).unlink()
+    assert cached(copy) is None

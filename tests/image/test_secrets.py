@@ -1,0 +1,105 @@
+"""No secret, key or per-host identity in the golden image, checked without mounting it.
+
+The root partition is cut out of february.raw at the offset sfdisk reports,
+read with debugfs, and its allocated bytes are scanned (deleted files
+included: free space is not zeroed) for the build's private key and for the
+canary secrets that sat where the settings point during the bake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.image.conftest import Baked
+from tests.image.diskscan import Ext4Image, extract_and_scan, partitions
+
+# Text the bake certainly placed: proves the scan reads the right bytes.
+POSITIVE_CONTROL = b"smtpd_tls_auth_only = yes"
+
+
+def private_key_lines(key: Path) -> list[bytes]:
+    """The base64 lines of an OpenSSH private key (each long enough to be unique)."""
+    lines = key.read_bytes().splitlines()
+    body = [line for line in lines if line and not line.startswith(b"-----")]
+    return [line for line in body if len(line) >= 40]
+
+
+@pytest.fixture(scope="module")
+def scanned(baked: Baked, tmp_path_factory: pytest.TempPathFactory) -> tuple[Ext4Image, dict[str, int]]:
+    parts = partitions(baked.raw)
+    assert set(parts) == {"ESP", "root"}, parts
+    root = tmp_path_factory.mktemp("scan") / "root.ext4"
+    needles = {"positive control": POSITIVE_CONTROL}
+    for number, line in enumerate(private_key_lines(baked.build_key)):
+        needles[f"build private key, line {number + 1}"] = line
+    for name, value in baked.canaries.items():
+        needles[f"canary {name}"] = value.encode()
+    counts = extract_and_scan(baked.raw, parts["root"], root, needles)
+    return Ext4Image(root), counts
+
+
+def test_the_scan_reads_the_root_filesystem(scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    image, counts = scanned
+    assert counts["positive control"] >= 1
+    assert image.exists("/etc/postfix/main.cf")
+
+
+def test_no_secret_bytes_anywhere_in_the_root_partition(baked: Baked, scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    _, counts = scanned
+    assert len([name for name in counts if name.startswith("build private key")]) >= 3
+    assert {"canary relay password", "canary mailbox hash"} <= set(counts)
+    leaked = {name: count for name, count in counts.items() if count and name != "positive control"}
+    assert leaked == {}
+
+
+def test_no_ssh_host_keys(scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    image, _ = scanned
+    entries = image.listdir("/etc/ssh")
+    assert "sshd_config" in entries
+    assert [name for name in entries if name.startswith("ssh_host_")] == []
+
+
+def test_machine_id_is_empty(scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    image, _ = scanned
+    assert image.read("/etc/machine-id") == b""
+
+
+def test_no_build_key_is_authorised(scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    image, _ = scanned
+    if image.exists("/root/.ssh/authorized_keys"):
+        assert image.read("/root/.ssh/authorized_keys").strip() == b""
+    for user in image.listdir("/home"):
+        path = f"/home/{user}/.ssh/authorized_keys"
+        if image.exists(path):
+            assert image.read(path).strip() == b"", path
+
+
+def test_no_tls_or_dkim_keys(scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    image, _ = scanned
+    assert image.exists("/etc/ssl/mail") and image.exists("/var/lib/rspamd/dkim")
+    assert image.listdir("/etc/ssl/mail") == {}
+    assert image.listdir("/var/lib/rspamd/dkim") == {}
+    assert not image.exists("/etc/ssl/private/ssl-cert-snakeoil.key")
+
+
+def test_no_mailbox_hashes(scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    image, _ = scanned
+    users = image.read("/etc/dovecot/users")
+    assert b"$" not in users and b"CRYPT" not in users
+
+
+def test_no_relay_password_file(scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    image, _ = scanned
+    assert not image.exists("/etc/postfix/sasl_passwd")
+    assert not image.exists("/etc/postfix/sasl_passwd.db")
+
+
+def test_no_per_build_state(scanned: tuple[Ext4Image, dict[str, int]]) -> None:
+    image, _ = scanned
+    assert image.listdir("/var/lib/cloud") == {}
+    assert image.listdir("/var/log/journal") == {}
+    assert image.listdir("/var/lib/apt/lists") == {}
+    assert not image.exists("/var/lib/february")
+    assert image.read("/etc/hostname").strip() == b"localhost"
