@@ -14,7 +14,8 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,11 +107,14 @@ def run_packer(
 ) -> PackerResult:
     """Run a packer command with ``-machine-readable`` output, streaming its events.
 
-    If this process is interrupted, packer gets SIGINT (and time to stop its
-    VM and delete its output folder) before it is killed.
+    If this process is interrupted (Ctrl-C, or SIGTERM while this runs),
+    packer gets SIGTERM and time to stop its VM and delete its output folder
+    before it is killed. (SIGTERM, not SIGINT: a job started in the
+    background of a non-interactive shell ignores SIGINT.)
     """
     result = PackerResult()
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_sigterm_raises())
         log_handle = stack.enter_context(open(log, "a", encoding="utf-8")) if log is not None else None
         proc = stack.enter_context(
             subprocess.Popen(
@@ -138,7 +142,7 @@ def run_packer(
             code = proc.wait()
         except BaseException:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGTERM)
                 try:
                     proc.wait(timeout=stop_timeout)
                 except subprocess.TimeoutExpired:
@@ -150,6 +154,27 @@ def run_packer(
         errors = "\n".join(result.errors) or "(no error line)"
         raise PackerFailed(f"packer exited {code}\nerrors:\n{errors}\nlast output:\n{tail}")
     return result
+
+
+class Terminated(BaseException):
+    """This process got SIGTERM while packer ran."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While active (main thread only), SIGTERM raises Terminated so cleanup runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def packer_env(tmp: Path, cache: Path) -> dict[str, str]:

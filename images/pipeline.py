@@ -222,6 +222,12 @@ def git_state(repo: Path = REPO) -> dict[str, Any]:
     return {"head": head, "dirty": bool(changes)}
 
 
+def virtual_size_mib(image: Path) -> int:
+    """A disk image's virtual size in MiB (qemu-img info)."""
+    done = subprocess.run(["qemu-img", "info", "--output=json", str(image)], capture_output=True, text=True, check=True)
+    return int(json.loads(done.stdout)["virtual-size"]) // (1024 * 1024)
+
+
 def packer_version() -> str:
     done = subprocess.run([PACKER, "version"], capture_output=True, text=True, check=False, env={**os.environ, "CHECKPOINT_DISABLE": "1"})
     return done.stdout.strip().splitlines()[0] if done.stdout.strip() else "unknown"
@@ -368,6 +374,7 @@ def _bake(
         "iso_url": str(base),
         "iso_checksum": f"sha256:{base_sha256}",
         "use_backing_file": "true" if use_backing_file else "false",
+        "disk_size": f"{virtual_size_mib(base)}M",
         "accelerator": accel,
         "cpu_model": cpu,
         "ovmf_code": str(OVMF_CODE),

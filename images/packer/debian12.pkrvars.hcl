@@ -9,3 +9,5 @@ accelerator      = "tcg"
 cpu_model        = "max"
 restrict_network = true
 use_backing_file = false
+# The stand-in's size (images/disk.py); the pipeline passes the base's actual size.
+disk_size = "4096M"

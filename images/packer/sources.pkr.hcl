@@ -30,8 +30,15 @@ source "qemu" "debian12" {
   iso_checksum     = var.iso_checksum
   disk_image       = true
   use_backing_file = var.use_backing_file
-  # The stand-in is a 4 GiB GPT disk; growing it here would strand the backup GPT.
+  # The stand-in is a GPT disk of its own size; growing it would strand the
+  # backup GPT. On a backing file the overlay is created at disk_size, so
+  # the pipeline passes the base's own virtual size.
   skip_resize_disk = true
+  disk_size        = var.disk_size
+  qemu_img_args {
+    # QEMU >= 6.1 refuses an overlay whose backing file has no stated format.
+    create = ["-F", "qcow2"]
+  }
 
   format           = "qcow2"
   vm_name          = "february.qcow2"

@@ -32,7 +32,7 @@ variable "use_backing_file" {
 
 variable "disk_size" {
   type        = string
-  description = "Ubuntu cloud image only: virtual size the downloaded image is grown to (the Debian stand-in keeps its 4 GiB GPT as built)."
+  description = "Virtual disk size: the Ubuntu cloud image is grown to it; on the Debian stand-in it sizes the backing-file overlay and must equal the base's own size (the pipeline passes it)."
   default     = "8G"
 
   validation {

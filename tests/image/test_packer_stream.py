@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from february.paths import REPO
 from images import pipeline
 from images.packer_stream import PackerFailed, PackerResult, events_from, parse_line
 
@@ -62,3 +68,35 @@ def test_a_failed_bake_leaves_no_folder_that_looks_finished(tmp_path: Path, monk
     assert not [path for path in output.iterdir() if "partial" in path.name or path.name.startswith(".bake-")]
     (failed,) = (output / ".failed").iterdir()
     assert "Timeout waiting for SSH" in (failed / "build.log").read_text()
+
+
+def test_a_terminated_bake_stops_packer_and_leaves_nothing_finished(tmp_path: Path) -> None:
+    marker = tmp_path / "packer-was-stopped"
+    fake = tmp_path / "packer"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = version ]; then echo "Packer v0"; exit 0; fi\n'
+        f"trap 'touch {marker}; exit 1' TERM\n"
+        "echo '1,,ui,say,==> qemu.debian12: Waiting for SSH to become available...'\n"
+        "while :; do sleep 0.1; done\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    output = tmp_path / "images"
+    script = (
+        f"from pathlib import Path\nfrom images import pipeline\npipeline.PACKER = {str(fake)!r}\npipeline.build(Path({str(output)!r}))\n"
+    )
+    env = {**os.environ, "FEBRUARY_ACCEL": "tcg"}
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any("Waiting for SSH" in log.read_text() for log in output.glob(".*partial*/build.log")):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the fake packer never started"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert marker.exists(), "packer was not told to stop"
+    assert sorted(path.name for path in output.iterdir()) == [".failed"]
