@@ -6,6 +6,8 @@
     february deploy INV    converge an inventory (pyinfra INV deploy.py)
     february check INV     validate an inventory's settings, offline
     february dns           print the DNS records for the VM (or --ssh host)
+    february backup FILE   save the VM's state (mail, DKIM and TLS keys)
+    february rebuild       a fresh VM from an image + inventory + secrets + state
     february hash-password make a password hash for a mailbox
 """
 
@@ -117,6 +119,29 @@ def dns(ssh: str = typer.Option(None, help="user@host of a real February host; d
         else:
             typer.echo(f"; no DKIM key on the host for {domain} yet (converge first)", err=True)
     typer.echo("\n".join(zone_lines(settings, dkim)))
+
+
+@app.command()
+def backup(archive: Path = typer.Argument(..., help="Where to write the state archive (.tar.gz, mode 600).")) -> None:
+    """Save the local VM's state (Maildir, DKIM keys, TLS key) for a rebuild."""
+    from february.vm.config import DEFAULT
+    from february.vm.qemu import ssh_argv
+    from february.vm.state import backup as save
+
+    typer.echo(f"state saved to {save(ssh_argv(DEFAULT), archive)}")
+
+
+@app.command()
+def rebuild(
+    image: Path = typer.Option(..., help="The golden image (qcow2) or a base image to boot."),
+    state: Path = typer.Option(None, help="A state archive from `february backup` to restore."),
+) -> None:
+    """The same server again: replace the local VM with a fresh one from IMAGE, restore STATE, converge."""
+    from february.vm.lifecycle import rebuild as run_rebuild, report
+
+    os.chdir(REPO)
+    run_rebuild(image.resolve(), state.resolve() if state else None)
+    report()
 
 
 @app.command("hash-password")

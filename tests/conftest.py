@@ -9,6 +9,8 @@ import pytest
 
 from february.vm.secrets import hash_password
 
+pytest_plugins = ["tests.vm.fixtures"]
+
 
 @pytest.fixture
 def secrets_dir(tmp_path: Path) -> Path:

@@ -6,7 +6,8 @@ are declared once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from february.paths import state_dir
@@ -41,12 +42,14 @@ class VmConfig:
         return state_dir() / self.name
 
     @property
-    def ssh_key(self) -> Path:
-        return self.dir / "id_ed25519"
+    def secrets(self) -> Path:
+        """The site's secrets, shared by every local VM of the VM inventory:
+        a rebuilt VM is the same server, so it gets the same secrets."""
+        return state_dir() / "secrets"
 
     @property
-    def secrets(self) -> Path:
-        return self.dir / "secrets"
+    def ssh_key(self) -> Path:
+        return self.secrets / "id_ed25519"
 
     @property
     def pidfile(self) -> Path:
@@ -67,3 +70,26 @@ class VmConfig:
 
 
 DEFAULT = VmConfig()
+
+# Further local VMs (a rebuild beside the first host, the image's hardware
+# boot) get their own state folder and loopback ports.
+_PORT_OFFSETS = {"vm": 0, "rebuild": 100, "hardware": 200}
+
+
+def for_name(name: str) -> VmConfig:
+    offset = _PORT_OFFSETS.get(name)
+    if offset is None:
+        raise ValueError(f"unknown VM slot {name!r}; known: {', '.join(_PORT_OFFSETS)}")
+    return replace(
+        DEFAULT,
+        name=name,
+        ssh_port=DEFAULT.ssh_port + offset,
+        smtp_port=DEFAULT.smtp_port + offset,
+        submission_port=DEFAULT.submission_port + offset,
+        imaps_port=DEFAULT.imaps_port + offset,
+    )
+
+
+def from_environment() -> VmConfig:
+    """The slot named by $FEBRUARY_VM (default: vm), as inventory/vm.py uses it."""
+    return for_name(os.environ.get("FEBRUARY_VM", "vm"))

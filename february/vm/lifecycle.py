@@ -15,6 +15,7 @@ from february.vm import qemu
 from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.seed import write_seed
+from february.vm.state import restore
 from february.vm.world_process import start_world, stop_world, write_zone
 from images.base_image import base_image
 from images.stream import run_streamed
@@ -50,9 +51,9 @@ def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
         return time.monotonic() - started
 
 
-def converge(inventory: str = "inventory/vm.py", extra_env: dict[str, str] | None = None) -> list[str]:
-    """Run the deploy through pyinfra, streaming its output; return its lines."""
-    env = {**os.environ, **(extra_env or {})}
+def converge(config: VmConfig = DEFAULT, inventory: str = "inventory/vm.py") -> list[str]:
+    """Run the deploy through pyinfra on the VM slot, streaming its output; return its lines."""
+    env = {**os.environ, "FEBRUARY_VM": config.name}
     with stage(f"Converge deploy.py on {inventory}") as on_line:
         return run_streamed([sys.executable, "-m", "pyinfra", "-y", inventory, "deploy.py"], on_line=on_line, cwd=REPO, env=env)
 
@@ -74,7 +75,7 @@ def up(config: VmConfig = DEFAULT) -> None:
     else:
         console.print(f"VM {config.name!r} is running; converging it again")
         start_world(config)
-    converge()
+    converge(config)
     publish_dns(config)
     report(config)
 
@@ -88,6 +89,17 @@ def report(config: VmConfig = DEFAULT) -> None:
     console.print(f"  passwords   {config.secrets}/<address>.password")
     console.print(f"  relayed     {config.dir / 'world' / 'spool'} (what the fake smarthost received)")
     console.print("  stop        february vm stop")
+
+
+def rebuild(image: Path, archive: Path | None, config: VmConfig = DEFAULT) -> None:
+    """The same server again: a fresh VM from ``image``, the state restored, converged."""
+    qemu.stop(config)
+    boot(config, base=image)
+    if archive is not None:
+        with stage(f"Restore state from {archive}"):
+            restore(qemu.ssh_argv(config), archive)
+    converge(config)
+    publish_dns(config)
 
 
 def stop(config: VmConfig = DEFAULT) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from february.paths import state_dir
 from february.vm.config import VmConfig
 
 SMARTHOST_USER = "february-vm@relay.example.net"
@@ -24,7 +25,8 @@ mx.example.org. 300 IN A 192.0.2.20
 
 
 def world_dir(config: VmConfig) -> Path:
-    return config.dir / "world"
+    """One outside world for all local VMs (they share its ports)."""
+    return state_dir() / "world"
 
 
 def spool(config: VmConfig) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shlex
 
 from pyinfra import host
@@ -17,6 +18,7 @@ from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.stamp import manage_path, manage_service
 
 DKIM_DIR = "/var/lib/rspamd/dkim"
+STATS = "/var/lib/rspamd/stats.ucl"
 RSPAMD_USER = "_rspamd"  # the same on Debian 12 and Ubuntu 24.04
 
 # Modules that reach the internet (DNS blocklists, hash servers, remote
@@ -83,6 +85,10 @@ def rspamd() -> None:
     if baking():  # DKIM keys are per host, made at the first converge
         return
     manage_service("rspamd", "redis-server")
+    # Rspamd's controller reads its saved counters at start and logs an error
+    # when there are none yet; give a new host an empty set.
+    if not host.get_fact(File, path=STATS):
+        files.put(name="Rspamd controller stats", src=io.StringIO("{}\n"), dest=STATS, user=RSPAMD_USER, group=RSPAMD_USER)
     for domain in s.served_domains:
         key = dkim_key_path(domain, s.rspamd.dkim_selector)
         manage_path(key)

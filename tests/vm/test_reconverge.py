@@ -6,7 +6,7 @@ import re
 import time
 
 from february.vm import lifecycle
-from tests.vm.conftest import TIMINGS
+from tests.vm.fixtures import TIMINGS
 from tests.vm.mailvm import MailVm
 
 
