@@ -36,6 +36,7 @@ class VmConfig:
     dns_port: int = 10053  # the fake DNS (TCP) on the host's loopback
     nic: str = "virtio-net-pci"
     disk_bus: str = "virtio"  # or "nvme" for the February-class hardware check
+    own_ssh_key: bool = False  # a key of its own (a VM outside the VM inventory), not the shared one
 
     @property
     def dir(self) -> Path:
@@ -49,7 +50,7 @@ class VmConfig:
 
     @property
     def ssh_key(self) -> Path:
-        return self.secrets / "id_ed25519"
+        return (self.dir if self.own_ssh_key else self.secrets) / "id_ed25519"
 
     @property
     def pidfile(self) -> Path:

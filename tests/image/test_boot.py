@@ -66,6 +66,7 @@ def golden_vm(baked: Baked) -> Iterator[GoldenVm]:
         dns_port=dns,
         nic="e1000e",
         disk_bus="nvme",
+        own_ssh_key=True,  # not the VM inventory's shared key, which this test replaces
     )
     assert config.dir == state_dir() / "bake-boot"
     qemu.stop(config)  # a VM left over from an interrupted session
