@@ -52,7 +52,14 @@ def main() -> int:
     base = base_image()
     times: dict[str, float] = {}
     cold = timed("cold bake", times, output=args.output / "full")
-    timed("cached rebake", times, output=args.output / "full")
+    # Others may change an input during a bake of minutes; then the next call
+    # bakes again (correctly). Repeat until a call returns the folder before it.
+    for _ in range(3):
+        again = timed("cached rebake", times, output=args.output / "full")
+        if again == cold:
+            break
+        print(f"inputs changed during the bake: {cold.name} -> {again.name}; measuring the cache again")
+        cold = again
     if not args.skip_backing:
         timed("backing-file bake (config-only rebake)", times, output=args.output / "backing", use_backing_file=True)
 

@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +43,20 @@ def free_ports(count: int) -> list[int]:
 
 
 @dataclass(frozen=True)
+class GoldenBootConfig(VmConfig):
+    """A VM of its own: key and secrets in its own state folder, never the shared
+    ones of the VM inventory (state/secrets), which the dev VM uses."""
+
+    @property
+    def secrets(self) -> Path:
+        return self.dir / "secrets"
+
+    @property
+    def ssh_key(self) -> Path:
+        return self.dir / "id_ed25519"
+
+
+@dataclass(frozen=True)
 class GoldenVm:
     config: VmConfig
     boot_seconds: float
@@ -53,7 +68,7 @@ class GoldenVm:
 @pytest.fixture(scope="module")
 def golden_vm(baked: Baked) -> Iterator[GoldenVm]:
     ssh, smtp, submission, imaps, smarthost, dns = free_ports(6)
-    config = VmConfig(
+    config = GoldenBootConfig(
         name="bake-boot",
         memory_mib=1536,
         cpus=2,
@@ -69,6 +84,7 @@ def golden_vm(baked: Baked) -> Iterator[GoldenVm]:
         own_ssh_key=True,  # not the VM inventory's shared key, which this test replaces
     )
     assert config.dir == state_dir() / "bake-boot"
+    assert config.ssh_key.parent == config.dir  # never the shared key of the VM inventory
     qemu.stop(config)  # a VM left over from an interrupted session
     config.dir.mkdir(parents=True, exist_ok=True)
     (config.dir / "OVMF_VARS.fd").unlink(missing_ok=True)
