@@ -12,7 +12,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -43,20 +42,6 @@ def free_ports(count: int) -> list[int]:
 
 
 @dataclass(frozen=True)
-class GoldenBootConfig(VmConfig):
-    """A VM of its own: key and secrets in its own state folder, never the shared
-    ones of the VM inventory (state/secrets), which the dev VM uses."""
-
-    @property
-    def secrets(self) -> Path:
-        return self.dir / "secrets"
-
-    @property
-    def ssh_key(self) -> Path:
-        return self.dir / "id_ed25519"
-
-
-@dataclass(frozen=True)
 class GoldenVm:
     config: VmConfig
     boot_seconds: float
@@ -68,7 +53,7 @@ class GoldenVm:
 @pytest.fixture(scope="module")
 def golden_vm(baked: Baked) -> Iterator[GoldenVm]:
     ssh, smtp, submission, imaps, smarthost, dns = free_ports(6)
-    config = GoldenBootConfig(
+    config = VmConfig(
         name="bake-boot",
         memory_mib=1536,
         cpus=2,
