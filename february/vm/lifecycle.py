@@ -32,6 +32,7 @@ def vm_settings():
 
 def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
     """Boot a fresh VM from ``base`` (default: the cached stand-in base); return seconds to SSH."""
+    config.dir.mkdir(parents=True, exist_ok=True)
     ensure_vm_secrets(config)
     settings = vm_settings()
     if base is None:
