@@ -7,14 +7,20 @@
 set -eux
 
 # 1. SSH host keys: made per host at first boot (cloud-init; ssh-keygen -A).
-rm -f /etc/ssh/ssh_host_*
+#    Overwritten before unlinking: free space is not zeroed (see 11), and the
+#    build VM's private host keys must not survive in freed blocks.
+for key in /etc/ssh/ssh_host_*; do
+    if [ -f "$key" ]; then shred -u "$key"; fi
+done
 
 # 2. Machine id: empty, so systemd makes a new one at first boot. Not
 #    removed (that makes /etc read-only setups fail) and not "uninitialized"
 #    (cloud-init 22.4 has no `clean --machine-id`; the stand-in ships it empty).
 truncate -s 0 /etc/machine-id
 rm -f /var/lib/dbus/machine-id
-rm -f /var/lib/systemd/random-seed /var/lib/systemd/credential.secret
+for seed in /var/lib/systemd/random-seed /var/lib/systemd/credential.secret; do
+    if [ -f "$seed" ]; then shred -u "$seed"; fi
+done
 
 # 3. cloud-init: forget this instance, its logs and its seed, so the next
 #    boot is a first boot that reads the new host's NoCloud seed.

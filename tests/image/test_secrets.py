@@ -8,6 +8,9 @@ canary secrets that sat where the settings point during the bake.
 
 from __future__ import annotations
 
+import base64
+import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,11 +22,43 @@ from tests.image.diskscan import Ext4Image, extract_and_scan, partitions
 POSITIVE_CONTROL = b"smtpd_tls_auth_only = yes"
 
 
-def private_key_lines(key: Path) -> list[bytes]:
-    """The base64 lines of an OpenSSH private key (each long enough to be unique)."""
-    lines = key.read_bytes().splitlines()
-    body = [line for line in lines if line and not line.startswith(b"-----")]
-    return [line for line in body if len(line) >= 40]
+def _body(key: Path) -> list[bytes]:
+    return [line for line in key.read_bytes().splitlines() if line and not line.startswith(b"-----")]
+
+
+def private_key_lines(key: Path, reference: Path) -> list[bytes]:
+    """The base64 lines of an OpenSSH private key that are its own.
+
+    The first line of every unencrypted ed25519 key is the same format
+    header, so lines shared with an unrelated ``reference`` key are left
+    out (they would match any ed25519 key on the disk).
+    """
+    common = set(_body(reference))
+    return [line for line in _body(key) if len(line) >= 40 and line not in common]
+
+
+def private_key_seed(key: Path) -> bytes:
+    """The raw 32-byte ed25519 seed inside an unencrypted OpenSSH private key."""
+    blob = base64.b64decode(b"".join(_body(key)))
+    assert blob.startswith(b"openssh-key-v1\0")
+    pos = len(b"openssh-key-v1\0")
+
+    def string() -> bytes:
+        nonlocal pos
+        (length,) = struct.unpack(">I", blob[pos : pos + 4])
+        pos += 4 + length
+        return blob[pos - length : pos]
+
+    cipher, _kdf, _kdf_options = string(), string(), string()
+    assert cipher == b"none"
+    pos += 4  # number of keys
+    string()  # public key
+    private = string()
+    pos = 8  # two check integers
+    blob = private
+    assert string() == b"ssh-ed25519"
+    string()  # public key
+    return string()[:32]
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +67,11 @@ def scanned(baked: Baked, tmp_path_factory: pytest.TempPathFactory) -> tuple[Ext
     assert set(parts) == {"ESP", "root"}, parts
     root = tmp_path_factory.mktemp("scan") / "root.ext4"
     needles = {"positive control": POSITIVE_CONTROL}
-    for number, line in enumerate(private_key_lines(baked.build_key)):
-        needles[f"build private key, line {number + 1}"] = line
+    reference = tmp_path_factory.mktemp("reference") / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(reference)], check=True)
+    for number, line in enumerate(private_key_lines(baked.build_key, reference)):
+        needles[f"build private key, base64 line {number + 1}"] = line
+    needles["build private key, raw seed"] = private_key_seed(baked.build_key)
     for name, value in baked.canaries.items():
         needles[f"canary {name}"] = value.encode()
     counts = extract_and_scan(baked.raw, parts["root"], root, needles)
@@ -48,7 +86,7 @@ def test_the_scan_reads_the_root_filesystem(scanned: tuple[Ext4Image, dict[str, 
 
 def test_no_secret_bytes_anywhere_in_the_root_partition(baked: Baked, scanned: tuple[Ext4Image, dict[str, int]]) -> None:
     _, counts = scanned
-    assert len([name for name in counts if name.startswith("build private key")]) >= 3
+    assert len([name for name in counts if name.startswith("build private key")]) >= 4
     assert {"canary relay password", "canary mailbox hash"} <= set(counts)
     leaked = {name: count for name, count in counts.items() if count and name != "positive control"}
     assert leaked == {}
