@@ -42,3 +42,11 @@ def sample(secrets_dir: Path) -> dict[str, Any]:
             "password_file": str(secrets_dir / "smarthost.password"),
         },
     }
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the VM's measured times (boot, cold and no-op converge) at the end of every run."""
+    from tests.vm.fixtures import TIMINGS
+
+    if TIMINGS:
+        terminalreporter.write_line("VM timings: " + ", ".join(f"{k}={v:.1f}s" for k, v in TIMINGS.items()))

@@ -53,9 +53,7 @@ def test_the_rebuilt_host_has_the_same_configuration(first_host: tuple[MailVm, s
     assert rebuilt.run(FINGERPRINT).stdout == first_host[1]
 
 
-def test_mail_delivered_before_the_rebuild_is_still_readable_over_imaps(
-    first_host: tuple[MailVm, str, str, Path], rebuilt: MailVm
-) -> None:
+def test_mail_delivered_before_the_rebuild_is_still_readable_over_imaps(first_host: tuple[MailVm, str, str, Path], rebuilt: MailVm) -> None:
     rebuilt.wait_for_message("alice@example.test", first_host[2], timeout=30)
 
 

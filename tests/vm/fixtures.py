@@ -42,8 +42,6 @@ def mailvm() -> Iterator[MailVm]:
     try:
         yield MailVm(config=DEFAULT, started_at=started_at)
     finally:
-        if TIMINGS:
-            print("\nVM timings: " + ", ".join(f"{k}={v:.1f}" for k, v in TIMINGS.items()))
         if not reuse:
             qemu.stop(DEFAULT)
             stop_world(DEFAULT)
