@@ -70,7 +70,7 @@ def main() -> int:
     cpus = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
     print(f"\nGolden image bench ({manifest['os']}, {manifest['accelerator']}, {cpus} CPUs, {manifest['packer']}, deploy {git})")
     for label, seconds in times.items():
-        print(f"  {label:40s} {seconds:8.1f} s")
+        print(f"  {label:40s} {seconds:8.2f} s")
     print(f"  {'(manifest build_seconds, cold)':40s} {manifest['build_seconds']:8.1f} s")
     print("Sizes (apparent / allocated):")
     for label, path in (("base qcow2", base), ("february.qcow2", cold / QCOW2), ("february.raw", cold / RAW)):
