@@ -120,3 +120,13 @@ def rspamd() -> None:
         _if=any_changed(*changes),
     )
     systemd.service(name="Rspamd enabled and running", service="rspamd", running=True, enabled=True)
+    # systemd calls Rspamd started long before its milter listens (it compiles
+    # its regexps first: minutes under emulation); until then Postfix passes
+    # mail unfiltered and unsigned (milter_default_action = accept). So a
+    # converge ends only once the milter answers.
+    port = s.rspamd.milter.rpartition(":")[2]
+    server.shell(
+        name="Wait for the Rspamd milter",
+        commands=[f"for i in $(seq 900); do ss -Hltn 'sport = :{port}' | grep -q . && exit 0; sleep 1; done; exit 1"],
+        _if=any_changed(*changes),
+    )
