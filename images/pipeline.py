@@ -39,13 +39,12 @@ import jinja2
 from february.paths import REPO
 from february.progress import console, stage
 from images.base_image import base_image, cache_root
+from images.firmware import OVMF_CODE, OVMF_VARS
 from images.packer_stream import Event, packer_env, run_packer
 from images.stream import run_streamed
 
 PACKER = os.environ.get("FEBRUARY_PACKER", "packer")
 PACKER_DIR = REPO / "images" / "packer"
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 BAKE_USER_DATA = REPO / "images" / "cloud-init" / "bake-user-data.j2"
 
 QCOW2 = "february.qcow2"

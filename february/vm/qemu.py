@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 from february.vm.accel import accel_args
+from images.firmware import OVMF_CODE, OVMF_VARS
 from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
 
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 
 
 class VmError(RuntimeError):
