@@ -9,6 +9,7 @@ command; anything changed or drifted runs every role.
 from pyinfra import host
 
 from pyinfra_deploys import stamp
+from pyinfra_deploys.roles.backup import backup
 from pyinfra_deploys.roles.base import base
 from pyinfra_deploys.roles.dovecot import dovecot
 from pyinfra_deploys.roles.firewall import firewall
@@ -19,7 +20,7 @@ from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 secrets = current_secrets()
 wanted = stamp.wanted_digest(
-    stamp.settings_json(current()), [secrets.smarthost_password, *sorted(secrets.mailbox_hashes.values())]
+    stamp.settings_json(current()), [secrets.smarthost_password, secrets.backup_password, secrets.backup_ssh_key, *sorted(secrets.mailbox_hashes.values())]
 )
 
 if not baking() and stamp.already_converged(wanted):
@@ -31,5 +32,6 @@ else:
     rspamd()
     postfix(tls_changes=tls_changes)
     firewall()
+    backup()
     if not baking():
         stamp.write_stamp(wanted)

@@ -1,14 +1,17 @@
 """The february command: the common flows around the deploy.
 
-    february vm            build, boot and converge the local February VM
+    february vm                     build, boot and converge the local February VM
     february vm stop|ssh|status
-    february image build   bake the golden image with Packer
-    february deploy INV    converge an inventory (pyinfra INV deploy.py)
-    february check INV     validate an inventory's settings, offline
-    february dns           print the DNS records for the VM (or --ssh host)
-    february backup FILE   save the VM's state (mail, DKIM and TLS keys)
-    february rebuild       a fresh VM from an image + inventory + secrets + state
-    february hash-password make a password hash for a mailbox
+    february image build            bake the golden image with Packer
+    february check INV [--host H]   validate a host's settings and secret files, offline
+    february deploy INV [--host H]  converge it (pyinfra INV deploy.py)
+    february dns -i INV [--host H]  the DNS records it needs (A, MX, SPF, DKIM, DMARC)
+    february backup now|list|restore -i INV [--host H]   its restic backups
+    february rebuild                the local VM again from an image + its state (lab)
+    february hash-password          make a password hash for a mailbox
+
+Every command that talks to a host takes --inventory/--host: the local VM
+is the host of inventory/vm.py, a real box one of inventory/hosts.py.
 """
 
 from __future__ import annotations
@@ -19,25 +22,37 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import typer
 
 from february.paths import REPO
+from february.progress import console, stage
+from images.stream import run_streamed
+from pyinfra_deploys.settings.inventory import InventoryHost
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 vm_app = typer.Typer(help="The local February VM (Debian 12 stand-in for Ubuntu 24.04, under QEMU).")
 image_app = typer.Typer(help="The golden image.")
+backup_app = typer.Typer(help="Restic backups of any inventory host's state.")
 app.add_typer(vm_app, name="vm")
 app.add_typer(image_app, name="image")
-
-INVENTORY_GROUPS = {"inventory/hosts.py": ("all",), "inventory/vm.py": ("all", "vm")}
+app.add_typer(backup_app, name="backup")
 
 
 @vm_app.callback(invoke_without_command=True)
 def vm(ctx: typer.Context) -> None:
     """Build the base image (cached), boot the VM, converge it, print how to reach it."""
     if ctx.invoked_subcommand is None:
+        from february import preflight
+        from february.vm.config import DEFAULT
         from february.vm.lifecycle import up
+        from february.vm.qemu import running_pid
 
+        preflight.require_tools(*preflight.VM_TOOLS, *preflight.BASE_TOOLS)
+        preflight.require_firmware()
+        preflight.require_free_space(DEFAULT.dir, 6, "the VM (base image and disk)")
+        if running_pid(DEFAULT) is None:
+            preflight.require_free_ports({name: port for name, (port, _) in DEFAULT.forwards().items()})
         os.chdir(REPO)
         up()
 
@@ -73,62 +88,124 @@ def vm_status() -> None:
     raise typer.Exit(0 if pid else 1)
 
 
-@app.command()
-def check(inventory: str = typer.Argument("inventory/hosts.py")) -> None:
-    """Validate an inventory's settings without connecting anywhere."""
-    from inventory.validate import group_layers
-    from pyinfra_deploys.settings import SettingsError, load_settings
+INVENTORY = typer.Option(Path("inventory/hosts.py"), "--inventory", "-i", help="An inventory file (as for pyinfra).")
+HOST = typer.Option(None, "--host", help="The inventory host; may be left out when the inventory has one.")
 
-    groups = INVENTORY_GROUPS.get(inventory)
-    if groups is None:
-        raise typer.BadParameter(f"known inventories: {', '.join(INVENTORY_GROUPS)}")
-    os.chdir(REPO)
-    try:
-        settings = load_settings(*group_layers(*groups))
-    except SettingsError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"{inventory}: settings valid for {settings.hostname} (domains: {', '.join(settings.served_domains)})")
+
+def _host(inventory: Path, host: str | None, check_files: bool = True) -> InventoryHost:
+    from pyinfra_deploys.settings.inventory import inventory_host
+
+    return inventory_host(inventory, host, check_files=check_files)
 
 
 @app.command()
-def deploy(inventory: str = typer.Argument("inventory/hosts.py")) -> None:
-    """Converge INVENTORY with deploy.py (the same as `pyinfra INVENTORY deploy.py`)."""
-    os.chdir(REPO)
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "pyinfra", "-y", inventory, "deploy.py"]))
+def check(inventory: Path = typer.Argument(Path("inventory/hosts.py")), host: str = HOST) -> None:
+    """Validate an inventory host's settings and read its secret files, without connecting anywhere."""
+    found = _host(inventory, host)
+    found.secrets()
+    settings = found.settings
+    typer.echo(f"{inventory}:{found.name}: settings valid for {settings.hostname} (domains: {', '.join(settings.served_domains)})")
 
 
 @app.command()
-def dns(ssh: str = typer.Option(None, help="user@host of a real February host; default: the local VM")) -> None:
-    """Print the zone lines (MX, SPF, DKIM, DMARC) for the served domains."""
-    from february.dns_records import dkim_txt_value, zone_lines
-    from february.vm.config import DEFAULT
-    from february.vm.qemu import ssh_argv
-    from inventory.validate import group_layers
-    from pyinfra_deploys.settings import load_settings
-
-    os.chdir(REPO)
-    settings = load_settings(*group_layers(*(("all",) if ssh else ("all", "vm"))), check_files=False)
-    argv = ["ssh", ssh] if ssh else ssh_argv(DEFAULT)
-    dkim: dict[str, str] = {}
-    for domain in settings.served_domains:
-        path = f"/var/lib/rspamd/dkim/{domain}.{settings.rspamd.dkim_selector}.txt"
-        done = subprocess.run(argv + ["cat", path], capture_output=True, text=True)
-        if done.returncode == 0:
-            dkim[domain] = dkim_txt_value(done.stdout)
-        else:
-            typer.echo(f"; no DKIM key on the host for {domain} yet (converge first)", err=True)
-    typer.echo("\n".join(zone_lines(settings, dkim)))
+def deploy(inventory: Path = typer.Argument(Path("inventory/hosts.py")), host: str = HOST) -> None:
+    """Converge an inventory (host) with deploy.py: `pyinfra INVENTORY deploy.py`, settings checked first."""
+    found = _host(inventory, host)
+    found.secrets()
+    argv = [sys.executable, "-m", "pyinfra", "-y", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
+    raise typer.Exit(subprocess.call(argv))
 
 
 @app.command()
-def backup(archive: Path = typer.Argument(..., help="Where to write the state archive (.tar.gz, mode 600).")) -> None:
-    """Save the local VM's state (Maildir, DKIM keys, TLS key) for a rebuild."""
-    from february.vm.config import DEFAULT
-    from february.vm.qemu import ssh_argv
-    from february.vm.state import backup as save
+def dns(
+    inventory: Path = INVENTORY,
+    host: str = HOST,
+    address: str = typer.Option(None, help="The public IPv4 address of the MX host, for its A record."),
+) -> None:
+    """Print the zone lines (A, MX, SPF, DKIM, DMARC) for the host's served domains."""
+    from february.dns_records import zone_lines
+    from february.remote import dkim_records
 
-    typer.echo(f"state saved to {save(ssh_argv(DEFAULT), archive)}")
+    found = _host(inventory, host, check_files=False)
+    dkim = dkim_records(found)
+    for domain in found.settings.served_domains:
+        if domain not in dkim:
+            typer.echo(f"; no DKIM key on {found.name} for {domain} yet (converge first)", err=True)
+    typer.echo("\n".join(zone_lines(found.settings, dkim, address)))
+
+
+@backup_app.command("now")
+def backup_now(inventory: Path = INVENTORY, host: str = HOST) -> None:
+    """Run the host's backup now (the timer's service), and say how it went."""
+    from february.remote import run
+    from pyinfra_deploys import layout
+
+    found = _host(inventory, host, check_files=False)
+    with stage(f"Backup of {found.name}"):
+        run(found, f"systemctl start {layout.BACKUP_SERVICE}")
+    _print_backups(found)
+
+
+@backup_app.command("list")
+def backup_list(inventory: Path = INVENTORY, host: str = HOST) -> None:
+    """The host's snapshots, its last successful backup and its age, and whether the last run failed."""
+    _print_backups(_host(inventory, host, check_files=False))
+
+
+@backup_app.command("restore")
+def backup_restore(
+    inventory: Path = INVENTORY,
+    host: str = HOST,
+    snapshot: str = typer.Option("latest", help="A snapshot id from `february backup list`."),
+) -> None:
+    """Put a snapshot's state back (services stopped meanwhile), then converge the host."""
+    import re
+
+    from february.remote import run
+
+    if not re.fullmatch(r"latest|[0-9a-f]{8,64}", snapshot):
+        raise typer.BadParameter("a snapshot id (hex) or 'latest'", param_hint="--snapshot")
+    found = _host(inventory, host)
+    with stage(f"Restore snapshot {snapshot} on {found.name}"):
+        run(found, f"/usr/local/sbin/february-backup restore {snapshot}")
+    argv = [sys.executable, "-m", "pyinfra", "-y", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
+    with stage(f"Converge {found.name} after the restore") as on_line:
+        run_streamed(argv, on_line=on_line)
+
+
+def _print_backups(found: InventoryHost) -> None:
+    import json
+    import time
+
+    from rich.table import Table
+
+    from february.remote import run
+    from pyinfra_deploys import layout
+
+    if found.settings.backup is None:
+        raise typer.BadParameter(f"{found.name} has no backup settings (february.backup)", param_hint="--host")
+    status = run(found, "/usr/local/sbin/february-backup status").stdout.splitlines()
+    failed = run(found, f"systemctl is-failed --quiet {layout.BACKUP_SERVICE}", check=False).returncode == 0
+    listing = "\n".join(status[1:]).strip()
+    reachable = listing != "unreachable"
+    snapshots = json.loads(listing or "[]") if reachable else []
+    table = Table(title=f"{found.name}: {found.settings.backup.repository}")
+    for column in ("id", "time", "paths"):
+        table.add_column(column)
+    for snap in snapshots:
+        table.add_row(snap["short_id"], snap["time"][:19].replace("T", " "), " ".join(snap["paths"]))
+    console.print(table)
+    last = status[0].strip() if status else "never"
+    if last.isdigit():
+        age = (time.time() - int(last)) / 3600
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(last)))
+        console.print(f"last success: {when} ({age:.1f} h ago)")
+    else:
+        console.print("last success: never")
+    if not reachable:
+        console.print(f"[red]the repository cannot be read[/red]: {found.settings.backup.repository}")
+    if failed:
+        console.print(f"[red]the last backup run failed[/red]: journalctl -u {layout.BACKUP_SERVICE}")
 
 
 @app.command()
@@ -161,7 +238,36 @@ def image_build(
     output: Path = typer.Option(Path("build/images"), help="Where each build's folder is written."),
 ) -> None:
     """Bake the golden image: the same deploy.py, run by Packer, then generalized."""
+    from february import preflight
     from images.pipeline import build
 
+    preflight.require_tools(*preflight.IMAGE_TOOLS)
+    preflight.require_firmware()
+    preflight.require_free_space(output.resolve(), 12, "an image build (base, bake, qcow2 and raw)")
     os.chdir(REPO)
     build(output)
+
+
+def main() -> None:
+    """The `february` entry point: known failures end in one line naming what to do, not a traceback."""
+    from february.preflight import PreflightError
+    from february.remote import RemoteError
+    from february.vm.qemu import VmError
+    from pyinfra_deploys.settings import SettingsError
+    from pyinfra_deploys.settings.inventory import InventoryError
+
+    try:
+        app(standalone_mode=False)
+    except (PreflightError, RemoteError, VmError, InventoryError) as error:
+        console.print(f"[red]february:[/red] {error}")
+        raise SystemExit(2) from None
+    except SettingsError as error:
+        console.print(str(error), markup=False)
+        raise SystemExit(2) from None
+    except click.exceptions.Abort:
+        raise SystemExit(130) from None
+    except click.exceptions.ClickException as error:
+        error.show()
+        raise SystemExit(error.exit_code) from None
+    except click.exceptions.Exit as done:
+        raise SystemExit(done.exit_code) from None

@@ -15,16 +15,9 @@ the first converge of each host. The settings are the site's own
 import os
 import sys
 
-from inventory.validate import group_layers
-from pyinfra_deploys.settings import SettingsError, load_settings
-
-# Validated without reading the secret files: a bake never reads them, and
-# the machine that bakes need not have them.
-try:
-    load_settings(*group_layers("all"), check_files=False)
-except SettingsError as error:
-    print(error, file=sys.stderr)
-    raise SystemExit(2) from None
+# The settings are validated by the deploy (pyinfra_deploys.settings.host),
+# without reading the secret files: a bake never reads them, and the machine
+# that bakes need not have them.
 
 try:
     _port = int(os.environ["FEBRUARY_BAKE_PORT"])

@@ -1,12 +1,10 @@
 """The real February host: `pyinfra inventory/hosts.py deploy.py`.
 
-Settings are in group_data/all.py; they are validated here, when the
-inventory loads, so a wrong setting stops the run before any connection.
+Settings are in group_data/all.py (keys: pyinfra_deploys/settings/model.py).
+`february check inventory/hosts.py` validates them (and reads the secret
+files) without connecting; the deploy validates them again before its
+first operation.
 """
-
-from inventory.validate import validate_groups
-
-validate_groups("all")
 
 mail = [
     ("february.home.arpa", {"ssh_user": "ubuntu", "_sudo": True}),

@@ -16,6 +16,7 @@ DOVECOT: tuple[str, ...] = ("dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "d
 # Rspamd keeps Bayes statistics (and its other learned state) in Redis.
 RSPAMD: tuple[str, ...] = ("rspamd", "redis-server")
 FIREWALL: tuple[str, ...] = ("ufw",)
+BACKUP: tuple[str, ...] = ("restic",)
 
 ALL_ROLES: dict[str, tuple[str, ...]] = {
     "base": BASE,
@@ -23,6 +24,7 @@ ALL_ROLES: dict[str, tuple[str, ...]] = {
     "dovecot": DOVECOT,
     "rspamd": RSPAMD,
     "firewall": FIREWALL,
+    "backup": BACKUP,
 }
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from february.dns_records import dkim_txt_value, zone_lines
+from february.dns_records import zone_lines
+from february.remote import dkim_records
 from february.paths import REPO
 from february.progress import console, stage
 from february.vm import qemu
@@ -19,15 +19,31 @@ from february.vm.state import restore
 from february.vm.world_process import start_world, stop_world, write_zone
 from images.base_image import base_image
 from images.stream import run_streamed
-from inventory.validate import group_layers
-from pyinfra_deploys.settings import load_settings
+from pyinfra_deploys.settings.inventory import InventoryHost, inventory_host
+from pyinfra_deploys.settings.model import Settings
 
 # The VM resolves through the fake DNS, over TCP (guestfwd carries TCP only).
 RESOLV_CONF = "nameserver 10.0.2.100\noptions use-vc\n"
 
 
-def vm_settings():
-    return load_settings(*group_layers("all", "vm"))
+VM_INVENTORY = REPO / "inventory" / "vm.py"
+
+
+def vm_host(config: VmConfig = DEFAULT) -> InventoryHost:
+    """A VM slot as the host of the VM inventory, through the one settings path."""
+    previous = os.environ.get("FEBRUARY_VM")
+    os.environ["FEBRUARY_VM"] = config.name
+    try:
+        return inventory_host(VM_INVENTORY)
+    finally:
+        if previous is None:
+            os.environ.pop("FEBRUARY_VM", None)
+        else:
+            os.environ["FEBRUARY_VM"] = previous
+
+
+def vm_settings() -> Settings:
+    return vm_host().settings
 
 
 def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
@@ -61,13 +77,8 @@ def converge(config: VmConfig = DEFAULT, inventory: str = "inventory/vm.py") -> 
 
 def publish_dns(config: VmConfig = DEFAULT) -> None:
     """Put the VM's DNS records (with its DKIM key) into the fake DNS."""
-    settings = vm_settings()
-    dkim: dict[str, str] = {}
-    for domain in settings.served_domains:
-        path = f"/var/lib/rspamd/dkim/{domain}.{settings.rspamd.dkim_selector}.txt"
-        done = subprocess.run(qemu.ssh_argv(config) + ["cat", path], capture_output=True, text=True, check=True)
-        dkim[domain] = dkim_txt_value(done.stdout)
-    write_zone(config, "\n".join(zone_lines(settings, dkim)) + "\n")
+    host = vm_host(config)
+    write_zone(config, "\n".join(zone_lines(host.settings, dkim_records(host))) + "\n")
 
 
 def up(config: VmConfig = DEFAULT) -> None:

@@ -39,9 +39,9 @@ def ensure_vm_secrets(config: VmConfig) -> Path:
         hashed = folder / f"{address}.hash"
         if not hashed.exists():
             _write_secret(hashed, hash_password(plain.read_text().strip()))
-    relay = folder / "smarthost.password"
-    if not relay.exists():
-        _write_secret(relay, secrets.token_urlsafe(24))
+    for name in ("smarthost.password", "restic.password"):
+        if not (folder / name).exists():
+            _write_secret(folder / name, secrets.token_urlsafe(24))
     if not config.ssh_key.exists():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"february-{config.name}", "-f", str(config.ssh_key)], check=True)
     return folder

@@ -10,7 +10,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-STATE_PATHS: tuple[str, ...] = ("var/vmail", "var/lib/rspamd/dkim", "etc/ssl/mail")
+from pyinfra_deploys.layout import STATE_PATHS as _ABSOLUTE
+
+STATE_PATHS: tuple[str, ...] = tuple(path.lstrip("/") for path in _ABSOLUTE)
 
 
 def backup(ssh: list[str], archive: Path) -> Path:

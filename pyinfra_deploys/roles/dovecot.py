@@ -8,12 +8,12 @@ from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import packages
-from pyinfra_deploys.place import place
+from pyinfra_deploys.layout import VMAIL_DIR, VMAIL_UID
+from pyinfra_deploys.place import place, place_secret, render
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service, manage_user
 
-VMAIL_UID = 5000
 SIEVE = "/etc/dovecot/sieve/spam-to-junk.sieve"
 
 
@@ -27,18 +27,23 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
         user="vmail",
         uid=VMAIL_UID,
         group="vmail",
-        home="/var/vmail",
+        home=VMAIL_DIR,
         shell="/usr/sbin/nologin",
         system=True,
         create_home=False,
     )
     manage_user("vmail")
-    manage_path("/var/vmail", SIEVE.replace(".sieve", ".svbin"))
-    files.directory(name="Mail store", path="/var/vmail", user="vmail", group="vmail", mode="750")
+    manage_path(VMAIL_DIR, SIEVE.replace(".sieve", ".svbin"))
+    files.directory(name="Mail store", path=VMAIL_DIR, user="vmail", group="vmail", mode="750")
 
     conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
     # Password hashes are per host: an image carries an empty user list.
-    users = place("/etc/dovecot/users", mode="640", group="dovecot", mailbox_hashes=current_secrets().mailbox_hashes)
+    users = place_secret(
+        "/etc/dovecot/users",
+        render("/etc/dovecot/users", mailbox_hashes=current_secrets().mailbox_hashes),
+        mode="640",
+        group="dovecot",
+    )
     files.directory(name="Sieve directory", path="/etc/dovecot/sieve", mode="755")
     sieve = place(SIEVE)
     server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)

@@ -8,19 +8,23 @@ from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import packages
-from pyinfra_deploys.place import place
+from pyinfra_deploys.place import place, place_secret, render
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
 
 
-def postmapped(path: str, mode: str = "644", **context: object) -> list[OperationMeta]:
-    """Place a lookup table and rebuild its .db when it changed."""
-    table = place(path, mode=mode, **context)
+def postmapped(path: str, mode: str = "644", secret: bool = False, **context: object) -> list[OperationMeta]:
+    """Place a lookup table and rebuild its .db when it changed.
+
+    A ``secret`` table goes up through ``place_secret`` and its .db is made
+    owner-only from the start (umask), never readable in between.
+    """
+    table = place_secret(path, render(path, **context), mode=mode) if secret else place(path, mode=mode, **context)
     manage_path(f"{path}.db")
     rebuild = server.shell(
         name=f"postmap {path}",
-        commands=[f"postmap hash:{path}", f"chmod {mode} {path}.db"],
+        commands=[f"umask 077 && postmap hash:{path}", f"chmod {mode} {path}.db"],
         _if=table.did_change,
     )
     return [table, rebuild]
@@ -52,7 +56,7 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     manage_service("postfix", "postfix@-")
     if s.smarthost is not None:
         # The relay password: 0600 on the host, .db too, never in the repo.
-        changes += postmapped("/etc/postfix/sasl_passwd", mode="600", s=s, smarthost_password=current_secrets().smarthost_password)
+        changes += postmapped("/etc/postfix/sasl_passwd", mode="600", secret=True, s=s, smarthost_password=current_secrets().smarthost_password)
     else:
         for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db"):
             changes.append(files.file(name=f"Remove {path}", path=path, present=False))

@@ -11,13 +11,13 @@ from pyinfra.facts.files import File
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
-from pyinfra_deploys import packages
+from pyinfra_deploys import layout, packages
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.stamp import manage_path, manage_service
 
-DKIM_DIR = "/var/lib/rspamd/dkim"
+DKIM_DIR = layout.DKIM_DIR
 STATS = "/var/lib/rspamd/stats.ucl"
 RSPAMD_USER = "_rspamd"  # the same on Debian 12 and Ubuntu 24.04
 
@@ -47,10 +47,6 @@ REMOTE_MAP_RULES = tuple(
     for part in ("envfrom", "envrcpt", "from", "to", "cc", "replyto")
 )
 OFFLINE_MAP = "/etc/rspamd/local.d/offline-empty.map"
-
-
-def dkim_key_path(domain: str, selector: str) -> str:
-    return f"{DKIM_DIR}/{domain}.{selector}.key"
 
 
 @deploy("February Rspamd")
@@ -90,7 +86,7 @@ def rspamd() -> None:
     if not host.get_fact(File, path=STATS):
         files.put(name="Rspamd controller stats", src=io.StringIO("{}\n"), dest=STATS, user=RSPAMD_USER, group=RSPAMD_USER)
     for domain in s.served_domains:
-        key = dkim_key_path(domain, s.rspamd.dkim_selector)
+        key = layout.dkim_key(domain, s.rspamd.dkim_selector)
         manage_path(key)
         if host.get_fact(File, path=key):
             host.noop(f"DKIM key for {domain} already exists")
@@ -102,7 +98,7 @@ def rspamd() -> None:
                 name=f"Create the DKIM key for {domain}",
                 commands=[
                     f"rspamadm dkim_keygen -b 2048 -s {shlex.quote(s.rspamd.dkim_selector)} -d {shlex.quote(domain)} "
-                    f"-k {shlex.quote(key)} > {shlex.quote(key[:-4] + '.txt')}",
+                    f"-k {shlex.quote(key)} > {shlex.quote(layout.dkim_record(domain, s.rspamd.dkim_selector))}",
                     f"chown {RSPAMD_USER}:{RSPAMD_USER} {shlex.quote(key)} && chmod 640 {shlex.quote(key)}",
                 ],
             )

@@ -10,19 +10,20 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File
 from pyinfra.operations import files, server
 
+from pyinfra_deploys import layout
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.settings.load import settings_base_dir
 from pyinfra_deploys.stamp import manage_path
 
-CERT = "/etc/ssl/mail/mail.crt"
-KEY = "/etc/ssl/mail/mail.key"
+CERT = layout.TLS_CERT
+KEY = layout.TLS_KEY
 
 
 @deploy("February TLS")
 def tls() -> list[OperationMeta]:
     """Place or create the certificate; returns the operations that may change it."""
     s = current()
-    files.directory(name="TLS directory", path="/etc/ssl/mail", mode="755", user="root", group="root")
+    files.directory(name="TLS directory", path=layout.TLS_DIR, mode="755", user="root", group="root")
     if baking():
         host.noop("no TLS key in an image: made or placed at the first converge")
         return []

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyinfra import host
 
-from pyinfra_deploys.settings.load import Secrets, load_settings, read_secrets
+from pyinfra_deploys.settings.inventory import settings_of
+from pyinfra_deploys.settings.load import Secrets, read_secrets
 from pyinfra_deploys.settings.model import Settings
 
 _cache: dict[str, tuple[Settings, Secrets]] = {}
-
-
-def _layers() -> tuple[dict[str, Any], dict[str, Any]]:
-    data = host.data.get("february")
-    if not isinstance(data, dict):
-        raise RuntimeError(f"host {host.name}: no `february` settings in its inventory data (inventory/group_data/all.py)")
-    overrides = host.data.get("february_overrides") or {}
-    return data, overrides
 
 
 def baking() -> bool:
@@ -41,10 +32,7 @@ def current_secrets() -> Secrets:
 
 def _load() -> tuple[Settings, Secrets]:
     if host.name not in _cache:
-        if baking():
-            settings = load_settings(*_layers(), check_files=False)
-            _cache[host.name] = (settings, Secrets(smarthost_password=None, mailbox_hashes={}))
-        else:
-            settings = load_settings(*_layers())
-            _cache[host.name] = (settings, read_secrets(settings))
+        settings = settings_of(host.data.dict(), f"host {host.name}", check_files=not baking())
+        secrets = Secrets(smarthost_password=None, mailbox_hashes={}) if baking() else read_secrets(settings)
+        _cache[host.name] = (settings, secrets)
     return _cache[host.name]

@@ -54,6 +54,8 @@ class Secrets:
 
     smarthost_password: str | None
     mailbox_hashes: dict[str, str]
+    backup_password: str | None = None
+    backup_ssh_key: str | None = None
 
 
 def read_secrets(settings: Settings, base: Path | None = None) -> Secrets:
@@ -74,4 +76,10 @@ def read_secrets(settings: Settings, base: Path | None = None) -> Secrets:
             except ValueError as error:
                 raise SettingsError([(f"mailboxes.{address}.hashed_password_file", f"its content {error}")]) from None
     password = read(settings.smarthost.password_file) if settings.smarthost else None
-    return Secrets(smarthost_password=password, mailbox_hashes=hashes)
+    backup = settings.backup
+    return Secrets(
+        smarthost_password=password,
+        mailbox_hashes=hashes,
+        backup_password=read(backup.password_file) if backup else None,
+        backup_ssh_key=read(backup.ssh_key_file) + "\n" if backup and backup.ssh_key_file else None,
+    )

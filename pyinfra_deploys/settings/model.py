@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from pyinfra_deploys.settings.types import Address, Domain, HostPort, Network, PasswordHash
+from pyinfra_deploys.settings.types import Address, Domain, HostPort, Network, OnCalendar, PasswordHash, ResticRepository
 
 
 class Strict(BaseModel):
@@ -66,6 +66,11 @@ class Rspamd(Strict):
     dkim_selector: str = Field("february", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="DKIM selector for every domain.")
     offline: bool = Field(False, description="Turn off modules that need the internet (DNS blocklists, remote maps, fuzzy).")
     nameservers: list[str] = Field(default_factory=list, description="Resolvers for Rspamd; empty means /etc/resolv.conf.")
+    hyperscan: bool = Field(
+        True,
+        description="Match regexps with Hyperscan (fast scanning; the databases compile at each start of a new "
+        "configuration). Off for emulated test VMs, where that compile takes minutes and the milter waits for it.",
+    )
     test_patterns: bool = Field(
         False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
     )
@@ -75,6 +80,30 @@ class Firewall(Strict):
     enabled: bool = True
     ssh_port: int = Field(22, ge=1, le=65535)
     ssh_from: list[Network] = Field(default_factory=list, description="Networks allowed to SSH; empty means anywhere.")
+
+
+class Backup(Strict):
+    """Nightly encrypted backups of the host's state with restic (layout.STATE_PATHS)."""
+
+    repository: ResticRepository = Field(
+        description="Where restic keeps the snapshots: an absolute path on the host (a USB disk or NAS mount), "
+        "or sftp:user@host:/path (reached as root with ssh_key_file).",
+        examples=["/srv/backup/february", "sftp:backup@nas.home.arpa:/backups/february"],
+    )
+    password_file: Path = Field(description="File holding the repository password (never committed); lose it and the backups are lost.")
+    ssh_key_file: Path | None = Field(None, description="Private key for an sftp: repository (never committed).")
+    schedule: OnCalendar = Field("*-*-* 03:15:00", description="systemd OnCalendar expression for the backup timer.")
+    keep_daily: StrictInt = Field(7, ge=0, le=3660)
+    keep_weekly: StrictInt = Field(4, ge=0, le=520)
+    keep_monthly: StrictInt = Field(6, ge=0, le=1200)
+
+    @model_validator(mode="after")
+    def _sftp_needs_a_key(self) -> Backup:
+        if self.repository.startswith("sftp:") and self.ssh_key_file is None:
+            raise ValueError("an sftp: repository needs ssh_key_file (the key root uses to reach it)")
+        if self.keep_daily + self.keep_weekly + self.keep_monthly == 0:
+            raise ValueError("keep_daily, keep_weekly and keep_monthly are all 0: every snapshot would be pruned")
+        return self
 
 
 class Settings(Strict):
@@ -102,6 +131,7 @@ class Settings(Strict):
     banner: str = Field("$myhostname ESMTP", min_length=1)
     rspamd: Rspamd = Field(default_factory=Rspamd)
     firewall: Firewall = Field(default_factory=Firewall)
+    backup: Backup | None = Field(None, description="Scheduled restic backups of the mail, DKIM and TLS state; None: no backups.")
     apt_proxy: str | None = Field(None, pattern=r"^https?://", description="HTTP proxy for apt (a package cache).")
 
     # ----- derived values: what the templates and roles use -----

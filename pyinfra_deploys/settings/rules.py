@@ -50,6 +50,10 @@ def secret_file_problems(settings: Settings, base: Path) -> list[Problem]:
     for address, mailbox in settings.mailboxes.items():
         if mailbox.hashed_password_file is not None:
             files.append((f"mailboxes.{address}.hashed_password_file", mailbox.hashed_password_file))
+    if settings.backup is not None:
+        files.append(("backup.password_file", settings.backup.password_file))
+        if settings.backup.ssh_key_file is not None:
+            files.append(("backup.ssh_key_file", settings.backup.ssh_key_file))
     if settings.tls.source == "files":
         assert settings.tls.cert_file is not None and settings.tls.key_file is not None
         files += [("tls.cert_file", settings.tls.cert_file), ("tls.key_file", settings.tls.key_file)]

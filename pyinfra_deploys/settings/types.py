@@ -60,8 +60,33 @@ def check_host_port(value: str) -> str:
     return value
 
 
+_PATH_RE = re.compile(r"/(?:[A-Za-z0-9._+-]+/?)+")
+_SFTP_RE = re.compile(r"sftp:[a-z_][a-z0-9_-]{0,31}@(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+:/(?:[A-Za-z0-9._+-]+/?)+")
+_CALENDAR_RE = re.compile(r"[A-Za-z0-9*:/,.~ -]{1,64}")
+
+
+def check_restic_repository(value: str) -> str:
+    if ".." in value.split("/") or not (_PATH_RE.fullmatch(value) or _SFTP_RE.fullmatch(value)):
+        raise ValueError(
+            f"{value!r} is not a restic repository this host can use: an absolute path (letters, digits, . _ + -), "
+            "like /srv/backup/february, or sftp:user@host:/path"
+        )
+    return value
+
+
+def check_on_calendar(value: str) -> str:
+    if not _CALENDAR_RE.fullmatch(value) or value.strip() != value:
+        raise ValueError(
+            f"{value!r} is not a systemd OnCalendar expression like '*-*-* 03:15:00' or 'daily' "
+            "(letters, digits, * : / , . ~ - and single spaces)"
+        )
+    return value
+
+
 Domain = Annotated[str, AfterValidator(check_domain)]
 Address = Annotated[str, AfterValidator(check_address)]
 Network = Annotated[str, AfterValidator(check_network)]
 PasswordHash = Annotated[str, AfterValidator(check_password_hash)]
 HostPort = Annotated[str, AfterValidator(check_host_port)]
+ResticRepository = Annotated[str, AfterValidator(check_restic_repository)]
+OnCalendar = Annotated[str, AfterValidator(check_on_calendar)]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from inventory.validate import group_layers
+from february.vm.lifecycle import vm_settings
 from pyinfra_deploys.facts.ufw import UfwState
 from pyinfra_deploys.roles.firewall import firewall_rules
-from pyinfra_deploys.settings import load_settings
 from tests.vm.mailvm import MailVm
 
 
@@ -19,7 +18,7 @@ def test_ufw_is_active_and_denies_incoming_by_default(mailvm: MailVm) -> None:
 def test_ufw_has_exactly_the_rules_the_settings_describe(mailvm: MailVm) -> None:
     fact = UfwState()
     state = fact.process(mailvm.run(fact.command()).stdout.splitlines())
-    wanted = firewall_rules(load_settings(*group_layers("all", "vm")))
+    wanted = firewall_rules(vm_settings())
     assert sorted(map(str, state["rules"])) == sorted(map(str, wanted))
     assert state["unmanaged"] == []
 

@@ -1,0 +1,54 @@
+"""Reach any inventory host the way pyinfra does: its ssh_* host data, sudo when not root."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+from february.dns_records import dkim_txt_value
+from pyinfra_deploys import layout
+from pyinfra_deploys.settings.inventory import InventoryHost
+
+
+class RemoteError(RuntimeError):
+    """A command on the host failed; the message carries its stderr."""
+
+
+def ssh_argv(host: InventoryHost) -> list[str]:
+    """``ssh`` with the host's inventory data: ssh_hostname, ssh_port, ssh_user, ssh_key, known hosts."""
+    data = host.data
+    argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "LogLevel=ERROR"]
+    if data.get("ssh_port"):
+        argv += ["-p", str(data["ssh_port"])]
+    if data.get("ssh_key"):
+        argv += ["-i", str(data["ssh_key"])]
+    if data.get("ssh_known_hosts_file"):
+        argv += ["-o", f"UserKnownHostsFile={data['ssh_known_hosts_file']}"]
+    if data.get("ssh_strict_host_key_checking"):
+        argv += ["-o", f"StrictHostKeyChecking={data['ssh_strict_host_key_checking']}"]
+    return [*argv, f"{host.ssh_user}@{host.ssh_hostname}"]
+
+
+def as_root(host: InventoryHost, command: str) -> str:
+    """``command`` as root on the host: through ``sudo -n`` unless the SSH user is root."""
+    return command if host.ssh_user == "root" else f"sudo -n sh -c {shlex.quote(command)}"
+
+
+def run(host: InventoryHost, command: str, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` as root on the host; RemoteError (with its stderr) when it fails and ``check``."""
+    done = subprocess.run([*ssh_argv(host), as_root(host, command)], capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if check and done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise RemoteError(f"{host.name}: `{command}` exited {done.returncode}: {detail[-1] if detail else 'no output'}")
+    return done
+
+
+def dkim_records(host: InventoryHost) -> dict[str, str]:
+    """Each served domain's DKIM TXT value, read from the host (the key is made there); missing ones left out."""
+    selector = host.settings.rspamd.dkim_selector
+    found: dict[str, str] = {}
+    for domain in host.settings.served_domains:
+        done = run(host, f"cat {shlex.quote(layout.dkim_record(domain, selector))}", check=False)
+        if done.returncode == 0:
+            found[domain] = dkim_txt_value(done.stdout)
+    return found

@@ -1,0 +1,83 @@
+"""Backup: restic snapshots of the host's state on a timer (nightly by default).
+
+What is kept is ``layout.STATE_PATHS`` and nothing else: the configuration is
+the deploy's to make again. The repository password is uploaded owner-only;
+``february backup now|list|restore`` drive the same script over SSH.
+"""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import File
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
+
+from pyinfra_deploys import layout, packages
+from pyinfra_deploys.place import place, place_secret
+from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys.settings.host import baking, current, current_secrets
+from pyinfra_deploys.stamp import manage_service
+
+SCRIPT = "/usr/local/sbin/february-backup"
+SERVICE_FILE = f"/etc/systemd/system/{layout.BACKUP_SERVICE}"
+TIMER_FILE = f"/etc/systemd/system/{layout.BACKUP_TIMER}"
+# Stopped while a snapshot is put back, so no mail is written meanwhile.
+MAIL_SERVICES = ("postfix", "dovecot", "rspamd")
+
+
+def sftp_command(repository: str) -> str | None:
+    """The ssh command restic runs for an sftp: repository (its key and known hosts under BACKUP_DIR)."""
+    if not repository.startswith("sftp:"):
+        return None
+    target = repository.removeprefix("sftp:").rpartition(":")[0]
+    return (
+        f"ssh -i {layout.BACKUP_SSH_KEY} -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
+        f"-o UserKnownHostsFile={layout.BACKUP_DIR}/known_hosts {target} -s sftp"
+    )
+
+
+@deploy("February backup")
+def backup() -> None:
+    s = current()
+    install("backup", packages.BACKUP)
+    if baking():  # the repository and its password are per host
+        return
+    if s.backup is None:
+        if host.get_fact(File, path=TIMER_FILE):
+            systemd.service(name="No backups: timer off", service=layout.BACKUP_TIMER, running=False, enabled=False)
+        return
+
+    secrets = current_secrets()
+    assert secrets.backup_password is not None
+    files.directory(name="Backup settings folder", path=layout.BACKUP_DIR, mode="700", user="root", group="root")
+    place_secret(layout.BACKUP_PASSWORD, secrets.backup_password + "\n")
+    if secrets.backup_ssh_key is not None:
+        place_secret(layout.BACKUP_SSH_KEY, secrets.backup_ssh_key)
+    place(layout.BACKUP_ENV, mode="600", s=s, password_file=layout.BACKUP_PASSWORD)
+    place(
+            SCRIPT,
+            mode="755",
+            s=s,
+            env_file=layout.BACKUP_ENV,
+            state_paths=layout.STATE_PATHS,
+            status_file=layout.BACKUP_STATUS,
+            services=MAIL_SERVICES,
+        sftp_command=sftp_command(s.backup.repository),
+    )
+    units = [place(SERVICE_FILE, s=s), place(TIMER_FILE, s=s)]
+    systemd.daemon_reload(name="systemd reads the backup units", _if=any_changed(*units))
+    manage_service(layout.BACKUP_TIMER)
+    systemd.service(
+        name="Backup timer enabled and running",
+        service=layout.BACKUP_TIMER,
+        running=True,
+        enabled=True,
+        restarted=False,
+    )
+    systemd.service(
+        name="Backup timer picks up its new schedule",
+        service=layout.BACKUP_TIMER,
+        restarted=True,
+        _if=any_changed(*units),
+    )
