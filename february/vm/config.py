@@ -36,6 +36,8 @@ class VmConfig:
     dns_port: int = 10053  # the fake DNS (TCP) on the host's loopback
     nic: str = "virtio-net-pci"
     disk_bus: str = "virtio"  # or "nvme" for the February-class hardware check
+    disk_format: str = "qcow2"  # "raw" for a disk written by `february image flash`
+    ssh_user: str = "root"  # a flashed host is reached as its admin user, with sudo
     own_ssh_key: bool = False  # a key of its own (a VM outside the VM inventory), not the shared one
 
     @property
@@ -74,7 +76,7 @@ DEFAULT = VmConfig()
 
 # Further local VMs (a rebuild beside the first host, the image's hardware
 # boot) get their own state folder and loopback ports.
-_PORT_OFFSETS = {"vm": 0, "rebuild": 100, "hardware": 200}
+_PORT_OFFSETS = {"vm": 0, "rebuild": 100, "hardware": 200, "owner": 300}
 
 
 def for_name(name: str) -> VmConfig:

@@ -75,9 +75,9 @@ def converge(config: VmConfig = DEFAULT, inventory: str = "inventory/vm.py") -> 
         return run_streamed([sys.executable, "-m", "pyinfra", "-y", inventory, "deploy.py"], on_line=on_line, cwd=REPO, env=env)
 
 
-def publish_dns(config: VmConfig = DEFAULT) -> None:
-    """Put the VM's DNS records (with its DKIM key) into the fake DNS."""
-    host = vm_host(config)
+def publish_dns(config: VmConfig = DEFAULT, host: InventoryHost | None = None) -> None:
+    """Put the host's DNS records (with its DKIM key) into the fake DNS; default: the VM inventory's host."""
+    host = host or vm_host(config)
     write_zone(config, "\n".join(zone_lines(host.settings, dkim_records(host))) + "\n")
 
 

@@ -35,7 +35,7 @@ def netdev_arg(config: VmConfig) -> str:
     return ",".join(parts)
 
 
-def qemu_argv(config: VmConfig, disk: Path, seed: Path | None) -> list[str]:
+def qemu_argv(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tuple[Path, ...] = ()) -> list[str]:
     vars_copy = config.dir / "OVMF_VARS.fd"
     if not vars_copy.exists():
         shutil.copyfile(OVMF_VARS, vars_copy)
@@ -56,11 +56,13 @@ def qemu_argv(config: VmConfig, disk: Path, seed: Path | None) -> list[str]:
         "-daemonize",
     ]
     if config.disk_bus == "nvme":
-        argv += ["-drive", f"if=none,id=root,file={disk},format=qcow2", "-device", "nvme,drive=root,serial=february0"]
+        argv += ["-drive", f"if=none,id=root,file={disk},format={config.disk_format}", "-device", "nvme,drive=root,serial=february0"]
     else:
-        argv += ["-drive", f"if=virtio,file={disk},format=qcow2"]
+        argv += ["-drive", f"if=virtio,file={disk},format={config.disk_format}"]
     if seed is not None:
         argv += ["-drive", f"if=virtio,file={seed},format=raw,readonly=on"]
+    for extra in extra_disks:  # a second disk (a backup disk), raw
+        argv += ["-drive", f"if=virtio,file={extra},format=raw"]
     return argv
 
 
@@ -85,14 +87,14 @@ def running_pid(config: VmConfig) -> int | None:
     return pid
 
 
-def start(config: VmConfig, disk: Path, seed: Path | None) -> None:
+def start(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tuple[Path, ...] = ()) -> None:
     if running_pid(config) is not None:
         raise VmError(f"VM {config.name!r} is already running (pid file {config.pidfile}); stop it first")
     for name, (host_port, _) in config.forwards().items():
         if port_open("127.0.0.1", host_port):
             raise VmError(f"127.0.0.1:{host_port} (for {name}) is already in use")
     config.console_log.unlink(missing_ok=True)
-    done = subprocess.run(qemu_argv(config, disk, seed), capture_output=True, text=True)
+    done = subprocess.run(qemu_argv(config, disk, seed, extra_disks), capture_output=True, text=True)
     if done.returncode != 0:
         raise VmError(f"qemu failed to start: {done.stderr.strip()}")
 
@@ -123,7 +125,7 @@ def port_open(host: str, port: int) -> bool:
 
 
 def wait_for_ssh(config: VmConfig, timeout: float = 300.0) -> float:
-    """Wait until ``ssh root@vm true`` succeeds; return the seconds waited."""
+    """Wait until ``ssh <ssh_user>@vm true`` succeeds; return the seconds waited."""
     started = time.monotonic()
     argv = ssh_argv(config) + ["true"]
     while time.monotonic() - started < timeout:
@@ -141,5 +143,5 @@ def ssh_argv(config: VmConfig) -> list[str]:
         "ssh", "-i", str(config.ssh_key), "-p", str(config.ssh_port),
         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
         "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes",
-        "root@127.0.0.1",
+        f"{config.ssh_user}@127.0.0.1",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import imaplib
+import shlex
 import smtplib
 import ssl
 import subprocess
@@ -37,6 +38,8 @@ class MailVm:
 
     # ----- shell -----
     def run(self, command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        if self.config.ssh_user != "root":
+            command = f"sudo -n sh -c {shlex.quote(command)}"
         done = subprocess.run(qemu.ssh_argv(self.config) + [command], capture_output=True, text=True, timeout=300)
         if check and done.returncode != 0:
             raise AssertionError(f"{command!r} exited {done.returncode}: {done.stderr or done.stdout}")
@@ -51,13 +54,15 @@ class MailVm:
                 "Host february-vm\n"
                 "  HostName 127.0.0.1\n"
                 f"  Port {self.config.ssh_port}\n"
-                "  User root\n"
+                f"  User {self.config.ssh_user}\n"
                 f"  IdentityFile {self.config.ssh_key}\n"
                 "  StrictHostKeyChecking no\n"
                 "  UserKnownHostsFile /dev/null\n"
                 "  LogLevel ERROR\n"
             )
-            self._host = testinfra.get_host("ssh://february-vm", ssh_config=str(ssh_config))
+            self._host = testinfra.get_host(
+                "ssh://february-vm", ssh_config=str(ssh_config), sudo=self.config.ssh_user != "root"
+            )
         return self._host
 
     # ----- mail -----

@@ -25,7 +25,12 @@ WATCHED = "/tmp/pyinfra-* /var/tmp/pyinfra-* /var/tmp/february-stage-*/* " + " "
 
 
 def sudo_inventory(folder: Path, mailvm: MailVm) -> Path:
-    """An inventory like inventory/hosts.py (ssh_user + _sudo), for the VM; its group `vm` takes group_data/vm.py."""
+    """An inventory like inventory/hosts.py (ssh_user + _sudo), for the VM.
+
+    Beside it, group_data/ is the repository's: its group `vm` takes
+    group_data/vm.py over all.py, as pyinfra loads any inventory file.
+    """
+    (folder / "group_data").symlink_to(VM_INVENTORY.parent / "group_data")
     path = folder / "sudo_hosts.py"
     path.write_text(textwrap.dedent(f"""\
         vm = [
@@ -44,7 +49,7 @@ def sudo_inventory(folder: Path, mailvm: MailVm) -> Path:
 
 
 def converge_as_admin(inventory: Path) -> list[str]:
-    argv = [sys.executable, "-m", "pyinfra", "-y", "--group-data", str(VM_INVENTORY.parent / "group_data"), str(inventory), "deploy.py"]
+    argv = [sys.executable, "-m", "pyinfra", "-y", str(inventory), "deploy.py"]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout.splitlines()

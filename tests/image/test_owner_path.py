@@ -1,0 +1,231 @@
+"""The owner's path, end to end, on a VM reached only the way a real host is.
+
+The golden image is flashed (`images.flash`, what `february image flash`
+runs) onto a blank NVMe disk file larger than the image, with the host's
+identity written onto the disk itself. It boots under UEFI with an e1000e
+NIC and nothing else attached but the owner's backup disk: no seed made by
+the harness. Then, as the owner would: SSH in as the admin user, converge
+through an inventory shaped like inventory/hosts.py (ssh_user + _sudo),
+send mail in and out, `february backup now`. The VM and its disk are then
+destroyed, a new blank disk is flashed, converged and `february backup
+restore`d: the old mail reads over IMAPS, the DKIM key and record are the
+same, a second converge changes nothing and new mail flows.
+
+What the harness does by hand is what the owner's network and hands give a
+real box: a resolver (the fake DNS, over TCP) and the backup disk mounted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from february.paths import REPO
+from february.remote import dkim_records
+from february.vm import lifecycle, qemu
+from february.vm.config import VmConfig, for_name
+from february.vm.world_process import start_world
+from images.flash import HostIdentity, flash
+from images.stream import run_streamed
+from pyinfra_deploys import layout
+from pyinfra_deploys.settings.inventory import inventory_host
+from tests.image.conftest import TIMINGS, Baked
+from tests.vm.mailvm import MailVm, message
+from tests.vm.test_reconverge import grand_total
+
+ADMIN = "owner"
+DISK_GIB = 8
+BACKUP_LABEL = "febbackup"
+# Outside the deploy: the owner's network gives a resolver, the owner mounts the backup disk.
+OWNERS_HANDS = (
+    "printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf && "
+    f"mkdir -p /srv/backup && mount LABEL={BACKUP_LABEL} /srv/backup"
+)
+
+
+def february(*args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "february", *args], capture_output=True, text=True, cwd=REPO, timeout=1800)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done
+
+
+@dataclass
+class Site:
+    """What survives the host: the inventory, the owner's key, the backup disk."""
+
+    config: VmConfig
+    folder: Path
+    inventory: Path
+    backup_disk: Path
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+def make_site(folder: Path) -> Site:
+    config = for_name("owner")
+    config = VmConfig(**{**config.__dict__, "nic": "e1000e", "disk_bus": "nvme", "disk_format": "raw", "ssh_user": ADMIN, "own_ssh_key": True})
+    qemu.stop(config)
+    config.dir.mkdir(parents=True, exist_ok=True)
+    for stale in (config.ssh_key, config.ssh_key.with_suffix(".pub")):
+        stale.unlink(missing_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "owner@laptop", "-f", str(config.ssh_key)], check=True)
+    (folder / "group_data").symlink_to(REPO / "inventory" / "group_data")
+    inventory = folder / "owner_hosts.py"
+    inventory.write_text(textwrap.dedent(f"""\
+        # Like inventory/hosts.py: the admin user with sudo, as on Ubuntu cloud images.
+        vm = [
+            ("february-owner", {{
+                "ssh_user": "{ADMIN}",
+                "_sudo": True,
+                "february_admin_ssh_key": "{config.ssh_key.with_suffix('.pub')}",
+                "ssh_hostname": "127.0.0.1",
+                "ssh_port": {config.ssh_port},
+                "ssh_key": "{config.ssh_key}",
+                "ssh_known_hosts_file": "/dev/null",
+                "ssh_strict_host_key_checking": "no",
+            }}),
+        ]
+        """))
+    backup_disk = folder / "backup.img"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", BACKUP_LABEL, str(backup_disk), "1G"], check=True)
+    return Site(config=config, folder=folder, inventory=inventory, backup_disk=backup_disk)
+
+
+def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
+    """Blank disk -> flashed -> booted -> converged; returns the host."""
+    began = time.monotonic()
+    disk.unlink(missing_ok=True)
+    with open(disk, "wb") as blank:
+        blank.truncate(DISK_GIB * 2**30)
+    host = inventory_host(site.inventory)
+    identity = HostIdentity(hostname=host.settings.hostname, admin_user=ADMIN, ssh_public_key=site.config.ssh_key.with_suffix(".pub").read_text().strip())
+    flash(baked.raw, disk, identity, manifest=baked.folder / "manifest.json", assume_yes=True, progress=False)
+    TIMINGS["flash_s"] = time.monotonic() - began
+    (site.config.dir / "OVMF_VARS.fd").unlink(missing_ok=True)
+    start_world(site.config)
+    started_at = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    qemu.start(site.config, disk, None, extra_disks=(site.backup_disk,))
+    qemu.wait_for_ssh(site.config, timeout=600)
+    TIMINGS["flash_to_ssh_s"] = time.monotonic() - began
+    vm = MailVm(config=site.config, started_at=started_at)
+    vm.run(OWNERS_HANDS)
+    lines = run_streamed([sys.executable, "-m", "pyinfra", "-y", str(site.inventory), "deploy.py"], cwd=REPO)
+    assert grand_total(lines)[2] == 0
+    lifecycle.publish_dns(site.config, inventory_host(site.inventory))
+    TIMINGS["flash_to_converged_s"] = time.monotonic() - began
+    return vm
+
+
+def dkim_key_sha(vm: MailVm) -> str:
+    return vm.run(f"sha256sum {layout.dkim_key('example.test', 'february')}").stdout.split()[0]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    return make_site(tmp_path_factory.mktemp("owner-site"))
+
+
+@pytest.fixture(scope="module")
+def first_host(site: Site, baked: Baked) -> Iterator[MailVm]:
+    disk = site.config.dir / "disk-a.raw"
+    try:
+        yield bring_up(site, baked, disk)
+    finally:
+        qemu.stop(site.config)
+        disk.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def backed_up(site: Site, first_host: MailVm) -> Site:
+    """Mail in and out on the first host, `february backup now`, then the host and its disk are destroyed."""
+    inbound = f"before the disk died {uuid.uuid4().hex[:8]}"
+    with first_host.smtp() as client:
+        client.send_message(message("carol@example.net", "alice@example.test", inbound))
+    first_host.wait_for_message("alice@example.test", inbound)
+    outbound = f"relayed before the disk died {uuid.uuid4().hex[:8]}"
+    with first_host.submission("alice@example.test") as client:
+        client.send_message(message("alice@example.test", "dave@example.net", outbound))
+    assert "DKIM-Signature:" in first_host.wait_for_relayed(outbound)["data"]
+    february("backup", "now", "-i", str(site.inventory))
+    site.facts.update(
+        inbound=inbound,
+        dkim_sha=dkim_key_sha(first_host),
+        dkim_record=dkim_records(inventory_host(site.inventory))["example.test"],
+        boot=first_host.run("hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
+                            "df -B1 --output=size / | tail -1; lsblk -dno NAME; sudo -n true && echo sudo").stdout,
+        nics=first_host.run("for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done").stdout,
+        network=first_host.run("timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False).stdout,
+    )
+    qemu.stop(site.config)
+    (site.config.dir / "disk-a.raw").unlink(missing_ok=True)
+    return site
+
+
+@pytest.fixture(scope="module")
+def restored(backed_up: Site, baked: Baked) -> Iterator[MailVm]:
+    disk = backed_up.config.dir / "disk-b.raw"
+    began = time.monotonic()
+    try:
+        vm = bring_up(backed_up, baked, disk)
+        february("backup", "restore", "-i", str(backed_up.inventory))
+        TIMINGS["blank_disk_to_restored_s"] = time.monotonic() - began
+        yield vm
+    finally:
+        qemu.stop(backed_up.config)
+        disk.unlink(missing_ok=True)
+
+
+def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Site, baked: Baked) -> None:
+    lines = backed_up.facts["boot"].split()
+    assert lines[0] == "mail.example.test"
+    assert lines[1].startswith("/dev/nvme0n1") and "uefi" in lines
+    size = int(lines[lines.index("uefi") + 1])
+    assert size > baked.raw.stat().st_size, "the root filesystem did not grow into the larger disk"
+    assert "sudo" in lines
+    # The disk and the owner's backup disk: no seed volume was attached.
+    assert [name for name in lines if name in ("nvme0n1", "vda", "vdb", "sr0")] == ["nvme0n1", "vda"]
+
+
+def test_the_e1000e_nic_is_used_and_the_network_leads_nowhere_else(backed_up: Site) -> None:
+    assert backed_up.facts["nics"].split() == ["e1000e"]
+    assert backed_up.facts["network"].strip() == "blocked"
+
+
+def test_mail_from_before_the_disk_died_reads_over_imaps(backed_up: Site, restored: MailVm) -> None:
+    restored.wait_for_message("alice@example.test", backed_up.facts["inbound"], timeout=30)
+
+
+def test_the_dkim_key_and_its_dns_record_are_unchanged(backed_up: Site, restored: MailVm) -> None:
+    assert dkim_key_sha(restored) == backed_up.facts["dkim_sha"]
+    assert dkim_records(inventory_host(backed_up.inventory))["example.test"] == backed_up.facts["dkim_record"]
+
+
+def test_a_second_converge_after_the_restore_changes_nothing(backed_up: Site, restored: MailVm) -> None:
+    lines = run_streamed([sys.executable, "-m", "pyinfra", "-y", str(backed_up.inventory), "deploy.py"], cwd=REPO)
+    assert grand_total(lines)[1:3] == (0, 0)
+
+
+def test_new_mail_flows_in_and_out_signed_with_the_old_key(restored: MailVm) -> None:
+    inbound = f"after the restore {uuid.uuid4().hex[:8]}"
+    with restored.smtp() as client:
+        client.send_message(message("carol@example.net", "bob@example.test", inbound))
+    restored.wait_for_message("bob@example.test", inbound)
+    outbound = f"relayed after the restore {uuid.uuid4().hex[:8]}"
+    with restored.submission("bob@example.test") as client:
+        client.send_message(message("bob@example.test", "dave@example.net", outbound))
+    record = restored.wait_for_relayed(outbound)
+    assert record["tls"] is True and record["auth_login"] == restored.relay_login
+    assert "DKIM-Signature:" in record["data"] and "s=february" in record["data"]
+
+
+def test_the_secrets_on_the_rebuilt_host_are_owner_only(restored: MailVm) -> None:
+    for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db", layout.BACKUP_PASSWORD, layout.TLS_KEY):
+        assert restored.host.file(path).mode & 0o077 == 0, path
