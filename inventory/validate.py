@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pyinfra_deploys.settings import SettingsError, load_settings
-from pyinfra_deploys.settings.load import merge
+from pyinfra_deploys.settings.load import check_layer, merge
 
 GROUP_DATA = Path(__file__).resolve().parent / "group_data"
 
@@ -19,8 +19,8 @@ def group_layers(*groups: str) -> tuple[dict[str, Any], dict[str, Any]]:
     overrides: dict[str, Any] = {}
     for group in groups:
         module = runpy.run_path(str(GROUP_DATA / f"{group}.py"))
-        data = merge(data, module.get("february", {}))
-        overrides = merge(overrides, module.get("february_overrides", {}))
+        data = merge(data, check_layer(module.get("february", {}), f"(group_data/{group}.py)"))
+        overrides = merge(overrides, check_layer(module.get("february_overrides", {}), f"february_overrides (group_data/{group}.py)"))
     return data, overrides
 
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyinfra import host
 
-from pyinfra_deploys.settings.load import Secrets, load_settings, read_secrets
+from pyinfra_deploys.settings.errors import SettingsError
+from pyinfra_deploys.settings.load import Secrets, check_layer, load_settings, read_secrets
 from pyinfra_deploys.settings.model import Settings
 
 _cache: dict[str, tuple[Settings, Secrets]] = {}
 
 
-def _layers() -> tuple[dict[str, Any], dict[str, Any]]:
+def _layers() -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     data = host.data.get("february")
-    if not isinstance(data, dict):
-        raise RuntimeError(f"host {host.name}: no `february` settings in its inventory data (inventory/group_data/all.py)")
-    overrides = host.data.get("february_overrides") or {}
-    return data, overrides
+    if data is None:
+        raise SettingsError([("", f"host {host.name}: no `february` settings in its inventory data (inventory/group_data/all.py)")])
+    return check_layer(data), check_layer(host.data.get("february_overrides") or {}, "february_overrides")
 
 
 def baking() -> bool:
