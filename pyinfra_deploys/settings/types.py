@@ -62,11 +62,14 @@ def check_address(value: str) -> str:
     local, at, domain = value.rpartition("@")
     message = (
         "is not a mail address like alice@example.test: the part before @ takes letters, digits and "
-        "!#$%&'*+=?^_`{|}~- with single dots between them; no '/', no leading '#', no spaces"
+        "!#$%&'*+=?^_`{|}~- with single dots between them; no '/', no leading '#', no spaces; after @ a domain name"
     )
-    if not at or not _LOCAL_RE.fullmatch(local):
-        raise ValueError(f"{value!r} {message}")
-    return f"{local}@{check_domain(domain)}"
+    try:
+        if not at or not _LOCAL_RE.fullmatch(local):
+            raise ValueError(local)
+        return f"{local}@{check_domain(domain)}"
+    except ValueError:
+        raise ValueError(f"{value!r} {message}") from None
 
 
 def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -212,7 +215,7 @@ def between(low: int, high: int, unit: str = "") -> Callable[[int], int]:
 
     def check(value: int) -> int:
         if not low <= value <= high:
-            raise ValueError(f"{value} is out of range: give an integer from {low}{unit} to {high}{unit}")
+            raise ValueError(f"{value} is out of range: give an integer from {low} to {high}{unit}")
         return value
 
     return check
@@ -235,5 +238,5 @@ Username = Annotated[str, AfterValidator(check_username)]
 Destination = Annotated[str, AfterValidator(check_destination)]
 Selector = Annotated[str, AfterValidator(check_selector)]
 Port = Annotated[StrictInt, AfterValidator(between(1, 65535))]
-MessageSize = Annotated[StrictInt, AfterValidator(between(MIB, 2 * GIB, " bytes"))]
+MessageSize = Annotated[StrictInt, AfterValidator(between(MIB, 2 * GIB, " bytes (1 MiB to 2 GiB)"))]
 Flag = StrictBool
