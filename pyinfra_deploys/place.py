@@ -13,6 +13,8 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_template
 from pyinfra.operations import files
 
+from pyinfra_deploys.operations import secret as secret_file
+from pyinfra_deploys.rendered import check_rendered
 from pyinfra_deploys.stamp import manage_path
 
 FILES = Path(__file__).resolve().parent.parent / "files"
@@ -36,15 +38,32 @@ def render(dest: str, template: str | None = None, **context: Any) -> str:
 
 
 def place(
-    dest: str, mode: str = "644", user: str = "root", group: str = "root", template: str | None = None, **context: Any
+    dest: str,
+    mode: str = "644",
+    user: str = "root",
+    group: str = "root",
+    template: str | None = None,
+    secret: bool = False,
+    **context: Any,
 ) -> OperationMeta:
     """Render ``files/<dest>.j2`` (or copy ``files/<dest>``) to ``dest``.
 
     ``template`` names another target path's template when several files
     share one (e.g. one "module disabled" file for several Rspamd modules).
+    The rendered text is checked against its template first
+    (``pyinfra_deploys.rendered``): a file with an extra, duplicated or
+    unknown parameter fails the deploy before anything is uploaded.
+    ``secret`` files (the relay password, the mailbox hashes) are uploaded
+    without ever showing their content, also not with ``--diff``.
     """
     source = template_for(template or dest)
+    if source.suffix == ".j2":
+        text = render(dest, template, **context)
+        check_rendered(dest, text, source)
     manage_path(dest)
+    if secret:
+        assert source.suffix == ".j2", f"a secret file is rendered from a template: {source}"
+        return secret_file.put(name=f"Place {dest} (secret)", content=text, dest=dest, mode=mode, user=user, group=group)
     if source.suffix == ".j2":
         return files.template(
             name=f"Place {dest}",

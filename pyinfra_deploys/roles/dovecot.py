@@ -38,7 +38,7 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
 
     conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
     # Password hashes are per host: an image carries an empty user list.
-    users = place("/etc/dovecot/users", mode="640", group="dovecot", mailbox_hashes=current_secrets().mailbox_hashes)
+    users = place("/etc/dovecot/users", mode="640", group="dovecot", secret=True, mailbox_hashes=current_secrets().mailbox_hashes)
     files.directory(name="Sieve directory", path="/etc/dovecot/sieve", mode="755")
     sieve = place(SIEVE)
     server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)

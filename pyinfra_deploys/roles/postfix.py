@@ -14,9 +14,9 @@ from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
 
 
-def postmapped(path: str, mode: str = "644", **context: object) -> list[OperationMeta]:
+def postmapped(path: str, mode: str = "644", secret: bool = False, **context: object) -> list[OperationMeta]:
     """Place a lookup table and rebuild its .db when it changed."""
-    table = place(path, mode=mode, **context)
+    table = place(path, mode=mode, secret=secret, **context)
     manage_path(f"{path}.db")
     rebuild = server.shell(
         name=f"postmap {path}",
@@ -52,7 +52,7 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     manage_service("postfix", "postfix@-")
     if s.smarthost is not None:
         # The relay password: 0600 on the host, .db too, never in the repo.
-        changes += postmapped("/etc/postfix/sasl_passwd", mode="600", s=s, smarthost_password=current_secrets().smarthost_password)
+        changes += postmapped("/etc/postfix/sasl_passwd", mode="600", secret=True, s=s, smarthost_password=current_secrets().smarthost_password)
     else:
         for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db"):
             changes.append(files.file(name=f"Remove {path}", path=path, present=False))
