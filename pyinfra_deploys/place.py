@@ -57,12 +57,12 @@ def place(
     without ever showing their content, also not with ``--diff``.
     """
     source = template_for(template or dest)
-    if source.suffix == ".j2":
-        text = render(dest, template, **context)
+    text = render(dest, template, **context) if source.suffix == ".j2" else None
+    if text is not None:
         check_rendered(dest, text, source)
     manage_path(dest)
     if secret:
-        assert source.suffix == ".j2", f"a secret file is rendered from a template: {source}"
+        assert text is not None, f"a secret file is rendered from a template: {source}"
         return secret_file.put(name=f"Place {dest} (secret)", content=text, dest=dest, mode=mode, user=user, group=group)
     if source.suffix == ".j2":
         return files.template(
