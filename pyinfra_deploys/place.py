@@ -6,7 +6,6 @@ Templates live under ``files/`` at the path they are written to, plus
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,8 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_template
 from pyinfra.operations import files
 
+from pyinfra_deploys.operations import secret as secret_file
+from pyinfra_deploys.rendered import check_rendered
 from pyinfra_deploys.stamp import manage_path
 
 FILES = Path(__file__).resolve().parent.parent / "files"
@@ -38,15 +39,33 @@ def render(dest: str, template: str | None = None, **context: Any) -> str:
 
 
 def place(
-    dest: str, mode: str = "644", user: str = "root", group: str = "root", template: str | None = None, **context: Any
+    dest: str,
+    mode: str = "644",
+    user: str = "root",
+    group: str = "root",
+    template: str | None = None,
+    secret: bool = False,
+    **context: Any,
 ) -> OperationMeta:
     """Render ``files/<dest>.j2`` (or copy ``files/<dest>``) to ``dest``.
 
     ``template`` names another target path's template when several files
     share one (e.g. one "module disabled" file for several Rspamd modules).
+    The rendered text is checked against its template first
+    (``pyinfra_deploys.rendered``): a file with an extra, duplicated or
+    unknown parameter fails the deploy before anything is uploaded.
+    ``secret`` files (the relay password, the mailbox hashes) are uploaded
+    without ever showing their content, also not with ``--diff``.
     """
     source = template_for(template or dest)
-    manage_path(dest)
+    text = render(dest, template, **context) if source.suffix == ".j2" else None
+    if text is not None:
+        check_rendered(dest, text, source)
+    if not secret:
+        manage_path(dest)
+    if secret:
+        assert text is not None, f"a secret file is rendered from a template: {source}"
+        return place_secret(dest, text, mode=mode, user=user, group=group)
     if source.suffix == ".j2":
         return files.template(
             name=f"Place {dest}",
@@ -75,19 +94,14 @@ def staging_dir() -> str | None:
 
 
 def place_secret(dest: str, content: str, mode: str = "600", user: str = "root", group: str = "root") -> OperationMeta:
-    """Upload a secret so that no other user can read it at any moment.
+    """Upload a secret so that no other user can read it at any moment, and never print it.
 
-    The destination exists with its final owner and mode before the content
-    arrives (an upload copies into it and keeps that mode); a sudo upload is
-    staged in the SSH user's private folder. The content goes up from memory,
-    never through a template, so pyinfra has no source to diff or print.
+    ``operations.secret.put`` makes the destination with its final owner and
+    mode before the content arrives and shows no content, ``--diff``
+    included; a sudo upload is staged in the SSH user's private folder.
     """
     manage_path(dest)
     stage = staging_dir()
     if stage is not None:
         files.directory(name="Private staging folder for secrets", path=stage, user=host.data.get("ssh_user"), mode="700")
-    files.file(name=f"{dest} exists, owner-only, before its content", path=dest, user=user, group=group, mode=mode)
-    extra = {"_temp_dir": stage} if stage is not None else {}
-    return files.put(
-        name=f"Place {dest}", src=io.StringIO(content), dest=dest, user=user, group=group, mode=mode, **extra
-    )
+    return secret_file.put(name=f"Place {dest} (secret)", content=content, dest=dest, mode=mode, user=user, group=group, stage=stage)

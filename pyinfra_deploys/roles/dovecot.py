@@ -9,7 +9,7 @@ from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import packages
 from pyinfra_deploys.layout import VMAIL_DIR, VMAIL_UID
-from pyinfra_deploys.place import place, place_secret, render
+from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service, manage_user
@@ -38,12 +38,7 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
 
     conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
     # Password hashes are per host: an image carries an empty user list.
-    users = place_secret(
-        "/etc/dovecot/users",
-        render("/etc/dovecot/users", mailbox_hashes=current_secrets().mailbox_hashes),
-        mode="640",
-        group="dovecot",
-    )
+    users = place("/etc/dovecot/users", mode="640", group="dovecot", secret=True, mailbox_hashes=current_secrets().mailbox_hashes)
     files.directory(name="Sieve directory", path="/etc/dovecot/sieve", mode="755")
     sieve = place(SIEVE)
     server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)

@@ -8,7 +8,7 @@ from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import packages
-from pyinfra_deploys.place import place, place_secret, render
+from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
@@ -17,10 +17,10 @@ from pyinfra_deploys.stamp import manage_path, manage_service
 def postmapped(path: str, mode: str = "644", secret: bool = False, **context: object) -> list[OperationMeta]:
     """Place a lookup table and rebuild its .db when it changed.
 
-    A ``secret`` table goes up through ``place_secret`` and its .db is made
-    owner-only from the start (umask), never readable in between.
+    A ``secret`` table's .db is made owner-only from the start (umask), never
+    readable in between.
     """
-    table = place_secret(path, render(path, **context), mode=mode) if secret else place(path, mode=mode, **context)
+    table = place(path, mode=mode, secret=secret, **context)
     manage_path(f"{path}.db")
     rebuild = server.shell(
         name=f"postmap {path}",

@@ -22,7 +22,8 @@ def from_validation_error(error: ValidationError) -> SettingsError:
     """Turn pydantic's errors into key-named problems with plain messages."""
     problems: list[tuple[str, str]] = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"])
+        # A hostile key (a mailbox address with a newline) is shown escaped, on its own line.
+        key = ".".join(str(part) if str(part).isprintable() else repr(part) for part in item["loc"] if part != "[key]")
         kind = item["type"]
         if kind == "extra_forbidden":
             message = "unknown setting (misspelled?); see pyinfra_deploys/settings/model.py for the known ones"

@@ -20,20 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from pyinfra_deploys.settings.errors import SettingsError
-from pyinfra_deploys.settings.load import Secrets, load_settings, read_secrets
+from pyinfra_deploys.settings.load import Secrets, check_layer, load_settings, read_secrets
 from pyinfra_deploys.settings.model import Settings
 
 
-def layers(data: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The ``february`` settings and ``february_overrides`` of a host's data, both checked to be mappings."""
+def layers(data: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The ``february`` settings and ``february_overrides`` of a host's data, both checked to be dicts."""
     settings = data.get("february")
-    overrides = data.get("february_overrides") or {}
     if settings is None:
         raise SettingsError([("", f"{where}: no `february` settings in the inventory data (inventory/group_data/all.py)")])
-    for key, value in (("", settings), ("(february_overrides)", overrides)):
-        if not isinstance(value, Mapping):
-            raise SettingsError([(key, f"{where}: must be a dict of settings, got {type(value).__name__}")])
-    return dict(settings), dict(overrides)
+    return check_layer(settings, f"({where})"), check_layer(data.get("february_overrides") or {}, f"february_overrides ({where})")
 
 
 def settings_of(data: Mapping[str, Any], where: str, check_files: bool = True) -> Settings:

@@ -12,8 +12,7 @@ from pydantic import ValidationError
 
 from pyinfra_deploys.settings.errors import SettingsError, from_validation_error
 from pyinfra_deploys.settings.model import Settings
-from pyinfra_deploys.settings.rules import cross_field_problems, secret_file_problems
-from pyinfra_deploys.settings.types import check_password_hash
+from pyinfra_deploys.settings.rules import cross_field_problems, read_secret_files
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -27,6 +26,15 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
+def check_layer(value: object, label: str = "") -> Mapping[str, Any]:
+    """A settings layer must be a dict; anything else is a SettingsError naming `february`, never a traceback."""
+    if not isinstance(value, Mapping):
+        raise SettingsError(
+            [("", f"{label + ' ' if label else ''}must be a dict of settings ({{'hostname': ..., ...}}), got {type(value).__name__} {value!r:.60}")]
+        )
+    return value
+
+
 def settings_base_dir() -> Path:
     """Relative secret paths are read from here: $FEBRUARY_SETTINGS_DIR, else the working directory."""
     return Path(os.environ.get("FEBRUARY_SETTINGS_DIR", Path.cwd()))
@@ -35,14 +43,20 @@ def settings_base_dir() -> Path:
 def load_settings(
     data: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, base: Path | None = None, check_files: bool = True
 ) -> Settings:
-    """Validate the settings layers; raise SettingsError naming every bad key."""
+    """Validate the settings layers; raise SettingsError naming every bad key.
+
+    ``check_files`` also checks every secret file: where it is, its mode and
+    its content, exactly as the deploy reads it (``read_secrets``). A bake
+    passes False and reads none of them.
+    """
+    layers = merge(check_layer(data), check_layer(overrides or {}, "february_overrides"))
     try:
-        settings = Settings.model_validate(merge(data, overrides or {}))
+        settings = Settings.model_validate(layers)
     except ValidationError as error:
         raise from_validation_error(error) from None
     problems = cross_field_problems(settings)
     if check_files:
-        problems += secret_file_problems(settings, base or settings_base_dir())
+        problems += read_secret_files(settings, base or settings_base_dir())[1]
     if problems:
         raise SettingsError(problems)
     return settings
@@ -59,27 +73,17 @@ class Secrets:
 
 
 def read_secrets(settings: Settings, base: Path | None = None) -> Secrets:
-    base = base or settings_base_dir()
-
-    def read(path: Path) -> str:
-        return (path if path.is_absolute() else base / path).read_text().strip()
-
+    """The secret values, checked as ``load_settings`` checks them; SettingsError naming the key otherwise."""
+    values, problems = read_secret_files(settings, base or settings_base_dir())
+    if problems:
+        raise SettingsError(problems)
     hashes: dict[str, str] = {}
     for address, mailbox in settings.mailboxes.items():
-        if mailbox.hashed_password is not None:
-            hashes[address] = mailbox.hashed_password
-        else:
-            assert mailbox.hashed_password_file is not None
-            value = read(mailbox.hashed_password_file)
-            try:
-                hashes[address] = check_password_hash(value)
-            except ValueError as error:
-                raise SettingsError([(f"mailboxes.{address}.hashed_password_file", f"its content {error}")]) from None
-    password = read(settings.smarthost.password_file) if settings.smarthost else None
-    backup = settings.backup
+        hashes[address] = mailbox.hashed_password or values[f"mailboxes.{address}.hashed_password_file"]
+    password = values["smarthost.password_file"] if settings.smarthost else None
     return Secrets(
         smarthost_password=password,
         mailbox_hashes=hashes,
-        backup_password=read(backup.password_file) if backup else None,
-        backup_ssh_key=read(backup.ssh_key_file) + "\n" if backup and backup.ssh_key_file else None,
+        backup_password=values.get("backup.password_file"),
+        backup_ssh_key=values.get("backup.ssh_key_file"),
     )

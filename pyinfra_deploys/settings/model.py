@@ -14,9 +14,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from typing import Any
 
-from pyinfra_deploys.settings.types import Address, Domain, HostPort, Network, OnCalendar, PasswordHash, ResticRepository
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+
+from pyinfra_deploys.settings.types import (
+    Address,
+    Banner,
+    Destination,
+    Domain,
+    Flag,
+    Host,
+    HostPort,
+    OnCalendar,
+    ResticRepository,
+    MessageSize,
+    Nameserver,
+    Network,
+    PasswordHash,
+    Port,
+    PostfixNetwork,
+    ProxyUrl,
+    Selector,
+    Username,
+)
 
 
 class Strict(BaseModel):
@@ -41,9 +62,9 @@ class Mailbox(Strict):
 class Smarthost(Strict):
     """The relay for all outbound mail (the seed: Fastmail on 587 with SASL)."""
 
-    host: str = Field(description="Relay host name or IP; bracketed in relayhost so no MX lookup happens.", examples=["smtp.fastmail.com"])
-    port: int = Field(587, ge=1, le=65535)
-    username: str = Field(min_length=1, description="SASL login at the relay.")
+    host: Host = Field(description="Relay host name or IP; bracketed in relayhost so no MX lookup happens.", examples=["smtp.fastmail.com"])
+    port: Port = 587
+    username: Username = Field(description="SASL login at the relay (no spaces, no ':').")
     password_file: Path = Field(description="File holding the SASL password (never committed).")
 
 
@@ -63,22 +84,25 @@ class Tls(Strict):
 
 class Rspamd(Strict):
     milter: HostPort = Field("127.0.0.1:11332", description="Where the rspamd_proxy milter listens; Postfix connects here.")
-    dkim_selector: str = Field("february", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="DKIM selector for every domain.")
-    offline: bool = Field(False, description="Turn off modules that need the internet (DNS blocklists, remote maps, fuzzy).")
-    nameservers: list[str] = Field(default_factory=list, description="Resolvers for Rspamd; empty means /etc/resolv.conf.")
-    hyperscan: bool = Field(
+    dkim_selector: Selector = Field("february", description="DKIM selector for every domain.")
+    offline: Flag = Field(False, description="Turn off modules that need the internet (DNS blocklists, remote maps, fuzzy).")
+    nameservers: list[Nameserver] = Field(
+        default_factory=list, description="Resolver IPs (optionally ip:port, [ipv6]:port) for Rspamd; empty means /etc/resolv.conf."
+    )
+    hyperscan: Flag = Field(
         True,
         description="Match regexps with Hyperscan (fast scanning; the databases compile at each start of a new "
         "configuration). Off for emulated test VMs, where that compile takes minutes and the milter waits for it.",
     )
-    test_patterns: bool = Field(
+    test_patterns: Flag = Field(
         False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
     )
 
 
 class Firewall(Strict):
-    enabled: bool = True
-    ssh_port: int = Field(22, ge=1, le=65535)
+    enabled: Flag = Field(True, description="UFW on; turning it off needs i_accept_no_firewall: true as well.")
+    i_accept_no_firewall: Flag = Field(False, description="Opt-in: allow enabled: false (every port open to the internet).")
+    ssh_port: Port = 22
     ssh_from: list[Network] = Field(default_factory=list, description="Networks allowed to SSH; empty means anywhere.")
 
 
@@ -112,7 +136,7 @@ class Settings(Strict):
     hostname: Domain = Field("mail.example.test", description="The host's FQDN (myhostname).")
     domain: Domain = Field("example.test", description="The primary mail domain (mydomain, myorigin).")
     mailname: Domain | None = Field(None, description="/etc/mailname; defaults to hostname, as the installer writes it.")
-    mydestination: list[str] = Field(
+    mydestination: list[Destination] = Field(
         default_factory=lambda: ["$myhostname", "localhost.$mydomain", "localhost"],
         description="Domains delivered locally; must not overlap virtual_domains (mail loop).",
     )
@@ -123,16 +147,38 @@ class Settings(Strict):
         default_factory=lambda: ["192.168.1.0/24", "10.10.0.0/24"],
         description="LAN and VPN ranges allowed to reach submission (587) and IMAPS (993).",
     )
-    mynetworks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "[::1]/128"])
+    allow_public_submission_networks: Flag = Field(
+        False, description="Opt-in: allow submission_networks beyond private, loopback and ULA ranges (e.g. 0.0.0.0/0)."
+    )
+    mynetworks: list[PostfixNetwork] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "[::1]/128"],
+        description="Clients Postfix relays for without AUTH; IPv6 is written [::1]/128 (plain ::1/128 is accepted).",
+    )
+    allow_public_mynetworks: Flag = Field(
+        False, description="Opt-in: allow mynetworks beyond private, loopback and ULA ranges (an open relay for them)."
+    )
     inet_protocols: Literal["ipv4", "ipv6", "all"] = "ipv4"
     smarthost: Smarthost | None = Field(None, description="Relay for outbound mail; None delivers directly to MX hosts.")
     tls: Tls = Field(default_factory=Tls)
-    message_size_limit: int = Field(52428800, ge=1024 * 1024)
-    banner: str = Field("$myhostname ESMTP", min_length=1)
+    message_size_limit: MessageSize = Field(52428800, description="Bytes, from 1 MiB to 2 GiB.")
+    banner: Banner = Field("$myhostname ESMTP", description="smtpd_banner: '$myhostname' or the host name, a space, then text.")
     rspamd: Rspamd = Field(default_factory=Rspamd)
     firewall: Firewall = Field(default_factory=Firewall)
     backup: Backup | None = Field(None, description="Scheduled restic backups of the mail, DKIM and TLS state; None: no backups.")
-    apt_proxy: str | None = Field(None, pattern=r"^https?://", description="HTTP proxy for apt (a package cache).")
+    apt_proxy: ProxyUrl | None = Field(None, description="HTTP proxy for apt (a package cache): http(s)://host[:port][/path].")
+
+    @field_validator("mailboxes", "aliases", mode="before")
+    @classmethod
+    def _no_case_duplicates(cls, value: Any) -> Any:
+        """Addresses are lowercased; two keys that differ only in case would silently become one."""
+        if isinstance(value, dict):
+            seen: dict[str, str] = {}
+            for key in value:
+                if isinstance(key, str):
+                    if key.lower() in seen:
+                        raise ValueError(f"{seen[key.lower()]!r} and {key!r} are the same address (addresses ignore case); keep one")
+                    seen[key.lower()] = key
+        return value
 
     # ----- derived values: what the templates and roles use -----
 

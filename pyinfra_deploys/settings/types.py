@@ -1,92 +1,267 @@
-"""Checked value types used by the settings model."""
+"""Checked value types used by the settings model.
+
+Every value here ends up in a rendered file (main.cf, dovecot.conf, the
+Rspamd and apt configuration, map files, paths under /var/vmail), so every
+check is a whole-string match (``re.fullmatch``: ``$`` would let a trailing
+newline through) over a small allowed character set, and nothing is
+stripped: whitespace is refused, never trimmed away. Each message says what
+is allowed.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StrictBool, StrictInt
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
-_LOCAL_RE = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
-# Hash schemes Dovecot reads: optional {SCHEME} prefix, then a crypt(3) string.
-_HASH_RE = re.compile(r"^(\{[A-Z0-9.-]+\})?\$(6|5|y|2[aby]|argon2id?)\$\S+$")
+_DOMAIN_RE = re.compile(rf"(?:{_LABEL}\.)+[a-z]{{2,63}}")
+_HOSTNAME_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+# A dot-atom local part without '/' (it becomes a path under /var/vmail) and
+# without a leading '#' (a comment in the map files).
+_ATOMS = r"[a-z0-9!#$%&'*+=?^_`{|}~-]+"
+_LOCAL_RE = re.compile(rf"(?!.{{65}})(?!#){_ATOMS}(?:\.{_ATOMS})*")
+# Exactly one SHA512-CRYPT hash, the scheme Dovecot's passwd-file is told to expect.
+_HASH_RE = re.compile(r"(?:\{SHA512-CRYPT\})?\$6\$(?:rounds=[0-9]{1,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}")
+_IP_TEXT_RE = re.compile(r"[0-9A-Fa-f.:]{2,45}")  # no '%' scope id, no whitespace
+_DESTINATION_RE = re.compile(r"(?:(?:\$myhostname|\$mydomain|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)\.?)+(?<!\.)")
+_BANNER_CHARS = "letters, digits, spaces and $ . _ - : , ( ) / +"
+_BANNER_RE = re.compile(r"[A-Za-z0-9 $._:,()/+-]+")
+_USERNAME_RE = re.compile(r"[!-9;-~]{1,255}")  # printable ASCII without space and ':'
+_URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_SELECTOR_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+PRIVATE_NETWORKS: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7")
+)
+
+
+def fullmatch(pattern: re.Pattern[str], value: str, message: str) -> str:
+    """``value`` if the whole of it matches ``pattern``; else ValueError(repr(value) + message)."""
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{value!r} {message}")
+    return value
 
 
 def check_domain(value: str) -> str:
-    value = value.strip().lower().rstrip(".")
-    if not _DOMAIN_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid domain name (letters, digits and hyphens, dot-separated, like example.test)")
-    return value
+    return fullmatch(
+        _DOMAIN_RE,
+        value.lower().removesuffix("."),
+        "is not a valid domain name (letters, digits and hyphens, dot-separated, like example.test; no spaces)",
+    )
 
 
 def check_address(value: str) -> str:
-    value = value.strip().lower()
+    value = value.lower()
     local, at, domain = value.rpartition("@")
-    if not at or not _LOCAL_RE.match(local):
-        raise ValueError(f"{value!r} is not a mail address like alice@example.test")
-    check_domain(domain)
-    return value
+    message = (
+        "is not a mail address like alice@example.test: the part before @ takes letters, digits and "
+        "!#$%&'*+=?^_`{|}~- with single dots between them; no '/', no leading '#', no spaces; after @ a domain name"
+    )
+    try:
+        if not at or not _LOCAL_RE.fullmatch(local):
+            raise ValueError(local)
+        return f"{local}@{check_domain(domain)}"
+    except ValueError:
+        raise ValueError(f"{value!r} {message}") from None
+
+
+def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An IPv4 or IPv6 address without scope id; ValueError otherwise."""
+    if not _IP_TEXT_RE.fullmatch(value):
+        raise ValueError(value)
+    return ipaddress.ip_address(value)
+
+
+def check_ip(value: str) -> str:
+    try:
+        return str(parse_ip(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address like 192.0.2.1 or 2001:db8::1 (no scope id, no spaces)") from None
+
+
+def parse_network(value: str) -> IPNetwork:
+    """A network in CIDR form, IPv6 also in Postfix's bracketed form ``[::1]/128``; host bits refused."""
+    address, slash, prefix = value.partition("/")
+    if address.startswith("[") and address.endswith("]") and ":" in address:
+        address = address[1:-1]
+    if not slash or not prefix.isdigit() or not prefix.isascii() or not _IP_TEXT_RE.fullmatch(address):
+        raise ValueError("not address/prefix")
+    return ipaddress.ip_network(f"{address}/{prefix}", strict=True)
+
+
+def _network_error(value: str, error: ValueError) -> ValueError:
+    return ValueError(f"{value!r} is not a network in CIDR form like 192.168.1.0/24 or [fd00::]/64 ({error})")
 
 
 def check_network(value: str) -> str:
+    """A network as ufw takes it: 192.168.1.0/24, fd00::/64."""
     try:
-        return str(ipaddress.ip_network(value.strip(), strict=True))
+        return str(parse_network(value))
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a network in CIDR form like 192.168.1.0/24 ({error})") from None
+        raise _network_error(value, error) from None
+
+
+def check_postfix_network(value: str) -> str:
+    """A network as Postfix's mynetworks takes it: 127.0.0.0/8, [::1]/128."""
+    try:
+        network = parse_network(value)
+    except ValueError as error:
+        raise _network_error(value, error) from None
+    if network.version == 6:
+        return f"[{network.network_address}]/{network.prefixlen}"
+    return str(network)
+
+
+def is_private(value: str) -> bool:
+    """True when the network lies inside a private (RFC 1918), loopback or ULA range."""
+    network = parse_network(value)
+    return any(network.version == p.version and network.subnet_of(p) for p in PRIVATE_NETWORKS)  # type: ignore[arg-type]
 
 
 def check_password_hash(value: str) -> str:
-    value = value.strip()
-    if not _HASH_RE.match(value):
+    if not _HASH_RE.fullmatch(value):
         raise ValueError(
-            "is not a password hash; store a hash, never the password: "
-            "make one with `february hash-password` or `doveadm pw -s SHA512-CRYPT`"
+            "is not a password hash: one SHA512-CRYPT hash ({SHA512-CRYPT}$6$... or $6$...) and nothing else; "
+            "store a hash, never the password: make one with `february hash-password` or `doveadm pw -s SHA512-CRYPT`"
         )
     return value
 
 
-def check_host_port(value: str) -> str:
-    host, sep, port = value.rpartition(":")
+def _split_port(value: str, need_port: bool) -> tuple[str, str | None]:
+    """Split 'ip:port' / '[ipv6]:port' (or a bare ip when the port is optional)."""
+    if value.startswith("["):
+        host, bracket, rest = value[1:].partition("]")
+        if not bracket or ":" not in host or (rest and not rest.startswith(":")):
+            raise ValueError(value)
+        return host, rest[1:] if rest else None
+    if value.count(":") == 1:
+        host, _, port = value.partition(":")
+        return host, port
+    return value, None  # an IPv4 address without port, or a bare IPv6 address
+
+
+def check_ip_port(value: str, need_port: bool) -> str:
+    form = "IP:port like 127.0.0.1:11332 or [::1]:11332" if need_port else "IP address with an optional :port, like 127.0.0.1, 127.0.0.1:53 or [::1]:53"
     try:
-        ipaddress.ip_address(host)
-        ok = bool(sep) and 0 < int(port) < 65536
+        host, port = _split_port(value, need_port)
+        parse_ip(host)
+        if port is None:
+            ok = not need_port
+        else:
+            ok = port.isdigit() and port.isascii() and len(port) <= 5 and 0 < int(port) < 65536
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{value!r} is not an IP:port address like 127.0.0.1:11332")
+        raise ValueError(f"{value!r} is not an {form} (no scope id, no spaces)")
     return value
 
 
-_PATH_RE = re.compile(r"/(?:[A-Za-z0-9._+-]+/?)+")
+def check_host(value: str) -> str:
+    """A host name (letters, digits, hyphens, dot-separated) or an IP literal."""
+    try:
+        return str(parse_ip(value))
+    except ValueError:
+        pass
+    return fullmatch(
+        _HOSTNAME_RE,
+        value.lower(),
+        "is not a host name (letters, digits and hyphens, dot-separated) or an IP address like 192.0.2.1",
+    )
+
+
+def check_url(value: str) -> str:
+    message = "is not a proxy URL of the form http(s)://host[:port][/path] (path: letters, digits and . _ ~ / -)"
+    fullmatch(_URL_RE, value, message)
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (raises for a port out of range)
+        check_host(parts.hostname or "")
+    except ValueError:
+        raise ValueError(f"{value!r} {message}") from None
+    if parts.scheme not in ("http", "https") or parts.username or parts.query or parts.fragment:
+        raise ValueError(f"{value!r} {message}")
+    return value
+
+
+def check_banner(value: str) -> str:
+    return fullmatch(_BANNER_RE, value, f"is not a banner: only {_BANNER_CHARS} (no '#', no newlines)")
+
+
+def check_username(value: str) -> str:
+    return fullmatch(_USERNAME_RE, value, "is not a SASL user name: 1 to 255 printable ASCII characters, no spaces and no ':'")
+
+
+def check_destination(value: str) -> str:
+    return fullmatch(
+        _DESTINATION_RE,
+        value,
+        "is not a mydestination entry: a domain name, 'localhost', $myhostname or $mydomain (like localhost.$mydomain)",
+    )
+
+
+def check_selector(value: str) -> str:
+    return fullmatch(_SELECTOR_RE, value, "is not a DKIM selector: a lowercase letter or digit, then up to 62 lowercase letters, digits or '-'")
+
+
+def between(low: int, high: int, unit: str = "") -> Callable[[int], int]:
+    """A check that an integer lies in [low, high], naming both bounds."""
+
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range: give an integer from {low} to {high}{unit}")
+        return value
+
+    return check
+
+
+_REPO_PATH_RE = re.compile(r"/(?:[A-Za-z0-9._+-]+/?)+")
 _SFTP_RE = re.compile(r"sftp:[a-z_][a-z0-9_-]{0,31}@(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+:/(?:[A-Za-z0-9._+-]+/?)+")
-_CALENDAR_RE = re.compile(r"[A-Za-z0-9*:/,.~ -]{1,64}")
+_CALENDAR_RE = re.compile(r"[A-Za-z0-9*:/,.~-]+(?: [A-Za-z0-9*:/,.~-]+)*")
 
 
 def check_restic_repository(value: str) -> str:
-    if ".." in value.split("/") or not (_PATH_RE.fullmatch(value) or _SFTP_RE.fullmatch(value)):
-        raise ValueError(
-            f"{value!r} is not a restic repository this host can use: an absolute path (letters, digits, . _ + -), "
-            "like /srv/backup/february, or sftp:user@host:/path"
-        )
-    return value
+    message = (
+        "is not a restic repository this host can use: an absolute path (letters, digits, . _ + -), "
+        "like /srv/backup/february, or sftp:user@host:/path"
+    )
+    if ".." in value.split("/"):
+        raise ValueError(f"{value!r} {message}")
+    return fullmatch(_SFTP_RE if value.startswith("sftp:") else _REPO_PATH_RE, value, message)
 
 
 def check_on_calendar(value: str) -> str:
-    if not _CALENDAR_RE.fullmatch(value) or value.strip() != value:
-        raise ValueError(
-            f"{value!r} is not a systemd OnCalendar expression like '*-*-* 03:15:00' or 'daily' "
-            "(letters, digits, * : / , . ~ - and single spaces)"
-        )
-    return value
+    return fullmatch(
+        _CALENDAR_RE if len(value) <= 64 else re.compile("(?!)"),
+        value,
+        "is not a systemd OnCalendar expression like '*-*-* 03:15:00' or 'daily' (letters, digits, * : / , . ~ - and single spaces)",
+    )
 
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
 
 Domain = Annotated[str, AfterValidator(check_domain)]
+Host = Annotated[str, AfterValidator(check_host)]
 Address = Annotated[str, AfterValidator(check_address)]
 Network = Annotated[str, AfterValidator(check_network)]
+PostfixNetwork = Annotated[str, AfterValidator(check_postfix_network)]
 PasswordHash = Annotated[str, AfterValidator(check_password_hash)]
-HostPort = Annotated[str, AfterValidator(check_host_port)]
+HostPort = Annotated[str, AfterValidator(lambda value: check_ip_port(value, need_port=True))]
+Nameserver = Annotated[str, AfterValidator(lambda value: check_ip_port(value, need_port=False))]
+ProxyUrl = Annotated[str, AfterValidator(check_url)]
+Banner = Annotated[str, AfterValidator(check_banner)]
+Username = Annotated[str, AfterValidator(check_username)]
+Destination = Annotated[str, AfterValidator(check_destination)]
+Selector = Annotated[str, AfterValidator(check_selector)]
+Port = Annotated[StrictInt, AfterValidator(between(1, 65535))]
+MessageSize = Annotated[StrictInt, AfterValidator(between(MIB, 2 * GIB, " bytes (1 MiB to 2 GiB)"))]
+Flag = StrictBool
 ResticRepository = Annotated[str, AfterValidator(check_restic_repository)]
 OnCalendar = Annotated[str, AfterValidator(check_on_calendar)]

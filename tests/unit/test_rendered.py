@@ -1,0 +1,164 @@
+"""Defence in depth: a rendered file holds exactly the parameters its template declares.
+
+Valid settings render files that pass the check; a hostile value that
+bypasses validation (``model_copy(update=...)`` does not validate) makes a
+file the check refuses, naming it, before ``place`` uploads anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from io import StringIO
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pyinfra_deploys import place as place_module
+from pyinfra_deploys.operations import secret
+from pyinfra_deploys.place import FILES, place, render, template_for
+from pyinfra_deploys.rendered import RenderedFileError, check_rendered, parser_for
+from pyinfra_deploys.roles.rspamd import OFFLINE_MAP, REMOTE_MAP_RULES
+from pyinfra_deploys.settings import Settings, load_settings
+
+CHECKED = ["/etc/postfix/main.cf", "/etc/dovecot/dovecot.conf"] + sorted(
+    f"/etc/rspamd/local.d/{path.name.removesuffix('.j2')}" for path in (FILES / "etc/rspamd/local.d").glob("*.j2")
+)
+CONTEXT = {"vmail_uid": 5000, "rules": REMOTE_MAP_RULES, "map": OFFLINE_MAP, "module": "rbl"}
+
+
+def rendered(dest: str, s: Settings) -> str:
+    text = render(dest, s=s, **CONTEXT)
+    check_rendered(dest, text, template_for(dest))
+    return text
+
+
+def test_the_checked_files_are_the_postfix_dovecot_and_rspamd_ones() -> None:
+    assert len(CHECKED) == 10 and all(parser_for(dest) for dest in CHECKED)
+    assert parser_for("/etc/postfix/master.cf") is None  # not checked (see rendered.py)
+
+
+@pytest.mark.parametrize("dest", CHECKED)
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        {"smarthost": None},
+        {"rspamd": {"offline": True, "test_patterns": True, "nameservers": ["127.0.0.1", "[::1]:53"]}},
+        {"virtual_domains": ["yourdomain.com", "other.test"], "mynetworks": ["127.0.0.0/8", "::1/128", "10.0.0.0/8"]},
+    ],
+)
+def test_valid_settings_render_files_that_pass(sample: dict[str, Any], dest: str, variant: dict[str, Any]) -> None:
+    rendered(dest, load_settings(dict(sample, **variant)))
+
+
+def hostile(settings: Settings, **update: Any) -> Settings:
+    """The settings with values no validation has seen (dotted keys reach into sub-models)."""
+    plain = {key: value for key, value in update.items() if "__" not in key}
+    for key, value in update.items():
+        if "__" in key:
+            outer, inner = key.split("__")
+            plain[outer] = getattr(settings, outer).model_copy(update={inner: value})
+    return settings.model_copy(update=plain)
+
+
+INJECT = "\nrelay_domains = static:ALL"
+
+HOSTILE_RENDERS = [
+    ("/etc/postfix/main.cf", {"banner": "$myhostname ESMTP" + INJECT}, "relay_domains"),
+    ("/etc/postfix/main.cf", {"banner": "$myhostname ESMTP\nsmtpd_banner = other"}, "more than once"),
+    ("/etc/postfix/main.cf", {"banner": "$myhostname ESMTP\n  permit_mynetworks"}, "smtpd_banner"),
+    ("/etc/postfix/main.cf", {"banner": "$myhostname ESMTP\nnot a parameter"}, "not a `name = value` line"),
+    ("/etc/postfix/main.cf", {"mynetworks": ["127.0.0.0/8" + INJECT]}, "relay_domains"),
+    ("/etc/postfix/main.cf", {"mydestination": ["localhost" + INJECT]}, "relay_domains"),
+    ("/etc/postfix/main.cf", {"hostname": "mail.yourdomain.com" + INJECT}, "relay_domains"),
+    ("/etc/postfix/main.cf", {"rspamd__milter": "fe80::1%eth0" + INJECT + ":11332"}, "relay_domains"),
+    ("/etc/postfix/main.cf", {"smarthost__host": "smtp.fastmail.com]:587\nsmtp_tls_security_level = none\nx = [y"}, "not a parameter"),
+    ("/etc/dovecot/dovecot.conf", {"domain": "yourdomain.com\n}\npassdb {\n  driver = static\n  args = nopassword"}, "more than once"),
+    ("/etc/dovecot/dovecot.conf", {"domain": "yourdomain.com\nauth_mechanisms = plain anonymous"}, "not a parameter"),
+    ("/etc/rspamd/local.d/options.inc", {"rspamd__nameservers": ['1.1.1.1"]; timeout = 99s; x = ["y']}, "not a parameter"),
+    ("/etc/rspamd/local.d/options.inc", {"rspamd__nameservers": ['1.1.1.1"]\nenable_test_patterns = true; x = ["y']}, "not a parameter"),
+    ("/etc/rspamd/local.d/options.inc", {"rspamd__nameservers": ["1.1.1.1\n"]}, "cannot read"),
+    ("/etc/rspamd/local.d/worker-proxy.inc", {"rspamd__milter": '127.0.0.1:11332"; milter = no; x = "'}, "not a parameter"),
+    ("/etc/rspamd/local.d/dkim_signing.conf", {"rspamd__dkim_selector": 'x"; }\n}\nenabled = false;\ndomain {\n  a {\n selector = "x'}, "more than once"),
+]
+
+
+@pytest.mark.parametrize(("dest", "update", "words"), HOSTILE_RENDERS)
+def test_a_hostile_value_that_bypassed_validation_is_caught_after_rendering(
+    sample: dict[str, Any], dest: str, update: dict[str, Any], words: str
+) -> None:
+    bad = hostile(load_settings(sample), **update)
+    with pytest.raises(RenderedFileError) as caught:
+        rendered(dest, bad)
+    assert str(caught.value).startswith(f"{dest} (from ")
+    assert words in str(caught.value)
+
+
+def test_place_refuses_before_anything_is_uploaded(sample: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def upload(**kwargs: Any) -> None:
+        raise AssertionError("uploaded")
+
+    monkeypatch.setattr(place_module.files, "template", upload)
+    monkeypatch.setattr(place_module, "manage_path", lambda *paths: None)
+    bad = hostile(load_settings(sample), banner="$myhostname ESMTP" + INJECT)
+    with pytest.raises(RenderedFileError, match="/etc/postfix/main.cf"):
+        place("/etc/postfix/main.cf", s=bad)
+
+
+class FakeHost:
+    """Just what secret.put asks of pyinfra's host: facts, a temp name, a log."""
+
+    def __init__(self, facts: dict[str, Any]):
+        self.facts = facts
+        self.logged: list[str] = []
+
+    def get_fact(self, fact: type, path: str) -> Any:
+        return self.facts.get(fact.__name__)
+
+    def get_temp_filename(self, key: str, temp_directory: str | None = None) -> str:
+        return f"{temp_directory or '/tmp'}/pyinfra-temp"
+
+    def log(self, message: str, log_func: Any) -> None:
+        self.logged.append(message)
+
+
+@pytest.mark.parametrize(
+    "remote",
+    [
+        {},  # a new file
+        {"File": {"mode": 600, "user": "root", "group": "root"}, "Sha1File": "0" * 40, "FileContents": ["old-secret"]},
+    ],
+)
+def test_a_secret_file_is_uploaded_without_showing_its_content_under_diff(
+    remote: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeHost(remote)
+    monkeypatch.setattr(secret, "host", fake)
+    monkeypatch.setattr(secret, "state", SimpleNamespace(config=SimpleNamespace(DIFF=True)))
+    with caplog.at_level(logging.DEBUG):
+        commands = list(secret.put._inner(content="[relay]:587 you:the-secret\n", dest="/etc/postfix/sasl_passwd"))
+    shown = "\n".join(fake.logged) + caplog.text + "\n".join(map(repr, commands))
+    assert "the-secret" not in shown and "old-secret" not in shown
+    assert "secret content not shown" in shown
+    if not remote:  # a new file exists, empty and owner-only, before any content is copied into it
+        assert str(commands.pop(0)) == "install -m 600 -o root -g root /dev/null /etc/postfix/sasl_passwd"
+    upload = commands[0]
+    assert isinstance(upload.src, StringIO) and upload.src.getvalue() == "[relay]:587 you:the-secret\n"
+    assert [str(c) for c in commands[1:]] == ["chown root:root /etc/postfix/sasl_passwd", "chmod 600 /etc/postfix/sasl_passwd"]
+
+
+def test_a_sudo_upload_of_a_secret_is_staged_in_the_private_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secret, "host", FakeHost({}))
+    monkeypatch.setattr(secret, "state", SimpleNamespace(config=SimpleNamespace(DIFF=False)))
+    commands = list(secret.put._inner(content="x\n", dest="/etc/postfix/sasl_passwd", stage="/var/tmp/february-stage-owner"))
+    assert commands[1].remote_temp_filename == "/var/tmp/february-stage-owner/pyinfra-temp"
+
+
+def test_an_unchanged_secret_file_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyinfra.api.util import get_file_sha1
+
+    content = "[relay]:587 you:the-secret\n"
+    fake = FakeHost({"File": {"mode": 600, "user": "root", "group": "root"}, "Sha1File": get_file_sha1(StringIO(content))})
+    monkeypatch.setattr(secret, "host", fake)
+    assert list(secret.put._inner(content=content, dest="/etc/postfix/sasl_passwd")) == []
