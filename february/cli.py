@@ -3,6 +3,8 @@
     february vm            build, boot and converge the local February VM
     february vm stop|ssh|status
     february image build   bake the golden image with Packer
+    february image flash   write it onto a disk, verified, with the host's first-boot identity
+    february image seed    the same identity as a small CIDATA image (USB stick)
     february deploy INV    converge an inventory (pyinfra INV deploy.py)
     february check INV     validate an inventory's settings, offline
     february dns           print the DNS records for the VM (or --ssh host)
@@ -165,3 +167,65 @@ def image_build(
 
     os.chdir(REPO)
     build(output)
+
+
+def _parse_size(text: str | None) -> int | None:
+    """`8G`, `8192M`, `512K` or bytes (binary units) -> bytes."""
+    if text is None:
+        return None
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    number, unit = (text[:-1], text[-1].upper()) if text[-1:].upper() in units else (text, "")
+    if not number.isdigit():
+        raise typer.BadParameter(f"{text!r} is not a size like 8G, 8192M or a number of bytes", param_hint="--size")
+    return int(number) * units.get(unit, 1)
+
+
+def _identity(inventory: Path, host: str):  # -> HostIdentity
+    from images.seed import host_identity
+    from pyinfra_deploys.settings import SettingsError
+
+    try:
+        return host_identity(inventory, host)
+    except (ValueError, SettingsError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
+@image_app.command("flash")
+def image_flash(
+    image: Path = typer.Argument(..., help="The golden raw image: build/images/<hash>/february.raw (manifest.json beside it)."),
+    target: Path = typer.Argument(..., help="The whole disk (/dev/sdX, /dev/nvme0n1) or a disk file."),
+    inventory: Path = typer.Option(..., help="The inventory that names the host (e.g. inventory/hosts.py)."),
+    host: str = typer.Option(..., help="The host in INVENTORY whose identity the disk gets."),
+    yes: bool = typer.Option(False, "--yes", help="Overwrite without asking (needed when there is no terminal)."),
+    size: str = typer.Option(None, help="Disk FILE only: create it, or grow it, to this size (e.g. 8G). Never shrinks."),
+    manifest: Path = typer.Option(None, help="The build's manifest.json (default: beside IMAGE)."),
+) -> None:
+    """Write IMAGE onto TARGET, verify it, and seed the host's name, admin user and SSH key for its first boot."""
+    from images.flash import FlashError, flash
+
+    identity = _identity(inventory, host)
+    try:
+        report = flash(image, target, identity, manifest=manifest, assume_yes=yes, size=_parse_size(size))
+    except FlashError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{target}: {report.image_bytes / 2**20:.0f} MiB written at {report.write_mib_per_s:.0f} MiB/s, "
+        f"read back at {report.verify_mib_per_s:.0f} MiB/s, sha256 {report.sha256[:16]}… matches the manifest; "
+        f"seed for {identity.hostname} ({identity.admin_user}) in partition CIDATA at LBA {report.seed_start_lba}"
+    )
+
+
+@image_app.command("seed")
+def image_seed(
+    inventory: Path = typer.Option(..., help="The inventory that names the host."),
+    host: str = typer.Option(..., help="The host in INVENTORY."),
+    out: Path = typer.Option(..., help="Where to write the vfat image (label CIDATA); dd it onto a USB stick."),
+) -> None:
+    """Write the host's first-boot seed (name, admin user, SSH key) as a small CIDATA vfat image."""
+    from images.seed import write_seed_vfat
+
+    identity = _identity(inventory, host)
+    write_seed_vfat(out, identity)
+    typer.echo(f"{out}: NoCloud seed (CIDATA) for {identity.hostname}, user {identity.admin_user}")
