@@ -101,8 +101,13 @@ def deploy(inventory: str = typer.Argument("inventory/hosts.py")) -> None:
 
 
 @app.command()
-def dns(ssh: str = typer.Option(None, help="user@host of a real February host; default: the local VM")) -> None:
-    """Print the zone lines (MX, SPF, DKIM, DMARC) for the served domains."""
+def dns(
+    ssh: str = typer.Option(None, help="user@host of a real February host; default: the local VM"),
+    address: str = typer.Option(None, help="The public IP the host name points at (prints its A/AAAA record)."),
+) -> None:
+    """Print the zone lines (A, MX, SPF, DKIM, DMARC) for the served domains."""
+    import ipaddress
+
     from february.dns_records import dkim_txt_value, zone_lines
     from february.vm.config import DEFAULT
     from february.vm.qemu import ssh_argv
@@ -120,7 +125,14 @@ def dns(ssh: str = typer.Option(None, help="user@host of a real February host; d
             dkim[domain] = dkim_txt_value(done.stdout)
         else:
             typer.echo(f"; no DKIM key on the host for {domain} yet (converge first)", err=True)
-    typer.echo("\n".join(zone_lines(settings, dkim)))
+    try:
+        if address:
+            ipaddress.ip_address(address)
+        lines = zone_lines(settings, dkim, address)
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    typer.echo("\n".join(lines))
 
 
 @app.command()

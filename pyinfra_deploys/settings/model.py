@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pyinfra_deploys.settings.types import Address, Domain, HostPort, Network, PasswordHash
+from pyinfra_deploys.settings.types import Address, Domain, HostPort, Network, PasswordHash, SpfSource
 
 
 class Strict(BaseModel):
@@ -45,6 +45,13 @@ class Smarthost(Strict):
     port: int = Field(587, ge=1, le=65535)
     username: str = Field(min_length=1, description="SASL login at the relay.")
     password_file: Path = Field(description="File holding the SASL password (never committed).")
+    spf_include: SpfSource | None = Field(
+        None,
+        description="Who sends for the relay, authorised in each domain's SPF: a domain (include:, e.g. "
+        "spf.messagingengine.com for Fastmail) or an IP network (ip4:/ip6:). `february dns` needs it: "
+        "every outbound message leaves through the relay, so without it relayed mail fails SPF.",
+        examples=["spf.messagingengine.com"],
+    )
 
 
 class Tls(Strict):
@@ -69,6 +76,15 @@ class Rspamd(Strict):
     test_patterns: bool = Field(
         False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
     )
+
+
+class Dns(Strict):
+    """What `february dns` publishes beside MX, SPF and DKIM: the DMARC policy."""
+
+    dmarc_policy: Literal["none", "quarantine", "reject"] = Field(
+        "quarantine", description="What receivers do with mail that fails DMARC (p=)."
+    )
+    dmarc_rua: Address | None = Field(None, description="Where aggregate reports go (rua=mailto:); default postmaster@<domain>.")
 
 
 class Firewall(Strict):
@@ -101,6 +117,7 @@ class Settings(Strict):
     message_size_limit: int = Field(52428800, ge=1024 * 1024)
     banner: str = Field("$myhostname ESMTP", min_length=1)
     rspamd: Rspamd = Field(default_factory=Rspamd)
+    dns: Dns = Field(default_factory=Dns)
     firewall: Firewall = Field(default_factory=Firewall)
     apt_proxy: str | None = Field(None, pattern=r"^https?://", description="HTTP proxy for apt (a package cache).")
 

@@ -60,8 +60,25 @@ def check_host_port(value: str) -> str:
     return value
 
 
+def check_spf_source(value: str) -> str:
+    """A domain (SPF ``include:``) or an IP network (``ip4:``/``ip6:``): who sends for the smarthost."""
+    text = value.strip()
+    try:
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError:
+        pass
+    try:
+        return check_domain(text)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a domain whose SPF record lists the relay's senders (like spf.messagingengine.com) "
+            "nor an IP network (like 203.0.113.7 or 2001:db8::/48)"
+        ) from None
+
+
 Domain = Annotated[str, AfterValidator(check_domain)]
 Address = Annotated[str, AfterValidator(check_address)]
 Network = Annotated[str, AfterValidator(check_network)]
 PasswordHash = Annotated[str, AfterValidator(check_password_hash)]
 HostPort = Annotated[str, AfterValidator(check_host_port)]
+SpfSource = Annotated[str, AfterValidator(check_spf_source)]
