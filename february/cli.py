@@ -3,6 +3,8 @@
     february vm                     build, boot and converge the local February VM
     february vm stop|ssh|status
     february image build            bake the golden image with Packer
+    february image flash IMG DISK -i INV --host H   write it onto a disk, verified, with H's first-boot identity
+    february image seed -i INV --host H --out F     the same identity as a small CIDATA image (USB stick)
     february check INV [--host H]   validate a host's settings and secret files, offline
     february deploy INV [--host H]  converge it (pyinfra INV deploy.py)
     february dns -i INV [--host H]  the DNS records it needs (A, MX, SPF, DKIM, DMARC)
@@ -123,9 +125,16 @@ def dns(
     address: str = typer.Option(None, help="The public IPv4 address of the MX host, for its A record."),
 ) -> None:
     """Print the zone lines (A, MX, SPF, DKIM, DMARC) for the host's served domains."""
+    import ipaddress
+
     from february.dns_records import zone_lines
     from february.remote import dkim_records
 
+    if address:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise typer.BadParameter(f"{address!r} is not an IP address", param_hint="--address") from None
     found = _host(inventory, host, check_files=False)
     dkim = dkim_records(found)
     for domain in found.settings.served_domains:
@@ -246,6 +255,63 @@ def image_build(
     preflight.require_free_space(output.resolve(), 12, "an image build (base, bake, qcow2 and raw)")
     os.chdir(REPO)
     build(output)
+
+
+def _parse_size(text: str | None) -> int | None:
+    """`8G`, `8192M`, `512K` or bytes (binary units) -> bytes."""
+    if text is None:
+        return None
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    number, unit = (text[:-1], text[-1].upper()) if text[-1:].upper() in units else (text, "")
+    if not number.isdigit():
+        raise typer.BadParameter(f"{text!r} is not a size like 8G, 8192M or a number of bytes", param_hint="--size")
+    return int(number) * units.get(unit, 1)
+
+
+def _identity(inventory: Path, host: str | None):  # -> images.seed.HostIdentity
+    from images.seed import identity_of
+
+    return identity_of(_host(inventory, host, check_files=False))
+
+
+@image_app.command("flash")
+def image_flash(
+    image: Path = typer.Argument(..., help="The golden raw image: build/images/<hash>/february.raw (manifest.json beside it)."),
+    target: Path = typer.Argument(..., help="The whole disk (/dev/sdX, /dev/nvme0n1) or a disk file."),
+    inventory: Path = INVENTORY,
+    host: str = HOST,
+    yes: bool = typer.Option(False, "--yes", help="Overwrite without asking (needed when there is no terminal)."),
+    size: str = typer.Option(None, help="Disk FILE only: create it, or grow it, to this size (e.g. 8G). Never shrinks."),
+    manifest: Path = typer.Option(None, help="The build's manifest.json (default: beside IMAGE)."),
+) -> None:
+    """Write IMAGE onto TARGET, verify it, and seed the host's name, admin user and SSH key for its first boot."""
+    from images.flash import FlashError, flash
+
+    identity = _identity(inventory, host)
+    try:
+        report = flash(image, target, identity, manifest=manifest, assume_yes=yes, size=_parse_size(size))
+    except FlashError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{target}: {report.image_bytes / 2**20:.0f} MiB written at {report.write_mib_per_s:.0f} MiB/s, "
+        f"read back at {report.verify_mib_per_s:.0f} MiB/s, sha256 {report.sha256[:16]}… matches the manifest; "
+        f"seed for {identity.hostname} ({identity.admin_user}) in partition CIDATA at LBA {report.seed_start_lba}"
+    )
+
+
+@image_app.command("seed")
+def image_seed(
+    inventory: Path = INVENTORY,
+    host: str = HOST,
+    out: Path = typer.Option(..., help="Where to write the vfat image (label CIDATA); dd it onto a USB stick."),
+) -> None:
+    """Write the host's first-boot seed (name, admin user, SSH key) as a small CIDATA vfat image."""
+    from images.seed import write_seed_vfat
+
+    identity = _identity(inventory, host)
+    write_seed_vfat(out, identity)
+    typer.echo(f"{out}: NoCloud seed (CIDATA) for {identity.hostname}, user {identity.admin_user}")
 
 
 def main() -> None:

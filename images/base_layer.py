@@ -42,6 +42,8 @@ OS_PACKAGES: tuple[str, ...] = (
     "openssh-server",
     "cloud-init",
     "e2fsprogs",
+    # growpart: cloud-init grows / to a larger disk than the image at first boot.
+    "cloud-guest-utils",
     "locales",
     "netbase",
     "iproute2",

@@ -36,6 +36,30 @@ boot
 """
 
 
+def make_vfat(
+    image: Path,
+    size_kib: int,
+    label: str,
+    files: dict[str, Path],
+    *,
+    fat_bits: int | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> None:
+    """A vfat filesystem image of ``size_kib`` labelled ``label``, holding ``files`` (path in it -> source).
+
+    Made in a file with mkfs.vfat and filled with mtools, so nothing is
+    mounted; ``dd`` (or a write at the partition's offset) places it.
+    """
+    image.unlink(missing_ok=True)
+    subprocess.run(["truncate", "-s", f"{size_kib}K", image], check=True)
+    run_streamed(["mkfs.vfat", *(["-F", str(fat_bits)] if fat_bits else []), "-n", label, image], on_line=on_line)
+    folders = sorted({"/".join(parts[:i]) for name in files for parts in [name.split("/")] for i in range(1, len(parts))})
+    if folders:
+        run_streamed(["mmd", "-i", image, *(f"::/{folder}" for folder in folders)], on_line=on_line)
+    for name, source in files.items():
+        run_streamed(["mcopy", "-i", image, source, f"::/{name}"], on_line=on_line)
+
+
 def make_disk(root: Path, disk_raw: Path, size_gib: int = 4, on_line: Callable[[str], None] | None = None) -> None:
     """Write a raw GPT disk image with an ESP and an ext4 root made from ``root``."""
     with tempfile.TemporaryDirectory(prefix="february-disk-") as tmp_name:
@@ -55,10 +79,7 @@ def make_disk(root: Path, disk_raw: Path, size_gib: int = 4, on_line: Callable[[
         )
 
         esp = tmp / "esp.img"
-        subprocess.run(["truncate", "-s", f"{ESP_SIZE_MIB}M", esp], check=True)
-        run_streamed(["mkfs.vfat", "-F", "32", "-n", "ESP", esp], on_line=on_line)
-        run_streamed(["mmd", "-i", esp, "::/EFI", "::/EFI/BOOT"], on_line=on_line)
-        run_streamed(["mcopy", "-i", esp, bootx64, "::/EFI/BOOT/BOOTX64.EFI"], on_line=on_line)
+        make_vfat(esp, ESP_SIZE_MIB * 1024, "ESP", {"EFI/BOOT/BOOTX64.EFI": bootx64}, fat_bits=32, on_line=on_line)
 
         root_start_mib = ESP_START_MIB + ESP_SIZE_MIB
         root_size_mib = size_gib * 1024 - root_start_mib - 1  # leave room for the backup GPT

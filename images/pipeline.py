@@ -66,7 +66,8 @@ INPUT_PATTERNS: tuple[str, ...] = (
     "images/cloud-init/bake-user-data.j2",
 )
 
-# Only the Debian 12 stand-in can be built here; ubuntu2404 needs the network.
+# Only the Debian 12 stand-in can be built here; ubuntu2404 needs the network
+# (its checksum check is tested here, see tests/unit/test_ubuntu_build.py).
 OS_LOGIN = {"debian12": "root", "ubuntu2404": "ubuntu"}
 
 
@@ -199,6 +200,37 @@ def packer_argv(command: str, os_name: str, variables: dict[str, str], only: boo
     return argv
 
 
+def pkrvars_value(os_name: str, name: str, packer_dir: Path = PACKER_DIR) -> str:
+    """A string variable's value in ``<os_name>.pkrvars.hcl`` (``name = "value"`` lines)."""
+    for line in (packer_dir / f"{os_name}.pkrvars.hcl").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip('"')
+    raise KeyError(f"{name} is not set in {os_name}.pkrvars.hcl")
+
+
+def bake_variables(os_name: str, per_build: dict[str, str], base: Path | None = None, base_sha256: str | None = None) -> dict[str, str]:
+    """The -var values of one bake: the per-build ones, plus the starting disk where the pipeline supplies it.
+
+    debian12 starts from the cached base, so its path, sha256 and size are
+    passed. ubuntu2404 starts from the cloud image whose URL and pinned
+    checksum are in ubuntu2404.pkrvars.hcl: Packer downloads it, checks it
+    before anything boots, and the bake's network stays open (apt installs
+    the mail packages, through ``apt_proxy`` when set: the deploy's base role
+    writes it first).
+    """
+    if os_name == "ubuntu2404":
+        return dict(per_build)
+    if base is None or base_sha256 is None:
+        raise ValueError("the debian12 bake starts from the cached base: pass base and base_sha256")
+    return {
+        "iso_url": str(base),
+        "iso_checksum": f"sha256:{base_sha256}",
+        "disk_size": f"{virtual_size_mib(base)}M",
+        **per_build,
+    }
+
+
 def read_packages(path: Path) -> dict[str, str]:
     """Installed package -> version, from the bake's ``dpkg-query -W`` listing."""
     versions: dict[str, str] = {}
@@ -290,13 +322,16 @@ def build(
     """
     if os_name not in OS_LOGIN:
         raise ValueError(f"os_name must be one of {', '.join(OS_LOGIN)}, got {os_name!r}")
-    if os_name != "debian12":
-        raise NotImplementedError("only the Debian 12 stand-in is built by the pipeline here; ubuntu2404 needs the network")
     output = Path(output).resolve()
-    if base is None:
-        with stage("Base image (Debian 12 stand-in, cached)") as on_line:
-            base = base_image(on_line=on_line)
-    base_key = json.loads((base.parent / "manifest.json").read_text())["cache_key"]
+    if os_name == "ubuntu2404":
+        # The cloud image is Packer's to fetch and check (URL and pinned
+        # checksum in ubuntu2404.pkrvars.hcl, itself an input file).
+        base_key = f"ubuntu2404:{pkrvars_value(os_name, 'iso_url')}@{pkrvars_value(os_name, 'iso_checksum')}"
+    else:
+        if base is None:
+            with stage("Base image (Debian 12 stand-in, cached)") as on_line:
+                base = base_image(on_line=on_line)
+        base_key = json.loads((base.parent / "manifest.json").read_text())["cache_key"]
     final = output / inputs_digest(base_key, os_name)[0][:16]
     if cached(final, verify=verify) is not None:
         console.print(f"[green]✓[/green] Golden image unchanged: {final}")
@@ -349,7 +384,7 @@ def build(
 
 def _bake(
     *,
-    base: Path,
+    base: Path | None,
     base_key: str,
     os_name: str,
     use_backing_file: bool,
@@ -365,15 +400,12 @@ def _bake(
         seed = write_bake_seed(tmp / "seed", OS_LOGIN[os_name], public_key, template=src / BAKE_USER_DATA.relative_to(REPO))
         efi_vars = tmp / "OVMF_VARS.fd"
         shutil.copyfile(OVMF_VARS, efi_vars)
-        base_sha256 = sha256_file(base)
+        base_sha256 = sha256_file(base) if base is not None else None
     accel, cpu = accelerator()
     packer_out = tmp / "packer-output"
     packages = work / "packages.txt"
-    variables = {
-        "iso_url": str(base),
-        "iso_checksum": f"sha256:{base_sha256}",
+    per_build = {
         "use_backing_file": "true" if use_backing_file else "false",
-        "disk_size": f"{virtual_size_mib(base)}M",
         "accelerator": accel,
         "cpu_model": cpu,
         "ovmf_code": str(OVMF_CODE),
@@ -385,6 +417,7 @@ def _bake(
         "packages_file": str(packages),
         "output_directory": str(packer_out),
     }
+    variables = bake_variables(os_name, per_build, base, base_sha256)
     (tmp / "packer-tmp").mkdir()
     env = packer_env(tmp / "packer-tmp", cache_root() / "packer")
     title = f"Bake with Packer ({os_name}, {accel}{', on a backing file' if use_backing_file else ''})"
@@ -403,7 +436,7 @@ def _bake(
     with stage("Hash the artifacts"):
         digests = _hash_all(work / name for name in ARTIFACTS)
     return {
-        "base_image": {"path": str(base), "key": base_key, "sha256": base_sha256},
+        "base_image": {"path": str(base) if base else pkrvars_value(os_name, "iso_url"), "key": base_key, "sha256": base_sha256},
         "packer": packer_version(),
         "accelerator": accel,
         "use_backing_file": use_backing_file,

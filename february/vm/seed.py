@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import uuid
 from pathlib import Path
 
 import jinja2
 
 from february.paths import REPO
+from images.seed import meta_data
 
 TEMPLATES = REPO / "images" / "cloud-init"
 
@@ -25,7 +25,7 @@ def write_seed(path: Path, hostname: str, ssh_keys: list[str], resolv_conf: str 
     work = path.parent / "seed"
     work.mkdir(parents=True, exist_ok=True)
     user_data = work / "user-data"
-    meta_data = work / "meta-data"
+    meta = work / "meta-data"
     user_data.write_text(render_user_data(hostname, ssh_keys, resolv_conf))
-    meta_data.write_text(f"instance-id: february-{uuid.uuid4()}\nlocal-hostname: {hostname.split('.')[0]}\n")
-    subprocess.run(["cloud-localds", path, user_data, meta_data], check=True)
+    meta.write_text(meta_data(hostname))
+    subprocess.run(["cloud-localds", path, user_data, meta], check=True)

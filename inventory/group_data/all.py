@@ -23,6 +23,8 @@ february = {
         "port": 587,
         "username": "you@fastmail.com",
         "password_file": "secrets/smarthost.password",
+        # Fastmail's senders, authorised in our SPF (`february dns`).
+        "spf_include": "spf.messagingengine.com",
     },
     "tls": {"source": "self-signed"},
 }

@@ -25,6 +25,8 @@ february_overrides = {
         "port": SMARTHOST_GUEST_PORT,
         "username": "february-vm@relay.example.net",
         "password_file": str(_secrets / "smarthost.password"),
+        # The fake smarthost is the VM's only way out: our SPF authorises its address.
+        "spf_include": OUTSIDE_ADDRESS,
     },
     # Rspamd resolves over UDP, which the closed network does not carry: point it
     # at the loopback so its lookups fail at once instead of timing out.

@@ -36,6 +36,7 @@ from pyinfra_deploys.settings.types import (
     PostfixNetwork,
     ProxyUrl,
     Selector,
+    SpfSource,
     Username,
 )
 
@@ -66,6 +67,13 @@ class Smarthost(Strict):
     port: Port = 587
     username: Username = Field(description="SASL login at the relay (no spaces, no ':').")
     password_file: Path = Field(description="File holding the SASL password (never committed).")
+    spf_include: SpfSource | None = Field(
+        None,
+        description="Who sends for the relay, authorised in each domain's SPF: a domain (include:, e.g. "
+        "spf.messagingengine.com for Fastmail) or an IP network (ip4:/ip6:). `february dns` needs it: "
+        "every outbound message leaves through the relay, so without it relayed mail fails SPF.",
+        examples=["spf.messagingengine.com"],
+    )
 
 
 class Tls(Strict):
@@ -97,6 +105,15 @@ class Rspamd(Strict):
     test_patterns: Flag = Field(
         False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
     )
+
+
+class Dns(Strict):
+    """What `february dns` publishes beside MX, SPF and DKIM: the DMARC policy."""
+
+    dmarc_policy: Literal["none", "quarantine", "reject"] = Field(
+        "quarantine", description="What receivers do with mail that fails DMARC (p=)."
+    )
+    dmarc_rua: Address | None = Field(None, description="Where aggregate reports go (rua=mailto:); default postmaster@<domain>.")
 
 
 class Firewall(Strict):
@@ -163,6 +180,7 @@ class Settings(Strict):
     message_size_limit: MessageSize = Field(52428800, description="Bytes, from 1 MiB to 2 GiB.")
     banner: Banner = Field("$myhostname ESMTP", description="smtpd_banner: '$myhostname' or the host name, a space, then text.")
     rspamd: Rspamd = Field(default_factory=Rspamd)
+    dns: Dns = Field(default_factory=Dns)
     firewall: Firewall = Field(default_factory=Firewall)
     backup: Backup | None = Field(None, description="Scheduled restic backups of the mail, DKIM and TLS state; None: no backups.")
     apt_proxy: ProxyUrl | None = Field(None, description="HTTP proxy for apt (a package cache): http(s)://host[:port][/path].")

@@ -244,6 +244,21 @@ def check_on_calendar(value: str) -> str:
     )
 
 
+def check_spf_source(value: str) -> str:
+    """A domain (SPF ``include:``) or an IP network (``ip4:``/``ip6:``): who sends for the smarthost."""
+    try:
+        return str(ipaddress.ip_network(value, strict=True))  # a bare address is its /32 (/128)
+    except ValueError:
+        pass
+    try:
+        return check_domain(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a domain whose SPF record lists the relay's senders (like spf.messagingengine.com) "
+            "nor an IP network (like 203.0.113.7 or 2001:db8::/48)"
+        ) from None
+
+
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 
@@ -265,3 +280,4 @@ MessageSize = Annotated[StrictInt, AfterValidator(between(MIB, 2 * GIB, " bytes 
 Flag = StrictBool
 ResticRepository = Annotated[str, AfterValidator(check_restic_repository)]
 OnCalendar = Annotated[str, AfterValidator(check_on_calendar)]
+SpfSource = Annotated[str, AfterValidator(check_spf_source)]
