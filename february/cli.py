@@ -9,7 +9,6 @@
     february deploy INV [--host H]  converge it (pyinfra INV deploy.py)
     february dns -i INV [--host H]  the DNS records it needs (A, MX, SPF, DKIM, DMARC)
     february backup now|list|restore -i INV [--host H]   its restic backups
-    february rebuild                the local VM again from an image + its state (lab)
     february hash-password          make a password hash for a mailbox
 
 Every command that talks to a host takes --inventory/--host: the local VM
@@ -215,19 +214,6 @@ def _print_backups(found: InventoryHost) -> None:
         console.print(f"[red]the repository cannot be read[/red]: {found.settings.backup.repository}")
     if failed:
         console.print(f"[red]the last backup run failed[/red]: journalctl -u {layout.BACKUP_SERVICE}")
-
-
-@app.command()
-def rebuild(
-    image: Path = typer.Option(..., help="The golden image (qcow2) or a base image to boot."),
-    state: Path = typer.Option(None, help="A state archive from `february backup` to restore."),
-) -> None:
-    """The same server again: replace the local VM with a fresh one from IMAGE, restore STATE, converge."""
-    from february.vm.lifecycle import rebuild as run_rebuild, report
-
-    os.chdir(REPO)
-    run_rebuild(image.resolve(), state.resolve() if state else None)
-    report()
 
 
 @app.command("hash-password")

@@ -74,9 +74,9 @@ class VmConfig:
 
 DEFAULT = VmConfig()
 
-# Further local VMs (a rebuild beside the first host, the image's hardware
-# boot) get their own state folder and loopback ports.
-_PORT_OFFSETS = {"vm": 0, "rebuild": 100, "hardware": 200, "owner": 300}
+# Further local VMs (the owner-path test's flashed host) get their own
+# state folder and loopback ports.
+_PORT_OFFSETS = {"vm": 0, "owner": 300}
 
 
 def for_name(name: str) -> VmConfig:

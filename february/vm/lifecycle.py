@@ -15,7 +15,6 @@ from february.vm import qemu
 from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.seed import write_seed
-from february.vm.state import restore
 from february.vm.world_process import start_world, stop_world, write_zone
 from images.base_image import base_image
 from images.stream import run_streamed
@@ -101,17 +100,6 @@ def report(config: VmConfig = DEFAULT) -> None:
     console.print(f"  passwords   {config.secrets}/<address>.password")
     console.print(f"  relayed     {config.dir / 'world' / 'spool'} (what the fake smarthost received)")
     console.print("  stop        february vm stop")
-
-
-def rebuild(image: Path, archive: Path | None, config: VmConfig = DEFAULT) -> None:
-    """The same server again: a fresh VM from ``image``, the state restored, converged."""
-    qemu.stop(config)
-    boot(config, base=image)
-    if archive is not None:
-        with stage(f"Restore state from {archive}"):
-            restore(qemu.ssh_argv(config), archive)
-    converge(config)
-    publish_dns(config)
 
 
 def stop(config: VmConfig = DEFAULT) -> None:

@@ -116,6 +116,11 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
     qemu.wait_for_ssh(site.config, timeout=600)
     TIMINGS["flash_to_ssh_s"] = time.monotonic() - began
     vm = MailVm(config=site.config, started_at=started_at)
+    site.facts.setdefault(
+        "before_converge",
+        vm.run("cloud-init status --wait | tail -1; systemctl is-enabled postfix dovecot rspamd redis-server; "
+               "ufw status | head -1; ls /etc/ssh; cat /etc/machine-id", check=False).stdout,
+    )
     vm.run(OWNERS_HANDS)
     lines = run_streamed([sys.executable, "-m", "pyinfra", "-y", str(site.inventory), "deploy.py"], cwd=REPO)
     assert grand_total(lines)[2] == 0
@@ -192,6 +197,16 @@ def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Sit
     assert "sudo" in lines
     # The disk and the owner's backup disk: no seed volume was attached.
     assert [name for name in lines if name in ("nvme0n1", "vda", "vdb", "sr0")] == ["nvme0n1", "vda"]
+
+
+def test_first_boot_took_the_seed_and_the_mail_services_wait_for_the_converge(backed_up: Site) -> None:
+    lines = backed_up.facts["before_converge"].split()
+    assert "status:" in lines and "done" in lines
+    assert lines[lines.index("done") + 1 : lines.index("done") + 5] == ["disabled"] * 4
+    assert "active" in lines  # UFW: the image's rules are on before any converge
+    assert "ssh_host_ed25519_key" in lines
+    machine_id = lines[-1]
+    assert len(machine_id) == 32 and machine_id != "uninitialized"
 
 
 def test_the_e1000e_nic_is_used_and_the_network_leads_nowhere_else(backed_up: Site) -> None:
