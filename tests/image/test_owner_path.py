@@ -20,12 +20,12 @@ from __future__ import annotations
 import datetime
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +39,7 @@ from images.stream import run_streamed
 from pyinfra_deploys import layout
 from pyinfra_deploys.settings.inventory import inventory_host
 from tests.image.conftest import TIMINGS, Baked
-from tests.vm.mailvm import MailVm, message
+from tests.vm.mailvm import MailVm, message, sudo_inventory
 from tests.vm.test_reconverge import grand_total
 
 ADMIN = "owner"
@@ -77,23 +77,7 @@ def make_site(folder: Path) -> Site:
     for stale in (config.ssh_key, config.ssh_key.with_suffix(".pub")):
         stale.unlink(missing_ok=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "owner@laptop", "-f", str(config.ssh_key)], check=True)
-    (folder / "group_data").symlink_to(REPO / "inventory" / "group_data")
-    inventory = folder / "owner_hosts.py"
-    inventory.write_text(textwrap.dedent(f"""\
-        # Like inventory/hosts.py: the admin user with sudo, as on Ubuntu cloud images.
-        vm = [
-            ("february-owner", {{
-                "ssh_user": "{ADMIN}",
-                "_sudo": True,
-                "february_admin_ssh_key": "{config.ssh_key.with_suffix('.pub')}",
-                "ssh_hostname": "127.0.0.1",
-                "ssh_port": {config.ssh_port},
-                "ssh_key": "{config.ssh_key}",
-                "ssh_known_hosts_file": "/dev/null",
-                "ssh_strict_host_key_checking": "no",
-            }}),
-        ]
-        """))
+    inventory = sudo_inventory(folder, config, ADMIN, "owner_hosts.py")
     backup_disk = folder / "backup.img"
     subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", BACKUP_LABEL, str(backup_disk), "1G"], check=True)
     return Site(config=config, folder=folder, inventory=inventory, backup_disk=backup_disk)
@@ -129,6 +113,18 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
     return vm
 
 
+def mail_in_and_out(vm: MailVm, address: str, tag: str) -> tuple[str, dict[str, Any]]:
+    """A message in on 25 (read back over IMAPS) and one out on 587; returns the inbound subject and the relayed record."""
+    inbound = f"{tag} {uuid.uuid4().hex[:8]}"
+    with vm.smtp() as client:
+        client.send_message(message("carol@example.net", address, inbound))
+    vm.wait_for_message(address, inbound)
+    outbound = f"relayed {tag} {uuid.uuid4().hex[:8]}"
+    with vm.submission(address) as client:
+        client.send_message(message(address, "dave@example.net", outbound))
+    return inbound, vm.wait_for_relayed(outbound)
+
+
 def dkim_key_sha(vm: MailVm) -> str:
     return vm.run(f"sha256sum {layout.dkim_key('example.test', 'february')}").stdout.split()[0]
 
@@ -151,14 +147,8 @@ def first_host(site: Site, baked: Baked) -> Iterator[MailVm]:
 @pytest.fixture(scope="module")
 def backed_up(site: Site, first_host: MailVm) -> Site:
     """Mail in and out on the first host, `february backup now`, then the host and its disk are destroyed."""
-    inbound = f"before the disk died {uuid.uuid4().hex[:8]}"
-    with first_host.smtp() as client:
-        client.send_message(message("carol@example.net", "alice@example.test", inbound))
-    first_host.wait_for_message("alice@example.test", inbound)
-    outbound = f"relayed before the disk died {uuid.uuid4().hex[:8]}"
-    with first_host.submission("alice@example.test") as client:
-        client.send_message(message("alice@example.test", "dave@example.net", outbound))
-    assert "DKIM-Signature:" in first_host.wait_for_relayed(outbound)["data"]
+    inbound, relayed = mail_in_and_out(first_host, "alice@example.test", "before the disk died")
+    assert "DKIM-Signature:" in relayed["data"]
     february("backup", "now", "-i", str(site.inventory))
     site.facts.update(
         inbound=inbound,
@@ -229,14 +219,7 @@ def test_a_second_converge_after_the_restore_changes_nothing(backed_up: Site, re
 
 
 def test_new_mail_flows_in_and_out_signed_with_the_old_key(restored: MailVm) -> None:
-    inbound = f"after the restore {uuid.uuid4().hex[:8]}"
-    with restored.smtp() as client:
-        client.send_message(message("carol@example.net", "bob@example.test", inbound))
-    restored.wait_for_message("bob@example.test", inbound)
-    outbound = f"relayed after the restore {uuid.uuid4().hex[:8]}"
-    with restored.submission("bob@example.test") as client:
-        client.send_message(message("bob@example.test", "dave@example.net", outbound))
-    record = restored.wait_for_relayed(outbound)
+    _, record = mail_in_and_out(restored, "bob@example.test", "after the restore")
     assert record["tls"] is True and record["auth_login"] == restored.relay_login
     assert "DKIM-Signature:" in record["data"] and "s=february" in record["data"]
 

@@ -130,3 +130,28 @@ def message(sender: str, recipient: str, subject: str, body: str = "Hello from t
 
 def spool_path(config: VmConfig) -> Path:
     return spool(config)
+
+
+def sudo_inventory(folder: Path, config: VmConfig, admin: str, name: str = "sudo_hosts.py") -> Path:
+    """An inventory shaped like inventory/hosts.py (ssh_user + _sudo) for a local VM slot.
+
+    Beside it, group_data/ is the repository's: its group `vm` takes
+    group_data/vm.py over all.py, as pyinfra loads any inventory file.
+    """
+    from february.paths import REPO
+
+    (folder / "group_data").symlink_to(REPO / "inventory" / "group_data")
+    data = {
+        "ssh_user": admin,
+        "_sudo": True,
+        "february_admin_ssh_key": str(config.ssh_key.with_suffix(".pub")),
+        "ssh_hostname": "127.0.0.1",
+        "ssh_port": config.ssh_port,
+        "ssh_key": str(config.ssh_key),
+        "ssh_known_hosts_file": "/dev/null",
+        "ssh_strict_host_key_checking": "no",
+    }
+    path = folder / name
+    host = f"february-{config.name}"
+    path.write_text(f"# Like inventory/hosts.py: the admin user with sudo, as on Ubuntu cloud images.\nvm = [({host!r}, {data!r})]\n")
+    return path

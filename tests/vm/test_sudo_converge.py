@@ -9,43 +9,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 from february.paths import REPO
-from february.vm.lifecycle import VM_INVENTORY
 from pyinfra_deploys import layout
-from tests.vm.mailvm import MailVm
+from tests.vm.mailvm import MailVm, sudo_inventory
 from tests.vm.test_reconverge import grand_total
 
 ADMIN = "owner"
 SECRET_FILES = ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db", "/etc/dovecot/users", layout.BACKUP_PASSWORD)
 # Everything another local user could try: pyinfra's default staging, ours, the destinations.
 WATCHED = "/tmp/pyinfra-* /var/tmp/pyinfra-* /var/tmp/february-stage-*/* " + " ".join(SECRET_FILES)
-
-
-def sudo_inventory(folder: Path, mailvm: MailVm) -> Path:
-    """An inventory like inventory/hosts.py (ssh_user + _sudo), for the VM.
-
-    Beside it, group_data/ is the repository's: its group `vm` takes
-    group_data/vm.py over all.py, as pyinfra loads any inventory file.
-    """
-    (folder / "group_data").symlink_to(VM_INVENTORY.parent / "group_data")
-    path = folder / "sudo_hosts.py"
-    path.write_text(textwrap.dedent(f"""\
-        vm = [
-            ("february-vm", {{
-                "ssh_user": "{ADMIN}",
-                "_sudo": True,
-                "ssh_hostname": "127.0.0.1",
-                "ssh_port": {mailvm.config.ssh_port},
-                "ssh_key": "{mailvm.config.ssh_key}",
-                "ssh_known_hosts_file": "/dev/null",
-                "ssh_strict_host_key_checking": "no",
-            }}),
-        ]
-        """))
-    return path
 
 
 def converge_as_admin(inventory: Path) -> list[str]:
@@ -74,7 +48,7 @@ def test_a_sudo_user_converges_and_no_secret_is_ever_readable_by_others(mailvm: 
         f"'while [ ! -e /tmp/watch.stop ]; do echo tick; cat {WATCHED} 2>/dev/null; done' > /tmp/watch.out 2>&1 &"
     )
     try:
-        lines = converge_as_admin(sudo_inventory(tmp_path, mailvm))
+        lines = converge_as_admin(sudo_inventory(tmp_path, mailvm.config, ADMIN))
     finally:
         mailvm.run("touch /tmp/watch.stop; sleep 1")
     assert grand_total(lines)[2] == 0
@@ -89,4 +63,4 @@ def test_a_sudo_user_converges_and_no_secret_is_ever_readable_by_others(mailvm: 
 
 
 def test_a_second_converge_as_the_sudo_user_changes_nothing(mailvm: MailVm, tmp_path: Path) -> None:
-    assert grand_total(converge_as_admin(sudo_inventory(tmp_path, mailvm)))[1:3] == (0, 0)
+    assert grand_total(converge_as_admin(sudo_inventory(tmp_path, mailvm.config, ADMIN)))[1:3] == (0, 0)
