@@ -11,7 +11,7 @@ from february.dns_records import zone_lines
 from february.remote import dkim_records
 from february.paths import REPO
 from february.progress import console, stage
-from february.vm import qemu
+from february.vm import qemu, rspamd_cache
 from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.seed import write_seed
@@ -74,6 +74,16 @@ def converge(config: VmConfig = DEFAULT, inventory: str = "inventory/vm.py") -> 
         return run_streamed([sys.executable, "-m", "pyinfra", "-y", inventory, "deploy.py"], on_line=on_line, cwd=REPO, env=env)
 
 
+def cold_converge(config: VmConfig = DEFAULT, inventory: Path = VM_INVENTORY, host: InventoryHost | None = None) -> list[str]:
+    """A fresh VM's first converge: Rspamd's databases compiled by earlier lab VMs go in first, new ones are kept."""
+    host = host or vm_host(config)
+    with stage("Rspamd's compiled databases from earlier lab VMs") as on_line:
+        on_line(f"{rspamd_cache.push(host)} files")
+    lines = converge(config, str(inventory))
+    rspamd_cache.pull(host)
+    return lines
+
+
 def publish_dns(config: VmConfig = DEFAULT, host: InventoryHost | None = None) -> None:
     """Put the host's DNS records (with its DKIM key) into the fake DNS; default: the VM inventory's host."""
     host = host or vm_host(config)
@@ -83,10 +93,11 @@ def publish_dns(config: VmConfig = DEFAULT, host: InventoryHost | None = None) -
 def up(config: VmConfig = DEFAULT) -> None:
     if qemu.running_pid(config) is None:
         boot(config)
+        cold_converge(config)
     else:
         console.print(f"VM {config.name!r} is running; converging it again")
         start_world(config)
-    converge(config)
+        converge(config)
     publish_dns(config)
     report(config)
 

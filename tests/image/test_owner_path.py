@@ -106,7 +106,7 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
                "ufw status | head -1; ls /etc/ssh; cat /etc/machine-id", check=False).stdout,
     )
     vm.run(OWNERS_HANDS)
-    lines = run_streamed([sys.executable, "-m", "pyinfra", "-y", str(site.inventory), "deploy.py"], cwd=REPO)
+    lines = lifecycle.cold_converge(site.config, site.inventory, inventory_host(site.inventory))
     assert grand_total(lines)[2] == 0
     lifecycle.publish_dns(site.config, inventory_host(site.inventory))
     TIMINGS["flash_to_converged_s"] = time.monotonic() - began

@@ -36,7 +36,7 @@ def mailvm() -> Iterator[MailVm]:
         stop_world(DEFAULT)
         TIMINGS["boot_to_ssh_s"] = lifecycle.boot(DEFAULT)
         began = time.monotonic()
-        lifecycle.converge()
+        lifecycle.cold_converge()
         TIMINGS["cold_converge_s"] = time.monotonic() - began
         lifecycle.publish_dns(DEFAULT)
     try:
