@@ -34,7 +34,5 @@ february_overrides = {
     # Backups into a folder on the VM's own disk (a real host names a mounted
     # USB disk, a NAS mount or an sftp: repository).
     "backup": {"repository": "/srv/backup/february", "password_file": str(_secrets / "restic.password")},
-    # hyperscan off: under TCG its compile held the milter back for minutes at
-    # every cold converge; PCRE matches the same rules.
-    "rspamd": {"offline": True, "nameservers": ["127.0.0.1"], "test_patterns": True, "hyperscan": False},
+    "rspamd": {"offline": True, "nameservers": ["127.0.0.1"], "test_patterns": True},
 }

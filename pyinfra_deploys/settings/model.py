@@ -97,11 +97,6 @@ class Rspamd(Strict):
     nameservers: list[Nameserver] = Field(
         default_factory=list, description="Resolver IPs (optionally ip:port, [ipv6]:port) for Rspamd; empty means /etc/resolv.conf."
     )
-    hyperscan: Flag = Field(
-        True,
-        description="Match regexps with Hyperscan (fast scanning; the databases compile at each start of a new "
-        "configuration). Off for emulated test VMs, where that compile takes minutes and the milter waits for it.",
-    )
     test_patterns: Flag = Field(
         False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
     )
