@@ -36,11 +36,12 @@ from typing import Any
 
 import jinja2
 
-from february.paths import REPO
-from february.progress import console, stage
+from images.accel import accel_args
 from images.base_image import base_image, cache_root
 from images.firmware import OVMF_CODE, OVMF_VARS
 from images.packer_stream import Event, packer_env, run_packer
+from images.paths import REPO
+from images.progress import console, stage
 from images.stream import run_streamed
 
 PACKER = os.environ.get("FEBRUARY_PACKER", "packer")
@@ -157,8 +158,6 @@ def cached(folder: Path, verify: bool = False) -> dict[str, Any] | None:
 
 def accelerator() -> tuple[str, str]:
     """(accelerator, cpu model), chosen as the dev VM chooses them."""
-    from february.vm.accel import accel_args
-
     return ("kvm", "host") if "kvm" in accel_args() else ("tcg", "max")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from february.dns_records import zone_lines
 from february.remote import dkim_records
 from february.paths import REPO
-from february.progress import console, stage
+from images.progress import console, stage
 from february.vm import qemu
 from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
