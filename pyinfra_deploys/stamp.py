@@ -34,9 +34,11 @@ from pyinfra.api import FactBase
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
+from pyinfra_deploys.digest import files_matching, hash_files
+
 STAMP = "/var/lib/february/converged"
 REPO = Path(__file__).resolve().parent.parent
-CODE = ("deploy.py", "pyinfra_deploys", "files")
+CODE = ("deploy.py", "pyinfra_deploys/**/*", "files/**/*")
 
 # Reads "kind value" lines on stdin and prints what each thing looks like now.
 # Paths are observed in two batched commands, not one per path.
@@ -89,12 +91,7 @@ def wanted_digest(settings_json: str, secret_values: Iterable[str | None]) -> st
     digest = hashlib.sha256(settings_json.encode())
     for value in secret_values:
         digest.update(hashlib.sha256((value or "").encode()).digest())
-    for root in CODE:
-        base = REPO / root
-        for path in sorted([base] if base.is_file() else base.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(REPO)).encode())
-                digest.update(path.read_bytes())
+    hash_files(files_matching(REPO, CODE), REPO, digest)
     return digest.hexdigest()
 
 
