@@ -60,7 +60,7 @@ def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
         disk = config.dir / "disk.qcow2"
         qemu.make_overlay(base, disk, config.disk_gib)
         seed = config.dir / "seed.iso"
-        write_seed(seed, settings.hostname, [config.ssh_key.with_suffix(".pub").read_text().strip()], RESOLV_CONF)
+        write_seed(seed, settings.hostname, config.ssh_key.with_suffix(".pub").read_text().strip(), RESOLV_CONF)
         qemu.start(config, disk, seed)
         on_line("waiting for SSH")
         qemu.wait_for_ssh(config)
