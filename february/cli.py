@@ -27,7 +27,7 @@ import click
 import typer
 
 from february.paths import REPO
-from february.progress import console, stage
+from images.progress import console, stage
 from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost
 

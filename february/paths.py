@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from images.paths import REPO
+
+__all__ = ["REPO", "state_dir"]
 
 
 def state_dir() -> Path:

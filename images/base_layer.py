@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from images.stream import run_streamed
+from pyinfra_deploys.digest import files_matching, hash_files
 from pyinfra_deploys.packages import deploy_packages
 
 HERE = Path(__file__).resolve().parent
@@ -79,12 +80,8 @@ class BaseLayer:
     def cache_key(self) -> str:
         digest = hashlib.sha256()
         digest.update(json.dumps([self.suite, self.mirrors, self.packages, DEBCONF, GENERALIZE, DEFERRED_SERVICES]).encode())
-        for path in sorted(ROOTFS_OVERLAY.rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(ROOTFS_OVERLAY)).encode())
-                digest.update(path.read_bytes())
-        for source in ("base_layer.py", "disk.py"):
-            digest.update((HERE / source).read_bytes())
+        hash_files(files_matching(ROOTFS_OVERLAY, ["**/*"]), ROOTFS_OVERLAY, digest)
+        hash_files([HERE / "base_layer.py", HERE / "disk.py"], HERE, digest)
         return digest.hexdigest()
 
 

@@ -214,7 +214,7 @@ def _bar(title: str, total: int, show: bool) -> Iterator[Callable[[int], None]]:
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-    from february.progress import console
+    from images.progress import console
 
     columns = (TextColumn(title), BarColumn(), DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:

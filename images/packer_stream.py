@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from images.stream import run_streamed
 
 
 class PackerFailed(RuntimeError):
@@ -87,14 +88,19 @@ class PackerResult:
 def events_from(lines: Iterable[str], result: PackerResult, on_event: Callable[[Event], None] | None = None) -> None:
     """Parse ``lines`` into ``result``, handing each event to ``on_event`` as it arrives."""
     for line in lines:
-        event = parse_line(line)
-        if event is None:
-            if line.strip():
-                result.other_lines.append(line.rstrip("\n"))
-            continue
-        result.add(event)
-        if on_event is not None:
-            on_event(event)
+        take_line(line, result, on_event)
+
+
+def take_line(line: str, result: PackerResult, on_event: Callable[[Event], None] | None = None) -> None:
+    """Parse one output line into ``result``; an event also goes to ``on_event``."""
+    event = parse_line(line)
+    if event is None:
+        if line.strip():
+            result.other_lines.append(line.rstrip("\n"))
+        return
+    result.add(event)
+    if on_event is not None:
+        on_event(event)
 
 
 def run_packer(
@@ -113,46 +119,22 @@ def run_packer(
     background of a non-interactive shell ignores SIGINT.)
     """
     result = PackerResult()
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(_sigterm_raises())
-        log_handle = stack.enter_context(open(log, "a", encoding="utf-8")) if log is not None else None
-        proc = stack.enter_context(
-            subprocess.Popen(
-                [str(a) for a in argv],
-                cwd=cwd,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                errors="replace",
-            )
-        )
 
-        def lines() -> Iterable[str]:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if log_handle is not None:
-                    log_handle.write(line)
-                    log_handle.flush()
-                yield line
-
-        try:
-            events_from(lines(), result, on_event)
-            code = proc.wait()
-        except BaseException:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=stop_timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            raise
-    if code != 0:
+    def failed(code: int) -> PackerFailed:
         tail = "\n".join(result.ui_lines()[-30:])
         errors = "\n".join(result.errors) or "(no error line)"
-        raise PackerFailed(f"packer exited {code}\nerrors:\n{errors}\nlast output:\n{tail}")
+        return PackerFailed(f"packer exited {code}\nerrors:\n{errors}\nlast output:\n{tail}")
+
+    with _sigterm_raises():
+        run_streamed(
+            argv,
+            on_line=lambda line: take_line(line, result, on_event),
+            cwd=cwd,
+            env=env,
+            log=log,
+            stop_timeout=stop_timeout,
+            failure=failed,
+        )
     return result
 
 

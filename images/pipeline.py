@@ -36,12 +36,14 @@ from typing import Any
 
 import jinja2
 
-from february.paths import REPO
-from february.progress import console, stage
+from images.accel import accel_args
 from images.base_image import base_image, cache_root
 from images.firmware import OVMF_CODE, OVMF_VARS
 from images.packer_stream import Event, packer_env, run_packer
+from images.paths import REPO
+from images.progress import console, stage
 from images.stream import run_streamed
+from pyinfra_deploys.digest import file_hashes, files_matching
 
 PACKER = os.environ.get("FEBRUARY_PACKER", "packer")
 PACKER_DIR = REPO / "images" / "packer"
@@ -76,12 +78,7 @@ OS_LOGIN = {"debian12": "root", "ubuntu2404": "ubuntu"}
 
 def input_files(repo: Path = REPO) -> list[Path]:
     """The input files, sorted, without caches."""
-    found: set[Path] = set()
-    for pattern in INPUT_PATTERNS:
-        for path in repo.glob(pattern):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                found.add(path)
-    return sorted(found)
+    return files_matching(repo, INPUT_PATTERNS)
 
 
 def snapshot_inputs(dest: Path, repo: Path = REPO) -> Path:
@@ -107,7 +104,7 @@ def sha256_file(path: Path, chunk: int = 4 * 1024 * 1024) -> str:
 
 def inputs_digest(base_key: str, os_name: str, repo: Path = REPO) -> tuple[str, dict[str, str]]:
     """The inputs hash and, per input file, its own sha256 (for the manifest)."""
-    files = {str(path.relative_to(repo)): hashlib.sha256(path.read_bytes()).hexdigest() for path in input_files(repo)}
+    files = file_hashes(input_files(repo), repo)
     return digest_of(base_key, os_name, files), files
 
 
@@ -157,8 +154,6 @@ def cached(folder: Path, verify: bool = False) -> dict[str, Any] | None:
 
 def accelerator() -> tuple[str, str]:
     """(accelerator, cpu model), chosen as the dev VM chooses them."""
-    from february.vm.accel import accel_args
-
     return ("kvm", "host") if "kvm" in accel_args() else ("tcg", "max")
 
 

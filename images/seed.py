@@ -107,8 +107,12 @@ def cloud_config(data: dict[str, Any]) -> str:
     return "#cloud-config\n" + json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
-def user_data(identity: HostIdentity) -> str:
-    """First-boot cloud-config: host name, the admin user (key, sudo), root grown to the disk."""
+def user_data(identity: HostIdentity, overrides: dict[str, Any] | None = None) -> str:
+    """First-boot cloud-config: host name, the admin user (key, sudo), root grown to the disk.
+
+    ``overrides`` replace or add top-level keys (the local VM's seed turns
+    growing off and writes its resolv.conf).
+    """
     config: dict[str, Any] = {
         "hostname": identity.short_name,
         "fqdn": identity.hostname,
@@ -140,7 +144,7 @@ def user_data(identity: HostIdentity) -> str:
                 }
             ],
         }
-    return cloud_config(config)
+    return cloud_config(config | (overrides or {}))
 
 
 def meta_data(hostname: str, instance_id: str | None = None) -> str:

@@ -80,6 +80,12 @@ def place(
     return files.put(name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group)
 
 
+def absent(path: str, name: str | None = None) -> OperationMeta:
+    """Remove ``path`` (a file the settings turned off); the stamp sees it stay away."""
+    manage_path(path)
+    return files.file(name=name or f"Remove {path}", path=path, present=False)
+
+
 def staging_dir() -> str | None:
     """A private (0700) folder of the SSH user for uploads that sudo moves into place.
 

@@ -16,7 +16,7 @@ exactly as it did, every role is skipped; anything else (a changed setting
 or template, an edited or deleted file, a stopped service, a removed
 package) runs the full deploy, which repairs it and writes a new stamp.
 
-Roles register what they manage (``manage_path``, ``manage_service``,
+Roles register what they manage (``manage_path``, ``manage_presence``, ``manage_service``,
 ``manage_packages``, ``manage_user``) while their operations are declared,
 so the list is never kept by hand in a second place.
 """
@@ -34,9 +34,11 @@ from pyinfra.api import FactBase
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
+from pyinfra_deploys.digest import files_matching, hash_files
+
 STAMP = "/var/lib/february/converged"
 REPO = Path(__file__).resolve().parent.parent
-CODE = ("deploy.py", "pyinfra_deploys", "files")
+CODE = ("deploy.py", "pyinfra_deploys/**/*", "files/**/*")
 
 # Reads "kind value" lines on stdin and prints what each thing looks like now.
 # Paths are observed in two batched commands, not one per path.
@@ -46,6 +48,7 @@ paths=$(printf '%s\n' "$list" | sed -n 's/^path //p')
 services=$(printf '%s\n' "$list" | sed -n 's/^service //p')
 packages=$(printf '%s\n' "$list" | sed -n 's/^package //p')
 users=$(printf '%s\n' "$list" | sed -n 's/^user //p')
+present=$(printf '%s\n' "$list" | sed -n 's/^present //p')
 for p in $paths; do [ -e "$p" ] || echo "missing $p"; done
 existing=$(for p in $paths; do [ -e "$p" ] && echo "$p"; done)
 [ -z "$existing" ] || stat -c '%n %a %U %G %F' $existing
@@ -54,6 +57,7 @@ files=$(for p in $existing; do [ -f "$p" ] && echo "$p"; done)
 for s in $services; do echo "$s $(systemctl is-enabled "$s" 2>&1) $(systemctl is-active "$s" 2>&1)"; done
 [ -z "$packages" ] || dpkg-query -W -f '${Package} ${Version} ${db:Status-Abbrev}\n' $packages 2>&1
 for u in $users; do getent passwd "$u" || echo "no user $u"; done
+for p in $present; do stat -c '%n %U %G %F' "$p" 2>/dev/null || echo "missing $p"; done
 """
 
 _managed: dict[str, dict[str, set[str]]] = {}
@@ -65,6 +69,11 @@ def _bucket(kind: str) -> set[str]:
 
 def manage_path(*paths: str) -> None:
     _bucket("path").update(paths)
+
+
+def manage_presence(*paths: str) -> None:
+    """Paths whose content is the service's own (e.g. counters it saves): observed to exist, with their owner."""
+    _bucket("present").update(paths)
 
 
 def manage_service(*services: str) -> None:
@@ -89,12 +98,7 @@ def wanted_digest(settings_json: str, secret_values: Iterable[str | None]) -> st
     digest = hashlib.sha256(settings_json.encode())
     for value in secret_values:
         digest.update(hashlib.sha256((value or "").encode()).digest())
-    for root in CODE:
-        base = REPO / root
-        for path in sorted([base] if base.is_file() else base.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(REPO)).encode())
-                digest.update(path.read_bytes())
+    hash_files(files_matching(REPO, CODE), REPO, digest)
     return digest.hexdigest()
 
 

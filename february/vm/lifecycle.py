@@ -10,7 +10,7 @@ from pathlib import Path
 from february.dns_records import zone_lines
 from february.remote import dkim_records
 from february.paths import REPO
-from february.progress import console, stage
+from images.progress import console, stage
 from february.vm import qemu, rspamd_cache
 from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
@@ -60,7 +60,7 @@ def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
         disk = config.dir / "disk.qcow2"
         qemu.make_overlay(base, disk, config.disk_gib)
         seed = config.dir / "seed.iso"
-        write_seed(seed, settings.hostname, [config.ssh_key.with_suffix(".pub").read_text().strip()], RESOLV_CONF)
+        write_seed(seed, settings.hostname, config.ssh_key.with_suffix(".pub").read_text().strip(), RESOLV_CONF)
         qemu.start(config, disk, seed)
         on_line("waiting for SSH")
         qemu.wait_for_ssh(config)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from february.vm.accel import accel_args
+from february.process import pid_of, terminate
+from images.accel import accel_args
 from images.firmware import OVMF_CODE, OVMF_VARS
 from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
 
@@ -76,15 +75,7 @@ def make_overlay(base: Path, overlay: Path, size_gib: int) -> None:
 
 
 def running_pid(config: VmConfig) -> int | None:
-    try:
-        pid = int(config.pidfile.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
+    return pid_of(config.pidfile)
 
 
 def start(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tuple[Path, ...] = ()) -> None:
@@ -104,16 +95,7 @@ def stop(config: VmConfig, timeout: float = 20.0) -> bool:
     pid = running_pid(config)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        os.kill(pid, signal.SIGKILL)
+    terminate(pid, timeout)
     config.pidfile.unlink(missing_ok=True)
     return True
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from february.paths import state_dir
+from february.process import pid_of, terminate
 from february.vm.config import VmConfig
 
 SMARTHOST_USER = "february-vm@relay.example.net"
@@ -38,12 +39,7 @@ def zone_file(config: VmConfig) -> Path:
 
 
 def _pid(config: VmConfig) -> int | None:
-    try:
-        pid = int((world_dir(config) / "pid").read_text())
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
+    return pid_of(world_dir(config) / "pid")
 
 
 def write_zone(config: VmConfig, extra_records: str = "") -> None:
@@ -101,12 +97,5 @@ def stop_world(config: VmConfig) -> bool:
     pid = _pid(config)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    terminate(pid, timeout=10.0)
     return True

@@ -17,7 +17,7 @@ from pyinfra_deploys import layout, packages
 from pyinfra_deploys.place import place, place_secret
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
-from pyinfra_deploys.stamp import manage_service
+from pyinfra_deploys.stamp import manage_path, manage_service
 
 SCRIPT = "/usr/local/sbin/february-backup"
 SERVICE_FILE = f"/etc/systemd/system/{layout.BACKUP_SERVICE}"
@@ -50,6 +50,7 @@ def backup() -> None:
 
     secrets = current_secrets()
     assert secrets.backup_password is not None
+    manage_path(layout.BACKUP_DIR)
     files.directory(name="Backup settings folder", path=layout.BACKUP_DIR, mode="700", user="root", group="root")
     place_secret(layout.BACKUP_PASSWORD, secrets.backup_password + "\n")
     if secrets.backup_ssh_key is not None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pyinfra.api import deploy
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 
 from pyinfra_deploys import packages
-from pyinfra_deploys.place import place
+from pyinfra_deploys.place import absent, place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.stamp import manage_path
@@ -23,7 +23,7 @@ def base() -> None:
     if s.apt_proxy:
         place("/etc/apt/apt.conf.d/80february-proxy", s=s)
     else:
-        files.file(name="No apt proxy", path="/etc/apt/apt.conf.d/80february-proxy", present=False)
+        absent("/etc/apt/apt.conf.d/80february-proxy", name="No apt proxy")
 
     # Postfix installs unattended as "Internet Site" for this host; the
     # answers are kept in a file so they are fed to debconf only on change.

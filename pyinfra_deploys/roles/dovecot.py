@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import files, server, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import files, server
 
 from pyinfra_deploys import packages
 from pyinfra_deploys.layout import VMAIL_DIR, VMAIL_UID
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
-from pyinfra_deploys.settings.host import baking, current, current_secrets
-from pyinfra_deploys.stamp import manage_path, manage_service, manage_user
+from pyinfra_deploys.service import restart_on_change
+from pyinfra_deploys.settings.host import current, current_secrets
+from pyinfra_deploys.stamp import manage_path, manage_user
 
-SIEVE = "/etc/dovecot/sieve/spam-to-junk.sieve"
+SIEVE_DIR = "/etc/dovecot/sieve"
+SIEVE = f"{SIEVE_DIR}/spam-to-junk.sieve"
 
 
 @deploy("February Dovecot")
@@ -39,20 +40,10 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
     conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
     # Password hashes are per host: an image carries an empty user list.
     users = place("/etc/dovecot/users", mode="640", group="dovecot", secret=True, mailbox_hashes=current_secrets().mailbox_hashes)
-    files.directory(name="Sieve directory", path="/etc/dovecot/sieve", mode="755")
+    manage_path(SIEVE_DIR)
+    files.directory(name="Sieve directory", path=SIEVE_DIR, mode="755")
     sieve = place(SIEVE)
     server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)
 
-    if baking():
-        return
-    manage_service("dovecot")
     changes = [conf, users, sieve, *(tls_changes or [])]
-    server.shell(name="Check the Dovecot configuration", commands=["doveconf -n >/dev/null"], _if=any_changed(*changes))
-    systemd.service(
-        name="Restart Dovecot for its new configuration",
-        service="dovecot",
-        running=True,
-        restarted=True,
-        _if=any_changed(*changes),
-    )
-    systemd.service(name="Dovecot enabled and running", service="dovecot", running=True, enabled=True)
+    restart_on_change("Dovecot", "dovecot", changes, check=["doveconf -n >/dev/null"])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import files, server, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import server
 
 from pyinfra_deploys import packages
-from pyinfra_deploys.place import place
+from pyinfra_deploys.place import absent, place
 from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
 
@@ -53,27 +53,16 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     ]
     if baking():  # the relay password and running services come with the first converge
         return
-    manage_service("postfix", "postfix@-")
+    manage_service("postfix@-")
     if s.smarthost is not None:
         # The relay password: 0600 on the host, .db too, never in the repo.
         changes += postmapped("/etc/postfix/sasl_passwd", mode="600", secret=True, s=s, smarthost_password=current_secrets().smarthost_password)
     else:
         for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db"):
-            changes.append(files.file(name=f"Remove {path}", path=path, present=False))
+            changes.append(absent(path))
 
     # Validate before every reload: `postfix check` fails on a broken
     # configuration and `postconf` prints warnings (unknown parameters, bad
     # values) on stderr, which fail the run too.
-    server.shell(
-        name="Check the Postfix configuration",
-        commands=["postfix check", "test -z \"$(postconf -n 2>&1 >/dev/null)\" || { postconf -n >/dev/null; exit 1; }"],
-        _if=any_changed(*changes),
-    )
-    systemd.service(
-        name="Reload Postfix for its new configuration",
-        service="postfix",
-        running=True,
-        reloaded=True,
-        _if=any_changed(*changes),
-    )
-    systemd.service(name="Postfix enabled and running", service="postfix", running=True, enabled=True)
+    check = ["postfix check", "test -z \"$(postconf -n 2>&1 >/dev/null)\" || { postconf -n >/dev/null; exit 1; }"]
+    restart_on_change("Postfix", "postfix", changes, check=check, reload=True)

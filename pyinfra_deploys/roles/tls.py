@@ -23,6 +23,7 @@ KEY = layout.TLS_KEY
 def tls() -> list[OperationMeta]:
     """Place or create the certificate; returns the operations that may change it."""
     s = current()
+    manage_path(layout.TLS_DIR)
     files.directory(name="TLS directory", path=layout.TLS_DIR, mode="755", user="root", group="root")
     if baking():
         host.noop("no TLS key in an image: made or placed at the first converge")

@@ -32,6 +32,18 @@ def test_the_observation_changes_with_content_mode_and_existence(tmp_path: Path)
     assert f"missing {managed}" in observe(listing)
 
 
+def test_a_present_path_is_observed_by_existence_and_owner_not_content(tmp_path: Path) -> None:
+    counters = tmp_path / "stats.ucl"
+    counters.write_text("{}\n")
+    listing = f"present {counters}\n"
+    first = observe(listing)
+    assert str(counters) in first
+    counters.write_text('{"scanned": 3}\n')
+    assert observe(listing) == first
+    counters.unlink()
+    assert f"missing {counters}" in observe(listing)
+
+
 def test_a_missing_package_or_user_shows(tmp_path: Path) -> None:
     out = observe("package no-such-package-february\nuser no-such-user-february\n")
     assert "no-such-package-february" in out and "no user no-such-user-february" in out

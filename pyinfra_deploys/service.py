@@ -1,0 +1,33 @@
+"""A service that follows its configuration: checked, restarted (or reloaded) on change, enabled and running."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyinfra.api.operation import OperationMeta
+from pyinfra.operations import server, systemd
+from pyinfra.operations.util import any_changed
+
+from pyinfra_deploys.settings.host import baking
+from pyinfra_deploys.stamp import manage_service
+
+
+def restart_on_change(name: str, service: str, changes: Sequence[OperationMeta], check: list[str], reload: bool = False) -> None:
+    """When any of ``changes`` changed: run ``check``, then restart ``service`` (reload with ``reload``).
+
+    Always: the service enabled and running, and observed by the converge
+    stamp. Nothing while baking: an image starts no services.
+    """
+    if baking():
+        return
+    manage_service(service)
+    server.shell(name=f"Check the {name} configuration", commands=check, _if=any_changed(*changes))
+    systemd.service(
+        name=f"{'Reload' if reload else 'Restart'} {name} for its new configuration",
+        service=service,
+        running=True,
+        restarted=not reload,
+        reloaded=reload,
+        _if=any_changed(*changes),
+    )
+    systemd.service(name=f"{name} enabled and running", service=service, running=True, enabled=True)
