@@ -122,9 +122,12 @@ def test_unattended_upgrades_take_the_security_pocket_of_both_distributions(samp
 
 @pytest.mark.skipif(shutil.which("apt-config") is None, reason="needs apt-config")
 def test_apt_parses_the_unattended_upgrades_file(tmp_path: Path, sample: dict[str, Any]) -> None:
-    conf = tmp_path / "52february-unattended"
-    conf.write_text(render("/etc/apt/apt.conf.d/52february-unattended", s=load_settings(sample)))
+    # As the package's 50unattended-upgrades would come first: our file clears its origins.
+    package_default = 'Unattended-Upgrade::Origins-Pattern { "origin=Debian,codename=${distro_codename},label=Debian"; };\n'
+    conf = tmp_path / "apt.conf"
+    conf.write_text(package_default + render("/etc/apt/apt.conf.d/52february-unattended", s=load_settings(sample)))
     done = subprocess.run(["apt-config", "-c", str(conf), "dump", "Unattended-Upgrade"], capture_output=True, text=True, check=True)
+    assert "label=Debian\"" not in done.stdout
     assert 'Unattended-Upgrade::Origins-Pattern:: "origin=Ubuntu,archive=${distro_codename}-security";' in done.stdout
     assert 'Unattended-Upgrade::Automatic-Reboot-Time "04:30";' in done.stdout
 
