@@ -66,7 +66,7 @@ def tls() -> list[OperationMeta]:
     state = host.get_fact(
         Command, command=f"openssl x509 -checkend {RENEW_DAYS * 86400} -noout -in {CERT} >/dev/null 2>&1 && echo valid || echo renew"
     )
-    if state.strip() == "valid":
+    if (state or "").strip() == "valid":
         host.noop(f"{CERT} is valid for more than {RENEW_DAYS} days")
         return []
     return [server.shell(name="Renew the self-signed certificate", commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=False)])]
