@@ -16,6 +16,7 @@ from pyinfra_deploys.roles.firewall import firewall
 from pyinfra_deploys.roles.postfix import postfix
 from pyinfra_deploys.roles.rspamd import rspamd
 from pyinfra_deploys.roles.tls import tls
+from pyinfra_deploys.roles.updates import updates
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 secrets = current_secrets()
@@ -27,6 +28,7 @@ if not baking() and stamp.already_converged(wanted):
     host.noop("February is converged: settings, code and the observed state match the stamp")
 else:
     base()
+    updates()
     tls_changes = tls()
     dovecot(tls_changes=tls_changes)
     rspamd()

@@ -17,9 +17,12 @@ DOVECOT: tuple[str, ...] = ("dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "d
 RSPAMD: tuple[str, ...] = ("rspamd", "redis-server")
 FIREWALL: tuple[str, ...] = ("ufw",)
 BACKUP: tuple[str, ...] = ("restic",)
+# Security updates; needrestart restarts the services an update touched.
+UPDATES: tuple[str, ...] = ("unattended-upgrades", "needrestart")
 
 ALL_ROLES: dict[str, tuple[str, ...]] = {
     "base": BASE,
+    "updates": UPDATES,
     "postfix": POSTFIX,
     "dovecot": DOVECOT,
     "rspamd": RSPAMD,

@@ -16,6 +16,10 @@ from february.paths import state_dir
 # this address; nothing else outside the guest is reachable (restrict=on).
 GUEST_GATEWAY_NET = "10.0.2.0/24"
 OUTSIDE_ADDRESS = "10.0.2.100"
+# The fake smarthost's name: the fake DNS resolves it to OUTSIDE_ADDRESS and
+# its certificate (from the test CA) names it, so Postfix verifies the relay
+# as it verifies a real provider (smtp_tls_security_level = secure).
+RELAY_NAME = "relay.example.net"
 SMARTHOST_GUEST_PORT = 2525
 DNS_GUEST_PORT = 53
 
@@ -49,6 +53,11 @@ class VmConfig:
         """The site's secrets, shared by every local VM of the VM inventory:
         a rebuilt VM is the same server, so it gets the same secrets."""
         return state_dir() / "secrets"
+
+    @property
+    def world_ca(self) -> Path:
+        """The test CA that signs the fake smarthost's certificate (made with the VM's secrets)."""
+        return state_dir() / "world" / "ca.pem"
 
     @property
     def ssh_key(self) -> Path:

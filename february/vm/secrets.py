@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from february.vm.config import VmConfig
+from february.vm.world_process import ensure_world_certs
 
 MAILBOXES = ("alice@example.test", "bob@example.test")
 
@@ -42,6 +43,7 @@ def ensure_vm_secrets(config: VmConfig) -> Path:
     for name in ("smarthost.password", "restic.password"):
         if not (folder / name).exists():
             _write_secret(folder / name, secrets.token_urlsafe(24))
+    ensure_world_certs(config)  # the relay's CA is part of the VM's settings (smarthost.ca_file)
     if not config.ssh_key.exists():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"february-{config.name}", "-f", str(config.ssh_key)], check=True)
     return folder

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from february.paths import state_dir
 from february.process import pid_of, terminate
-from february.vm.config import VmConfig
+from february.vm.config import OUTSIDE_ADDRESS, RELAY_NAME, VmConfig
+from february.world.certs import ca_signed, make_ca
 
 SMARTHOST_USER = "february-vm@relay.example.net"
 
@@ -22,6 +23,7 @@ example.net. 300 IN MX 10 mx.example.net.
 mx.example.net. 300 IN A 192.0.2.10
 example.org. 300 IN MX 10 mx.example.org.
 mx.example.org. 300 IN A 192.0.2.20
+relay.example.net. 300 IN A 10.0.2.100
 """
 
 
@@ -36,6 +38,17 @@ def spool(config: VmConfig) -> Path:
 
 def zone_file(config: VmConfig) -> Path:
     return world_dir(config) / "zone.txt"
+
+
+def ensure_world_certs(config: VmConfig) -> tuple[Path, Path]:
+    """The test CA (config.world_ca, which the VM trusts for its relay) and the
+    smarthost's certificate from it, for RELAY_NAME and OUTSIDE_ADDRESS; made
+    when missing or unusable. Returns (certificate, key)."""
+    folder = world_dir(config)
+    make_ca(config.world_ca, folder / "ca.key")
+    cert, key = folder / "relay.pem", folder / "relay.key"
+    ca_signed(cert, key, config.world_ca, folder / "ca.key", [RELAY_NAME, OUTSIDE_ADDRESS])
+    return cert, key
 
 
 def _pid(config: VmConfig) -> int | None:
@@ -61,8 +74,10 @@ def start_world(config: VmConfig, timeout: float = 20.0) -> int:
         return pid
     folder = world_dir(config)
     folder.mkdir(parents=True, exist_ok=True)
-    if not zone_file(config).exists():
+    # A zone left by an older run may lack a name of BASE_ZONE (the relay's).
+    if not zone_file(config).exists() or not zone_file(config).read_text().startswith(BASE_ZONE):
         write_zone(config)
+    cert, key = ensure_world_certs(config)
     pidfile = folder / "pid"
     pidfile.unlink(missing_ok=True)
     log = open(folder / "log", "ab")
@@ -74,8 +89,9 @@ def start_world(config: VmConfig, timeout: float = 20.0) -> int:
             "--dns-port", str(config.dns_port),
             "--username", SMARTHOST_USER,
             "--password-file", str(config.secrets / "smarthost.password"),
-            "--cert", str(folder / "cert.pem"),
-            "--key", str(folder / "key.pem"),
+            "--cert", str(cert),
+            "--key", str(key),
+            "--common-name", RELAY_NAME,
             "--zone-file", str(zone_file(config)),
             "--pidfile", str(pidfile),
         ],

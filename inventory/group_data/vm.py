@@ -6,7 +6,7 @@ never relay to a real provider or a real MX. Secrets are generated into the
 VM's state folder by `february vm` (or the tests), never committed.
 """
 
-from february.vm.config import DEFAULT, GUEST_GATEWAY_NET, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT
+from february.vm.config import DEFAULT, GUEST_GATEWAY_NET, OUTSIDE_ADDRESS, RELAY_NAME, SMARTHOST_GUEST_PORT
 
 _secrets = DEFAULT.secrets
 
@@ -21,7 +21,10 @@ february_overrides = {
     # Forwarded connections reach the guest from the user-net gateway.
     "submission_networks": ["192.168.1.0/24", "10.10.0.0/24", GUEST_GATEWAY_NET],
     "smarthost": {
-        "host": OUTSIDE_ADDRESS,
+        # By name, resolved by the fake DNS: Postfix matches the relay's
+        # certificate against DNS names, and it is signed by the test CA.
+        "host": RELAY_NAME,
+        "ca_file": str(DEFAULT.world_ca),
         "port": SMARTHOST_GUEST_PORT,
         "username": "february-vm@relay.example.net",
         "password_file": str(_secrets / "smarthost.password"),
@@ -34,5 +37,8 @@ february_overrides = {
     # Backups into a folder on the VM's own disk (a real host names a mounted
     # USB disk, a NAS mount or an sftp: repository).
     "backup": {"repository": "/srv/backup/february", "password_file": str(_secrets / "restic.password")},
+    # Limits: the VM tests send a few dozen messages in all; only the
+    # concurrency limit (reset as soon as sessions close) is tested.
+    "limits": {"connections_per_minute": 1000, "messages_per_minute": 1000},
     "rspamd": {"offline": True, "nameservers": ["127.0.0.1"], "test_patterns": True},
 }

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import server
+from pyinfra.operations import files, server
 
 from pyinfra_deploys import packages
 from pyinfra_deploys.place import absent, place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import baking, current, current_secrets
+from pyinfra_deploys.settings.load import settings_base_dir
+from pyinfra_deploys.settings.model import SMARTHOST_CA
 from pyinfra_deploys.stamp import manage_path, manage_service
 
 
@@ -60,6 +62,13 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     else:
         for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db"):
             changes.append(absent(path))
+    if s.smtp_ca_file == SMARTHOST_CA:
+        # The relay's private CA (public data), read by smtp(8) before its chroot.
+        assert s.smarthost is not None and s.smarthost.ca_file is not None
+        manage_path(SMARTHOST_CA)
+        changes.append(files.put(name=f"Place {SMARTHOST_CA}", src=str(settings_base_dir() / s.smarthost.ca_file), dest=SMARTHOST_CA, mode="644"))
+    else:
+        changes.append(absent(SMARTHOST_CA))
 
     # Validate before every reload: `postfix check` fails on a broken
     # configuration and `postconf` prints warnings (unknown parameters, bad

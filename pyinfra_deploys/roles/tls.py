@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 import shlex
 
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File
+from pyinfra.facts.server import Command
 from pyinfra.operations import files, server
 
 from pyinfra_deploys import layout
@@ -17,6 +19,29 @@ from pyinfra_deploys.stamp import manage_path
 
 CERT = layout.TLS_CERT
 KEY = layout.TLS_KEY
+# A converge renews the self-signed certificate this close to its end.
+RENEW_DAYS = 30
+
+
+def random_serial() -> str:
+    """A random positive serial of 16 bytes (the top bit clear, so it is never read as negative)."""
+    return f"0x{secrets.randbits(127) | 1 << 120:032x}"
+
+
+def self_signed_command(hostname: str, days: int, new_key: bool) -> str:
+    """openssl req for a self-signed certificate: SAN, a random serial, ``days`` of life.
+
+    ``new_key`` makes the key as well; otherwise the certificate is renewed
+    with the host's key (a self-signed certificate is trusted by its
+    fingerprint or not at all, so a new key would gain nothing).
+    """
+    subject = shlex.quote(f"/CN={hostname}")
+    san = shlex.quote(f"subjectAltName=DNS:{hostname}")
+    key = f"-newkey rsa:2048 -nodes -keyout {KEY}" if new_key else f"-key {KEY}"
+    return (
+        f"umask 077 && openssl req -x509 {key} -days {days} -set_serial {random_serial()} -subj {subject} "
+        f"-addext {san} -out {CERT}.new 2>/dev/null && chmod 644 {CERT}.new && mv {CERT}.new {CERT}"
+    )
 
 
 @deploy("February TLS")
@@ -36,18 +61,13 @@ def tls() -> list[OperationMeta]:
             files.put(name=f"Place {CERT}", src=str(base / s.tls.cert_file), dest=CERT, mode="644"),
             files.put(name=f"Place {KEY}", src=str(base / s.tls.key_file), dest=KEY, mode="600"),
         ]
-    # Self-signed: made once on the host; the key never leaves it.
-    if host.get_fact(File, path=KEY):
-        host.noop(f"{KEY} already exists")
+    # Self-signed: made once on the host, renewed with the same key near its end.
+    if not host.get_fact(File, path=KEY):
+        return [server.shell(name="Create a self-signed certificate", commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=True)])]
+    state = host.get_fact(
+        Command, command=f"openssl x509 -checkend {RENEW_DAYS * 86400} -noout -in {CERT} >/dev/null 2>&1 && echo valid || echo renew"
+    )
+    if (state or "").strip() == "valid":
+        host.noop(f"{CERT} is valid for more than {RENEW_DAYS} days")
         return []
-    subject = shlex.quote(f"/CN={s.hostname}")
-    san = shlex.quote(f"subjectAltName=DNS:{s.hostname}")
-    return [
-        server.shell(
-            name="Create a self-signed certificate",
-            commands=[
-                f"umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj {subject} "
-                f"-addext {san} -keyout {KEY} -out {CERT} 2>/dev/null && chmod 644 {CERT}"
-            ],
-        )
-    ]
+    return [server.shell(name="Renew the self-signed certificate", commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=False)])]

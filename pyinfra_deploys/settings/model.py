@@ -21,6 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, m
 from pyinfra_deploys.settings.types import (
     Address,
     Banner,
+    CertificateDays,
+    Clock,
+    Concurrency,
+    DelaySeconds,
     Destination,
     Domain,
     Flag,
@@ -32,6 +36,7 @@ from pyinfra_deploys.settings.types import (
     Nameserver,
     Network,
     PasswordHash,
+    PerMinute,
     Port,
     PostfixNetwork,
     ProxyUrl,
@@ -39,6 +44,21 @@ from pyinfra_deploys.settings.types import (
     SpfSource,
     Username,
 )
+
+
+# Mozilla's server-side TLS "intermediate" profile (5.7) for TLS 1.2, without
+# its DHE suites (they need a DH parameters file and add nothing here).
+MOZILLA_TLS12_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+)
+MOZILLA_CURVES = ("X25519", "prime256v1", "secp384r1")
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+SMARTHOST_CA = "/etc/postfix/smarthost-ca.pem"
 
 
 class Strict(BaseModel):
@@ -74,6 +94,23 @@ class Smarthost(Strict):
         "every outbound message leaves through the relay, so without it relayed mail fails SPF.",
         examples=["spf.messagingengine.com"],
     )
+    tls_verify: Literal["verify", "encrypt-only"] = Field(
+        "verify",
+        description="'verify': the relay's certificate must chain to a trusted CA (ca_file, else the system CAs) and "
+        "name the relay host (smtp_tls_security_level = secure). 'encrypt-only': the seed's `encrypt`, TLS without "
+        "checking who answers: anyone in the middle gets the relay password.",
+    )
+    ca_file: Path | None = Field(
+        None,
+        description="Local PEM file of the CA(s) that sign the relay's certificate (a private relay); uploaded to "
+        "/etc/postfix/smarthost-ca.pem and trusted instead of the system CAs. None: the system CAs.",
+    )
+
+    @model_validator(mode="after")
+    def _ca_file_needs_verify(self) -> Smarthost:
+        if self.ca_file is not None and self.tls_verify != "verify":
+            raise ValueError("ca_file is only used with tls_verify 'verify'; remove it or set tls_verify: verify")
+        return self
 
 
 class Tls(Strict):
@@ -82,12 +119,55 @@ class Tls(Strict):
     source: Literal["self-signed", "files"] = Field("self-signed", description="'self-signed': made on the host once; 'files': uploaded.")
     cert_file: Path | None = Field(None, description="Local PEM certificate (chain) to upload when source is 'files'.")
     key_file: Path | None = Field(None, description="Local PEM private key to upload when source is 'files'.")
+    profile: Literal["intermediate", "modern"] = Field(
+        "intermediate",
+        description="Mozilla server-side TLS profile on submission (587) and IMAPS (993). 'intermediate': TLS 1.2 "
+        "(ECDHE with AES-GCM or ChaCha20-Poly1305 only) and 1.3; 'modern': TLS 1.3 only. Port 25 stays "
+        "opportunistic for other mail servers (TLS 1.2+, no anonymous suites).",
+    )
+    self_signed_days: CertificateDays = Field(
+        397, description="Life of the self-signed certificate (60 to 397 days); a converge renews it, same key, 30 days before its end."
+    )
+
+    @property
+    def ciphers(self) -> str:
+        """The TLS 1.2 suites of Mozilla's intermediate profile without DHE, in OpenSSL's names."""
+        return ":".join(MOZILLA_TLS12_CIPHERS)
+
+    @property
+    def curves(self) -> tuple[str, ...]:
+        return MOZILLA_CURVES
+
+    @property
+    def min_protocol(self) -> str:
+        return "TLSv1.3" if self.profile == "modern" else "TLSv1.2"
 
     @model_validator(mode="after")
     def _files_given(self) -> Tls:
         if self.source == "files" and (self.cert_file is None or self.key_file is None):
             raise ValueError("source 'files' needs both cert_file and key_file")
         return self
+
+
+class Limits(Strict):
+    """Postfix anvil limits per client on port 25, and Dovecot's delay after a failed login (587 and 993)."""
+
+    connections_per_minute: PerMinute = Field(30, description="smtpd_client_connection_rate_limit on port 25 (per client IP).")
+    messages_per_minute: PerMinute = Field(60, description="smtpd_client_message_rate_limit on port 25 (per client IP).")
+    concurrent_connections: Concurrency = Field(
+        10, description="smtpd_client_connection_count_limit: simultaneous sessions per client IP on 25 (and on 587)."
+    )
+    auth_failure_delay: DelaySeconds = Field(
+        2, description="Seconds Dovecot waits before answering a failed login (IMAPS and SMTP AUTH on 587); 0 to 15."
+    )
+
+
+class Updates(Strict):
+    """Security updates with unattended-upgrades (security pocket only), services restarted by needrestart."""
+
+    enabled: Flag = Field(True, description="Install security updates daily.")
+    reboot: Flag = Field(True, description="Reboot when an update needs it (a new kernel or libc), at reboot_time.")
+    reboot_time: Clock = Field("04:30", description="Time of day (HH:MM) for that reboot.")
 
 
 class Rspamd(Strict):
@@ -172,6 +252,8 @@ class Settings(Strict):
     inet_protocols: Literal["ipv4", "ipv6", "all"] = "ipv4"
     smarthost: Smarthost | None = Field(None, description="Relay for outbound mail; None delivers directly to MX hosts.")
     tls: Tls = Field(default_factory=Tls)
+    limits: Limits = Field(default_factory=Limits)
+    updates: Updates = Field(default_factory=Updates)
     message_size_limit: MessageSize = Field(52428800, description="Bytes, from 1 MiB to 2 GiB.")
     banner: Banner = Field("$myhostname ESMTP", description="smtpd_banner: '$myhostname' or the host name, a space, then text.")
     rspamd: Rspamd = Field(default_factory=Rspamd)
@@ -213,6 +295,16 @@ class Settings(Strict):
     @property
     def relayhost(self) -> str:
         return f"[{self.smarthost.host}]:{self.smarthost.port}" if self.smarthost else ""
+
+    @property
+    def smtp_ca_file(self) -> str:
+        """The CAs the smtp client trusts: the relay's own CA when given, else the system bundle.
+
+        A CAfile (not a CApath) is read before the smtp client enters its chroot.
+        """
+        if self.smarthost is not None and self.smarthost.ca_file is not None:
+            return SMARTHOST_CA
+        return SYSTEM_CA
 
     @property
     def milter(self) -> str:

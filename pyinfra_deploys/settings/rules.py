@@ -151,6 +151,9 @@ def secret_files(settings: Settings) -> list[SecretFile]:
         files.append(SecretFile("backup.password_file", settings.backup.password_file, check_password_line))
         if settings.backup.ssh_key_file is not None:
             files.append(SecretFile("backup.ssh_key_file", settings.backup.ssh_key_file, check_ssh_private_key))
+    if settings.smarthost is not None and settings.smarthost.ca_file is not None:
+        # A CA certificate is public: any mode.
+        files.append(SecretFile("smarthost.ca_file", settings.smarthost.ca_file, None, secret=False))
     if settings.tls.source == "files":
         assert settings.tls.cert_file is not None and settings.tls.key_file is not None
         files += [SecretFile("tls.cert_file", settings.tls.cert_file, None, secret=False), SecretFile("tls.key_file", settings.tls.key_file, None)]

@@ -36,6 +36,7 @@ _BANNER_RE = re.compile(r"[A-Za-z0-9 $._:,()/+-]+")
 _USERNAME_RE = re.compile(r"[!-9;-~]{1,255}")  # printable ASCII without space and ':'
 _URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 _SELECTOR_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_CLOCK_RE = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 
 PRIVATE_NETWORKS: tuple[IPNetwork, ...] = tuple(
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7")
@@ -210,6 +211,10 @@ def check_selector(value: str) -> str:
     return fullmatch(_SELECTOR_RE, value, "is not a DKIM selector: a lowercase letter or digit, then up to 62 lowercase letters, digits or '-'")
 
 
+def check_clock(value: str) -> str:
+    return fullmatch(_CLOCK_RE, value, "is not a time of day as HH:MM on a 24-hour clock, like 04:30")
+
+
 def between(low: int, high: int, unit: str = "") -> Callable[[int], int]:
     """A check that an integer lies in [low, high], naming both bounds."""
 
@@ -278,6 +283,13 @@ Selector = Annotated[str, AfterValidator(check_selector)]
 Port = Annotated[StrictInt, AfterValidator(between(1, 65535))]
 MessageSize = Annotated[StrictInt, AfterValidator(between(MIB, 2 * GIB, " bytes (1 MiB to 2 GiB)"))]
 Flag = StrictBool
+Clock = Annotated[str, AfterValidator(check_clock)]
+# A self-signed certificate's life: current clients refuse server
+# certificates valid for more than 398 days; renewed 30 days before its end.
+CertificateDays = Annotated[StrictInt, AfterValidator(between(60, 397, " days"))]
+PerMinute = Annotated[StrictInt, AfterValidator(between(1, 100000, " per minute"))]
+Concurrency = Annotated[StrictInt, AfterValidator(between(1, 1000, " connections"))]
+DelaySeconds = Annotated[StrictInt, AfterValidator(between(0, 15, " seconds"))]
 ResticRepository = Annotated[str, AfterValidator(check_restic_repository)]
 OnCalendar = Annotated[str, AfterValidator(check_on_calendar)]
 SpfSource = Annotated[str, AfterValidator(check_spf_source)]

@@ -24,6 +24,7 @@ MAILBOX = {"hashed_password": HASH}
 PASSWORD = ("smarthost", "password_file")
 HASH_FILE = ("mailboxes", "you@yourdomain.com", "hashed_password_file")
 INJECT = "\nrelay_domains = static:ALL"
+SMARTHOST = {"host": "smtp.fastmail.com", "username": "you@fastmail.com", "password_file": "smarthost.password"}
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,32 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
     (HASH_FILE, File(HASH + ":1000:1000::/tmp:/bin/sh\n"), "mailboxes.you@yourdomain.com.hashed_password_file", ["SHA512-CRYPT"]),
     (HASH_FILE, File(HASH + "\n", mode=0o640), "mailboxes.you@yourdomain.com.hashed_password_file", ["chmod 600"]),
     (HASH_FILE, File(HASH + "\n", symlink_out=True), "mailboxes.you@yourdomain.com.hashed_password_file", ["outside"]),
+    # ----- TLS, relay verification, limits and updates -----
+    (("tls", "profile"), "old", "tls.profile", ["'intermediate' or 'modern'"]),
+    (("tls", "profile"), "intermediate\n", "tls.profile", ["'intermediate' or 'modern'"]),
+    (("tls", "self_signed_days"), 825, "tls.self_signed_days", ["from 60 to 397 days"]),
+    (("tls", "self_signed_days"), 0, "tls.self_signed_days", ["from 60 to 397 days"]),
+    (("tls", "self_signed_days"), "397", "tls.self_signed_days", ["valid integer"]),
+    (("tls", "self_signed_days"), True, "tls.self_signed_days", ["valid integer"]),
+    (("smarthost", "tls_verify"), "encrypt", "smarthost.tls_verify", ["'verify' or 'encrypt-only'"]),
+    (("smarthost", "tls_verify"), False, "smarthost.tls_verify", ["'verify' or 'encrypt-only'"]),
+    (("smarthost", "ca_file"), "no-such-ca.pem", "smarthost.ca_file", ["does not exist"]),
+    (("smarthost",), {**SMARTHOST, "tls_verify": "encrypt-only", "ca_file": "ca.pem"}, "smarthost", ["only used with tls_verify 'verify'"]),
+    (("limits", "connections_per_minute"), 0, "limits.connections_per_minute", ["from 1 to 100000 per minute"]),
+    (("limits", "connections_per_minute"), "30", "limits.connections_per_minute", ["valid integer"]),
+    (("limits", "messages_per_minute"), -1, "limits.messages_per_minute", ["from 1 to 100000"]),
+    (("limits", "messages_per_minute"), 60.0, "limits.messages_per_minute", ["valid integer"]),
+    (("limits", "concurrent_connections"), 1001, "limits.concurrent_connections", ["from 1 to 1000 connections"]),
+    (("limits", "concurrent_connections"), True, "limits.concurrent_connections", ["valid integer"]),
+    (("limits", "auth_failure_delay"), 16, "limits.auth_failure_delay", ["from 0 to 15 seconds"]),
+    (("limits", "auth_failure_delay"), "2s", "limits.auth_failure_delay", ["valid integer"]),
+    (("limits", "rate"), 5, "limits.rate", ["unknown setting"]),
+    (("updates", "reboot_time"), "4:30", "updates.reboot_time", ["HH:MM"]),
+    (("updates", "reboot_time"), "24:00", "updates.reboot_time", ["HH:MM"]),
+    (("updates", "reboot_time"), "04:30\n", "updates.reboot_time", ["HH:MM"]),
+    (("updates", "reboot_time"), '04:30";', "updates.reboot_time", ["HH:MM"]),
+    (("updates", "reboot"), "yes", "updates.reboot", ["valid boolean"]),
+    (("updates", "enabled"), 1, "updates.enabled", ["valid boolean"]),
     # ----- a `february` value that is not a dict -----
     ((), ["hostname", "mail.yourdomain.com"], "", ["must be a dict", "list"]),
     ((), "hostname: mail.yourdomain.com", "", ["must be a dict", "str"]),
@@ -136,7 +163,7 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
 
 
 def test_the_table_counts_its_hostile_values() -> None:
-    assert len(HOSTILE) == 88
+    assert len(HOSTILE) == 113
 
 
 def materialise(value: Any, secrets_dir: Path) -> Any:

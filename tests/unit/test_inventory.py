@@ -60,7 +60,7 @@ def test_february_check_names_a_bad_key_in_one_message_without_a_traceback(tmp_p
 
 def test_the_vm_inventory_layers_its_overrides(tmp_path: Path) -> None:
     settings = inventory_host(REPO / "inventory" / "vm.py", check_files=False).settings
-    assert settings.smarthost is not None and settings.smarthost.host == "10.0.2.100"
+    assert settings.smarthost is not None and settings.smarthost.host == "relay.example.net"
     assert settings.rspamd.offline and "10.0.2.0/24" in settings.submission_networks
 
 

@@ -13,11 +13,14 @@ from tests.vm.mailvm import MailVm
 SEED_MAIN_CF = Path(__file__).resolve().parent.parent / "data" / "seed" / "main.cf"
 
 # What the VM inventory sets differently from the seed article, on purpose:
-# its own names and the fake smarthost in place of Fastmail.
+# its own names and the fake smarthost in place of Fastmail, whose
+# certificate is verified (the deploy's default) against the test CA.
 SET_BY_THE_VM_SETTINGS = {
     "myhostname": "mail.example.test",
     "mydomain": "example.test",
-    "relayhost": "[10.0.2.100]:2525",
+    "relayhost": "[relay.example.net]:2525",
+    "smtp_tls_security_level": "secure",
+    "smtp_tls_CAfile": "/etc/postfix/smarthost-ca.pem",
 }
 
 

@@ -1,0 +1,21 @@
+"""Security updates: unattended-upgrades from the security pocket, services restarted by needrestart."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+
+from pyinfra_deploys import packages
+from pyinfra_deploys.place import place
+from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys.settings.host import current
+
+
+@deploy("February updates")
+def updates() -> None:
+    s = current()
+    install("updates", packages.UPDATES)
+    # apt's own timers (apt-daily, apt-daily-upgrade) are enabled by the
+    # packages on both distributions; these files tell them what to do.
+    place("/etc/apt/apt.conf.d/20auto-upgrades", s=s)
+    place("/etc/apt/apt.conf.d/52february-unattended", s=s)
+    place("/etc/needrestart/conf.d/february.conf")
