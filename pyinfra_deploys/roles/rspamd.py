@@ -48,6 +48,8 @@ REMOTE_MAP_RULES = tuple(
     for part in ("envfrom", "envrcpt", "from", "to", "cc", "replyto")
 )
 OFFLINE_MAP = "/etc/rspamd/local.d/offline-empty.map"
+# Works around Rspamd 3.4's failing symbol-cache save (see the file).
+UNIT_DROP_IN = "/etc/systemd/system/rspamd.service.d/february.conf"
 
 
 @deploy("February Rspamd")
@@ -55,7 +57,10 @@ def rspamd() -> None:
     s = current()
     install("rspamd", packages.RSPAMD)
 
+    unit = place(UNIT_DROP_IN)
+    systemd.daemon_reload(name="systemd reads Rspamd's drop-in", _if=unit.did_change)
     changes = [
+        unit,
         place("/etc/rspamd/local.d/worker-proxy.inc", s=s),
         place("/etc/rspamd/local.d/dkim_signing.conf", s=s),
         place("/etc/rspamd/local.d/options.inc", s=s),

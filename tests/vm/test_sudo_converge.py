@@ -26,7 +26,7 @@ def converge_as_admin(inventory: Path) -> list[str]:
     argv = [sys.executable, "-m", "pyinfra", "-y", str(inventory), "deploy.py"]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout.splitlines()
+    return (done.stdout + done.stderr).splitlines()  # pyinfra prints its results table on stderr
 
 
 def test_a_sudo_user_converges_and_no_secret_is_ever_readable_by_others(mailvm: MailVm, tmp_path: Path) -> None:
