@@ -91,8 +91,9 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
         blank.truncate(DISK_GIB * 2**30)
     host = inventory_host(site.inventory)
     identity = HostIdentity(hostname=host.settings.hostname, admin_user=ADMIN, ssh_public_key=site.config.ssh_key.with_suffix(".pub").read_text().strip())
-    flash(baked.raw, disk, identity, manifest=baked.folder / "manifest.json", assume_yes=True, progress=False)
+    report = flash(baked.raw, disk, identity, manifest=baked.folder / "manifest.json", assume_yes=True, progress=False)
     TIMINGS["flash_s"] = time.monotonic() - began
+    TIMINGS["flash_write_mib_per_s"] = report.write_mib_per_s
     (site.config.dir / "OVMF_VARS.fd").unlink(missing_ok=True)
     start_world(site.config)
     started_at = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
