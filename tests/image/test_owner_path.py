@@ -33,6 +33,7 @@ from february.paths import REPO
 from february.remote import dkim_records
 from february.vm import lifecycle, qemu
 from february.vm.config import VmConfig, for_name
+from february.vm.secrets import ensure_vm_secrets
 from february.vm.world_process import start_world
 from images.flash import HostIdentity, flash
 from images.stream import run_streamed
@@ -77,6 +78,7 @@ def make_site(folder: Path) -> Site:
     for stale in (config.ssh_key, config.ssh_key.with_suffix(".pub")):
         stale.unlink(missing_ok=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "owner@laptop", "-f", str(config.ssh_key)], check=True)
+    ensure_vm_secrets(config)  # the site's secrets (shared with the VM inventory) and the relay's test CA
     inventory = sudo_inventory(folder, config, ADMIN, "owner_hosts.py")
     backup_disk = folder / "backup.img"
     subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", BACKUP_LABEL, str(backup_disk), "1G"], check=True)
