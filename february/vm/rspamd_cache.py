@@ -1,8 +1,9 @@
 """Rspamd's compiled Hyperscan databases, kept on this machine for the next lab VM.
 
 At its first start Rspamd compiles its multipattern databases (9628 TLD
-suffixes among them) with Hyperscan and keeps them in /var/lib/rspamd as
-``<hash>.hsmp``, the hash taken over the patterns *and* the CPU platform.
+suffixes among them) and its regexp cache with Hyperscan and keeps them in
+/var/lib/rspamd as ``<hash>.hsmp`` and ``<hash>.hs``, the hash taken over
+the patterns *and* the CPU platform.
 Under TCG that compile took 3-4 minutes, and a converge waits for it (the
 milter listens only afterwards). Every lab VM runs the same QEMU CPU model,
 so what one VM compiled is valid for the next: the databases are copied out
@@ -31,21 +32,21 @@ def cache_dir():  # -> Path
 
 def push(host: InventoryHost) -> int:
     """Put the kept databases into the VM's Rspamd folder (before Rspamd first starts); returns how many."""
-    files = sorted(path for path in cache_dir().glob("*.hsmp*") if path.is_file())
+    files = sorted(path for path in cache_dir().glob("*.hs*") if path.is_file())
     if not files:
         return 0
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
         for path in files:
             tar.add(path, arcname=path.name)
-    unpack = f"tar -C {RSPAMD_DB} --no-same-owner -xf - && chown {RSPAMD_USER}:{RSPAMD_USER} {RSPAMD_DB}/*.hsmp*"
+    unpack = f"tar -C {RSPAMD_DB} --no-same-owner -xf - && chown {RSPAMD_USER}:{RSPAMD_USER} {RSPAMD_DB}/*.hs*"
     subprocess.run([*ssh_argv(host), as_root(host, unpack)], input=archive.getvalue(), check=True, capture_output=True)
     return len(files)
 
 
 def pull(host: InventoryHost) -> int:
     """Keep the databases the VM's Rspamd compiled (finished ones only); returns how many are kept."""
-    pack = f"cd {RSPAMD_DB} && find . -maxdepth 1 -name '*.hsmp*' ! -name '*.tmp' -print0 | xargs -0r tar cf -"
+    pack = f"cd {RSPAMD_DB} && find . -maxdepth 1 -name '*.hs*' ! -name '*.tmp' -print0 | xargs -0r tar cf -"
     done = subprocess.run([*ssh_argv(host), as_root(host, pack)], check=True, capture_output=True)
     if not done.stdout:
         return 0

@@ -45,7 +45,8 @@ def test_a_relay_certificate_from_another_ca_defers_the_mail_until_the_ca_is_rig
             assert time.monotonic() < deadline, out
             time.sleep(2)
         assert "dave@example.net" in out
-        assert "not trusted" in out.lower() or "verification" in out.lower(), out
+        # Postfix 3.7 says "Server certificate not verified"; others "not trusted"
+        assert any(words in out.lower() for words in ("not verified", "not trusted", "verification")), out
         with pytest.raises(AssertionError):
             mailvm.wait_for_relayed(subject, timeout=5)
     finally:

@@ -9,7 +9,10 @@ The certificate is self-signed: sslyze's certificate findings are ignored.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -41,97 +44,99 @@ VERSIONS = {
 CONCURRENCY = 4
 
 
-def scan(port: int, starttls: bool, commands: set[Any]) -> Any:
-    """One bounded sslyze scan of 127.0.0.1:port; the completed ServerScanResult."""
-    from sslyze import (
-        ProtocolWithOpportunisticTlsEnum,
-        Scanner,
-        ServerNetworkConfiguration,
-        ServerNetworkLocation,
-        ServerScanRequest,
-        ServerScanStatusEnum,
-    )
+# Run in a process of its own: pyinfra, imported by the VM tests, patches
+# threads with gevent, and sslyze's worker threads then never finish.
+SCANNER = r"""
+import json, sys
+from sslyze import (ProtocolWithOpportunisticTlsEnum, Scanner, ServerNetworkConfiguration,
+                    ServerNetworkLocation, ServerScanRequest, ServerScanStatusEnum, ScanCommand)
+from sslyze.mozilla_tls_profile.tls_config_checker import (
+    SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER, MozillaTlsConfiguration, ServerNotCompliantWithTlsConfiguration,
+    TlsConfigurationEnum, check_server_against_tls_configuration)
+port, starttls, concurrency, profile = int(sys.argv[1]), sys.argv[2] == "1", int(sys.argv[3]), sys.argv[4] == "1"
+versions = json.loads(sys.argv[5])
+network = ServerNetworkConfiguration(
+    tls_server_name_indication="mail.example.test",
+    tls_opportunistic_encryption=ProtocolWithOpportunisticTlsEnum.SMTP if starttls else None,
+    smtp_ehlo_hostname="client.example.net", network_timeout=20, network_max_retries=2)
+if profile:
+    commands = set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)
+else:
+    commands = {ScanCommand.TLS_1_0_CIPHER_SUITES, ScanCommand.TLS_1_1_CIPHER_SUITES,
+                ScanCommand.TLS_1_2_CIPHER_SUITES, ScanCommand.TLS_1_3_CIPHER_SUITES}
+scanner = Scanner(per_server_concurrent_connections_limit=concurrency, concurrent_server_scans_limit=1)
+scanner.queue_scans([ServerScanRequest(server_location=ServerNetworkLocation("127.0.0.1", port),
+                                       network_configuration=network, scan_commands=commands)])
+(result,) = list(scanner.get_results())
+assert result.scan_status == ServerScanStatusEnum.COMPLETED, result.connectivity_error_trace
+out = {"accepted": {}, "errors": [], "curves": None, "ecdh": None, "mozilla": {}}
+for field, version in versions.items():
+    attempt = getattr(result.scan_result, field)
+    if attempt.result is None:
+        continue
+    if attempt.error_reason is not None:
+        out["errors"].append([field, str(attempt.error_trace)])
+        continue
+    out["accepted"][version] = sorted(s.cipher_suite.name for s in attempt.result.accepted_cipher_suites)
+curves = result.scan_result.elliptic_curves.result
+if curves is not None:
+    out["ecdh"] = curves.supports_ecdh_key_exchange
+    out["curves"] = sorted(c.name for c in curves.supported_curves or [])
+if profile:
+    try:
+        check_server_against_tls_configuration(result, MozillaTlsConfiguration.get(TlsConfigurationEnum.INTERMEDIATE))
+    except ServerNotCompliantWithTlsConfiguration as error:
+        out["mozilla"] = {key: str(value) for key, value in error.issues.items()}
+print(json.dumps(out))
+"""
 
-    network = ServerNetworkConfiguration(
-        tls_server_name_indication="mail.example.test",
-        tls_opportunistic_encryption=ProtocolWithOpportunisticTlsEnum.SMTP if starttls else None,
-        smtp_ehlo_hostname="client.example.net",
-        network_timeout=20,
-        network_max_retries=2,
-    )
-    scanner = Scanner(per_server_concurrent_connections_limit=CONCURRENCY, concurrent_server_scans_limit=1)
-    scanner.queue_scans(
-        [ServerScanRequest(server_location=ServerNetworkLocation("127.0.0.1", port), network_configuration=network, scan_commands=commands)]
-    )
-    (result,) = list(scanner.get_results())
-    assert result.scan_status == ServerScanStatusEnum.COMPLETED, result.connectivity_error_trace
-    return result
 
-
-def accepted(result: Any) -> dict[str, set[str]]:
-    """TLS version to the names (IANA) of the suites the server accepted."""
-    found: dict[str, set[str]] = {}
-    for field, version in VERSIONS.items():
-        attempt = getattr(result.scan_result, field)
-        if attempt.result is None:
-            continue
-        assert attempt.error_reason is None, (field, attempt.error_trace)
-        found[version] = {suite.cipher_suite.name for suite in attempt.result.accepted_cipher_suites}
+def scan(port: int, starttls: bool, profile: bool) -> dict[str, Any]:
+    """One bounded sslyze scan of 127.0.0.1:port, in its own process; what it found, as data."""
+    argv = [sys.executable, "-c", SCANNER, str(port), "1" if starttls else "0", str(CONCURRENCY), "1" if profile else "0", json.dumps(VERSIONS)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout)
+    assert found["errors"] == [], found["errors"]
     return found
-
-
-def profile_commands() -> set[Any]:
-    from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
-
-    return set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)
 
 
 @pytest.fixture(scope="module", params=["submission", "imaps"])
 def profile_scan(request: pytest.FixtureRequest, mailvm: MailVm) -> Any:
     port = getattr(mailvm.config, f"{request.param}_port")
-    return scan(port, starttls=request.param == "submission", commands=profile_commands())
+    return scan(port, starttls=request.param == "submission", profile=True)
 
 
 def test_only_tls_1_2_and_1_3_are_accepted(profile_scan: Any) -> None:
-    versions = {version for version, suites in accepted(profile_scan).items() if suites}
+    versions = {version for version, suites in profile_scan["accepted"].items() if suites}
     assert versions == {"TLSv1.2", "TLSv1.3"}
 
 
 def test_tls_1_2_suites_are_the_profiles_only(profile_scan: Any) -> None:
-    suites = accepted(profile_scan)["TLSv1.2"]
+    suites = set(profile_scan["accepted"]["TLSv1.2"])
     assert suites and suites <= ALLOWED_TLS12, suites - ALLOWED_TLS12
     for name in suites:
         assert not FORBIDDEN.search(name), name
 
 
 def test_only_x25519_p256_and_p384_are_accepted(profile_scan: Any) -> None:
-    curves = profile_scan.scan_result.elliptic_curves.result
-    assert curves is not None and curves.supports_ecdh_key_exchange
-    names = {curve.name for curve in curves.supported_curves or []}
+    assert profile_scan["ecdh"]
+    names = set(profile_scan["curves"] or [])
     assert names and names <= ALLOWED_CURVES, names - ALLOWED_CURVES
 
 
 def test_sslyze_finds_the_mozilla_intermediate_profile_apart_from_the_certificate(profile_scan: Any) -> None:
     """sslyze's own Mozilla checker; its certificate findings (self-signed, its life) do not count here."""
-    from sslyze.mozilla_tls_profile.tls_config_checker import (
-        MozillaTlsConfiguration,
-        ServerNotCompliantWithTlsConfiguration,
-        TlsConfigurationEnum,
-        check_server_against_tls_configuration,
-    )
-
-    try:
-        check_server_against_tls_configuration(profile_scan, MozillaTlsConfiguration.get(TlsConfigurationEnum.INTERMEDIATE))
-    except ServerNotCompliantWithTlsConfiguration as error:
-        issues = {key: value for key, value in error.issues.items() if not key.startswith("certificate") and key not in ("maximum_certificate_lifespan", "rsa_key_size")}
-        assert issues == {}
+    issues = {
+        key: value
+        for key, value in profile_scan["mozilla"].items()
+        if not key.startswith("certificate") and key not in ("maximum_certificate_lifespan", "rsa_key_size")
+    }
+    assert issues == {}
 
 
 def test_port_25_offers_no_anonymous_suite(mailvm: MailVm) -> None:
-    from sslyze import ScanCommand
-
-    commands = {ScanCommand.TLS_1_0_CIPHER_SUITES, ScanCommand.TLS_1_1_CIPHER_SUITES, ScanCommand.TLS_1_2_CIPHER_SUITES, ScanCommand.TLS_1_3_CIPHER_SUITES}
-    found = accepted(scan(mailvm.config.smtp_port, starttls=True, commands=commands))
+    found = scan(mailvm.config.smtp_port, starttls=True, profile=False)["accepted"]
     assert found["TLSv1.2"], "port 25 accepts no TLS 1.2 suite at all"
     assert not found["TLSv1.0"] and not found["TLSv1.1"]
     for version, suites in found.items():
