@@ -18,6 +18,7 @@ real box: a resolver (the fake DNS, over TCP) and the backup disk mounted.
 from __future__ import annotations
 
 import datetime
+import shlex
 import subprocess
 import sys
 import time
@@ -44,6 +45,15 @@ from tests.vm.mailvm import MailVm, message, sudo_inventory
 from tests.vm.test_reconverge import grand_total
 
 ADMIN = "owner"
+SECRET_FILES = ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db", "/etc/dovecot/users", layout.BACKUP_PASSWORD)
+# While the sudo user's first converge writes them, an unprivileged user reads
+# everything it can where a secret passes: pyinfra's default staging, ours,
+# the destinations. No secret may be readable by others at any moment.
+WATCHED = "/tmp/pyinfra-* /var/tmp/pyinfra-* /var/tmp/february-stage-*/* " + " ".join(SECRET_FILES)
+WATCHER = (
+    "rm -f /tmp/watch.out /tmp/watch.stop; nohup runuser -u nobody -- sh -c "
+    f"'while [ ! -e /tmp/watch.stop ]; do echo tick; cat {WATCHED} 2>/dev/null; done' > /tmp/watch.out 2>&1 &"
+)
 DISK_GIB = 8
 BACKUP_LABEL = "febbackup"
 # Outside the deploy: the owner's network gives a resolver, the owner mounts the backup disk.
@@ -109,8 +119,19 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
                "ufw status | head -1; ls /etc/ssh; cat /etc/machine-id", check=False).stdout,
     )
     vm.run(OWNERS_HANDS)
-    lines = lifecycle.cold_converge(site.config, site.inventory, inventory_host(site.inventory))
+    watch = "watch" not in site.facts  # the first host's first converge writes every secret
+    if watch:
+        vm.run(WATCHER)
+    try:
+        lines = lifecycle.cold_converge(site.config, site.inventory, inventory_host(site.inventory))
+    finally:
+        if watch:
+            vm.run("touch /tmp/watch.stop; sleep 1")
     assert grand_total(lines)[2] == 0
+    if watch:
+        secrets = [site.config.secrets.joinpath(n).read_text().strip() for n in ("smarthost.password", "restic.password", "alice@example.test.hash")]
+        counts = "; ".join(f"grep -caF -e {shlex.quote(secret)} /tmp/watch.out" for secret in secrets)
+        site.facts["watch"] = vm.run(f"grep -c '^tick$' /tmp/watch.out; {counts}", check=False).stdout
     lifecycle.publish_dns(site.config, inventory_host(site.inventory))
     TIMINGS["flash_to_converged_s"] = time.monotonic() - began
     return vm
@@ -190,6 +211,15 @@ def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Sit
     assert "sudo" in lines
     # The disk and the owner's backup disk: no seed volume was attached.
     assert [name for name in lines if name in ("nvme0n1", "vda", "vdb", "sr0")] == ["nvme0n1", "vda"]
+
+
+def test_no_secret_was_readable_by_others_while_the_sudo_user_converged(backed_up: Site, restored: MailVm) -> None:
+    ticks, *found = backed_up.facts["watch"].split()
+    assert int(ticks) > 50, "the watcher barely ran"
+    assert found == ["0", "0", "0"]
+    for path in SECRET_FILES:
+        assert restored.host.file(path).mode & 0o007 == 0, path
+    assert restored.host.file(f"/var/tmp/february-stage-{ADMIN}").mode == 0o700
 
 
 def test_first_boot_took_the_seed_and_the_mail_services_wait_for_the_converge(backed_up: Site) -> None:

@@ -30,7 +30,7 @@ ALLOWED_TLS12 = {
     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 }
 FORBIDDEN = re.compile(r"CBC|CAMELLIA|ARIA|CCM|^TLS_DHE_|_SHA$")  # _SHA$: the SHA-1 (CBC) suites
-ALLOWED_CURVES = {"X25519", "prime256v1", "secp384r1"}
+ALLOWED_CURVES = {"X25519", "prime256v1", "secp256r1", "secp384r1"}  # prime256v1 and secp256r1: one curve, P-256
 VERSIONS = {
     "ssl_2_0_cipher_suites": "SSLv2",
     "ssl_3_0_cipher_suites": "SSLv3",
@@ -58,7 +58,7 @@ versions = json.loads(sys.argv[5])
 network = ServerNetworkConfiguration(
     tls_server_name_indication="mail.example.test",
     tls_opportunistic_encryption=ProtocolWithOpportunisticTlsEnum.SMTP if starttls else None,
-    smtp_ehlo_hostname="client.example.net", network_timeout=20, network_max_retries=2)
+    smtp_ehlo_hostname="client.example.net" if starttls else None, network_timeout=20, network_max_retries=2)
 if profile:
     commands = set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)
 else:
@@ -84,7 +84,7 @@ if curves is not None:
     out["curves"] = sorted(c.name for c in curves.supported_curves or [])
 if profile:
     try:
-        check_server_against_tls_configuration(result, MozillaTlsConfiguration.get(TlsConfigurationEnum.INTERMEDIATE))
+        check_server_against_tls_configuration(result, MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE))
     except ServerNotCompliantWithTlsConfiguration as error:
         out["mozilla"] = {key: str(value) for key, value in error.issues.items()}
 print(json.dumps(out))
