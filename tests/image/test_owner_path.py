@@ -180,7 +180,7 @@ def backed_up(site: Site, first_host: MailVm) -> Site:
         dkim_record=dkim_records(inventory_host(site.inventory))["example.test"],
         boot=first_host.run("hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
                             "df -B1 --output=size / | tail -1; lsblk -dno NAME; sudo -n true && echo sudo").stdout,
-        nics=first_host.run("for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done").stdout,
+        nics=first_host.run("for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done; true").stdout,
         network=first_host.run("timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False).stdout,
     )
     qemu.stop(site.config)

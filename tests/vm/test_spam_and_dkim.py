@@ -72,3 +72,18 @@ def test_outbound_mail_has_a_dkim_signature_that_verifies(mailvm: MailVm, signed
 def test_a_tampered_message_fails_dkim(mailvm: MailVm, signed: dict) -> None:
     raw = raw_bytes(signed).replace(b"Hello from the February tests.", b"Hello from somebody else.....")
     assert not dkim.verify(raw, dnsfunc=dns_for(mailvm))
+
+
+def test_relayed_mail_passes_spf_dkim_and_dmarc_at_a_receiver_against_the_published_records(mailvm: MailVm, signed: dict) -> None:
+    """The message the fake smarthost received, judged as the relay's next hop would: the
+    records are the ones `february dns` makes (published into the fake DNS by the VM's
+    converge), the connecting address is the relay's, as a receiver behind it sees it."""
+    from february.vm.config import OUTSIDE_ADDRESS, RELAY_NAME
+    from tests.receiver import evaluate
+
+    verdict = evaluate(
+        raw_bytes(signed), ip=OUTSIDE_ADDRESS, mail_from=signed["mail_from"], helo=RELAY_NAME, dns_port=mailvm.config.dns_port
+    )
+    assert (verdict.spf, verdict.dkim, verdict.dmarc) == ("pass", "pass", "pass"), verdict.header
+    elsewhere = evaluate(raw_bytes(signed), ip="192.0.2.55", mail_from=signed["mail_from"], helo="elsewhere.example.net", dns_port=mailvm.config.dns_port)
+    assert elsewhere.spf != "pass", elsewhere.header
