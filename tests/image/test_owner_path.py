@@ -179,7 +179,8 @@ def backed_up(site: Site, first_host: MailVm) -> Site:
         dkim_sha=dkim_key_sha(first_host),
         dkim_record=dkim_records(inventory_host(site.inventory))["example.test"],
         boot=first_host.run("hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
-                            "df -B1 --output=size / | tail -1; lsblk -dno NAME; sudo -n true && echo sudo").stdout,
+                            "df -B1 --output=size / | tail -1; sudo -n true && echo sudo").stdout,
+        seeds=first_host.run("blkid -o device -t LABEL=CIDATA; blkid -o device -t LABEL=cidata; true").stdout,
         nics=first_host.run("for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done; true").stdout,
         network=first_host.run("timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False).stdout,
     )
@@ -209,8 +210,8 @@ def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Sit
     size = int(lines[lines.index("uefi") + 1])
     assert size > baked.raw.stat().st_size, "the root filesystem did not grow into the larger disk"
     assert "sudo" in lines
-    # The disk and the owner's backup disk: no seed volume was attached.
-    assert [name for name in lines if name in ("nvme0n1", "vda", "vdb", "sr0")] == ["nvme0n1", "vda"]
+    # The only seed is the one flash wrote onto the disk itself.
+    assert backed_up.facts["seeds"].split() == ["/dev/nvme0n1p3"]
 
 
 def test_no_secret_was_readable_by_others_while_the_sudo_user_converged(backed_up: Site, restored: MailVm) -> None:
