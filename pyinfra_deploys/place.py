@@ -14,6 +14,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_template
 from pyinfra.operations import files
 
+from pyinfra_deploys import layout
 from pyinfra_deploys.operations import secret as secret_file
 from pyinfra_deploys.rendered import check_rendered
 from pyinfra_deploys.stamp import manage_path
@@ -35,7 +36,12 @@ def jinja_options() -> dict[str, Any]:
 
 def render(dest: str, template: str | None = None, **context: Any) -> str:
     """Render a target path's template exactly as ``place`` does, without a host (for tests and checks)."""
-    return get_template(str(template_for(template or dest)), jinja_options()).render(**context)
+    return get_template(str(template_for(template or dest)), jinja_options()).render(**with_layout(context))
+
+
+def with_layout(context: dict[str, Any]) -> dict[str, Any]:
+    """Every template sees ``layout`` (pyinfra_deploys/layout.py): paths on the host are spelled there only."""
+    return {"layout": layout, **context}
 
 
 def place(
@@ -75,7 +81,7 @@ def place(
             user=user,
             group=group,
             jinja_env_kwargs=jinja_options(),
-            **context,
+            **with_layout(context),
         )
     return files.put(name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group)
 
