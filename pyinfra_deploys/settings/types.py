@@ -249,12 +249,25 @@ def check_on_calendar(value: str) -> str:
     )
 
 
+# The widest sending network an SPF record may authorise for the relay: a
+# provider's range is narrower; 0.0.0.0/0 would be "+all".
+SPF_WIDEST_PREFIX = {4: 16, 6: 32}
+
+
 def check_spf_source(value: str) -> str:
     """A domain (SPF ``include:``) or an IP network (``ip4:``/``ip6:``): who sends for the smarthost."""
     try:
-        return str(ipaddress.ip_network(value, strict=True))  # a bare address is its /32 (/128)
+        network = ipaddress.ip_network(value, strict=True)  # a bare address is its /32 (/128)
     except ValueError:
         pass
+    else:
+        widest = SPF_WIDEST_PREFIX[network.version]
+        if network.prefixlen < widest:
+            raise ValueError(
+                f"{value!r} is wider than /{widest}: SPF would let every host in it send as your domains; "
+                "name the relay's own SPF domain (include:, like spf.messagingengine.com) or its sending network"
+            )
+        return str(network)
     try:
         return check_domain(value)
     except ValueError:

@@ -36,6 +36,17 @@ def test_a_smarthost_without_spf_include_is_refused_by_name(sample: dict[str, An
         zone_lines(load_settings(sample), {})
 
 
+@pytest.mark.parametrize("network", ["0.0.0.0/0", "::/0", "10.0.0.0/8", "2001::/16", "128.0.0.0/1"])
+def test_an_spf_network_wide_enough_to_send_as_anyone_is_refused(sample: dict[str, Any], network: str) -> None:
+    with pytest.raises(SettingsError, match=r"smarthost\.spf_include.*wider than /(16|32)"):
+        settings_with(sample, spf_include=network)
+
+
+def test_the_widest_allowed_spf_networks_pass(sample: dict[str, Any]) -> None:
+    assert spf_value(settings_with(sample, spf_include="198.51.0.0/16")) == "v=spf1 mx ip4:198.51.0.0/16 ~all"
+    assert spf_value(settings_with(sample, spf_include="2001:db8::/32")) == "v=spf1 mx ip6:2001:db8::/32 ~all"
+
+
 def test_bad_dns_settings_name_their_key(sample: dict[str, Any]) -> None:
     with pytest.raises(SettingsError, match=r"smarthost\.spf_include"):
         settings_with(sample, spf_include="not a domain!")
