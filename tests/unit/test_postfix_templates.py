@@ -113,12 +113,16 @@ def test_master_cf_enables_the_seed_submission_service(tmp_path: Path, sample: d
     config = write_config(tmp_path / "c", sample)
     done = subprocess.run(["postconf", "-c", str(config), "-P", "submission/inet"], capture_output=True, text=True, check=True)
     assert done.stderr == ""
-    options = dict(line.split(" = ", 1)[0].split("/", 2)[2:] + [line.split(" = ", 1)[1]] for line in done.stdout.splitlines())
+    options = {}
+    for line in done.stdout.splitlines():  # submission/inet/NAME = VALUE ("NAME =" when empty)
+        key, _, value = line.partition(" =")
+        options[key.split("/", 2)[2]] = value.strip()
     assert options == {
         "syslog_name": "postfix/submission",
         "smtpd_tls_security_level": "encrypt",
         "smtpd_sasl_auth_enable": "yes",
         "smtpd_tls_auth_only": "yes",
+        "smtpd_helo_restrictions": "",
         "smtpd_reject_unlisted_recipient": "no",
         "smtpd_relay_restrictions": "permit_sasl_authenticated,reject",
         "milter_macro_daemon_name": "ORIGINATING",
