@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from images.paths import REPO
+from pyinfra_deploys.repo import REPO
 
 __all__ = ["REPO", "state_dir"]
 

@@ -40,10 +40,10 @@ from images.accel import accel_args
 from images.base_image import base_image, cache_root
 from images.firmware import OVMF_CODE, OVMF_VARS
 from images.packer_stream import Event, packer_env, run_packer
-from images.paths import REPO
 from images.progress import console, stage
 from images.stream import run_streamed
 from pyinfra_deploys.digest import file_hashes, files_matching
+from pyinfra_deploys.repo import REPO
 
 PACKER = os.environ.get("FEBRUARY_PACKER", "packer")
 PACKER_DIR = REPO / "images" / "packer"

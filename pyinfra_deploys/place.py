@@ -17,9 +17,10 @@ from pyinfra.operations import files
 from pyinfra_deploys import layout
 from pyinfra_deploys.operations import secret as secret_file
 from pyinfra_deploys.rendered import check_rendered
+from pyinfra_deploys.repo import REPO
 from pyinfra_deploys.stamp import manage_path
 
-FILES = Path(__file__).resolve().parent.parent / "files"
+FILES = REPO / "files"
 
 
 def template_for(dest: str) -> Path:

@@ -23,6 +23,7 @@ import pytest
 from cryptography import x509
 from dnslib import DNSRecord
 
+from february.paths import REPO
 from february.world.certs import self_signed
 from february.world.smarthost import FakeSmarthost, raw_bytes, read_spool
 
@@ -172,7 +173,6 @@ def test_message_is_spooled_with_exact_bytes(smarthost: FakeSmarthost, tls_pair:
 
 def test_world_main_runs_both_until_sigterm(tmp_path: Path) -> None:
     """The VM tooling's view: start, wait for the pid file, use both services, SIGHUP, SIGTERM -> exit 0."""
-    repo = Path(__file__).resolve().parents[2]
     zone = tmp_path / "zone"
     zone.write_text("example.net. 300 IN MX 10 mx.example.net.\nmx.example.net. 300 IN A 192.0.2.10\n")
     password_file = tmp_path / "password"
@@ -186,7 +186,7 @@ def test_world_main_runs_both_until_sigterm(tmp_path: Path) -> None:
         "--cert", str(cert), "--key", str(key),
         "--zone-file", str(zone), "--pidfile", str(pidfile),
     ]  # fmt: skip
-    proc = subprocess.Popen(argv, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
         while not pidfile.exists():
