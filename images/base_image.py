@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from images.base_layer import BaseLayer, build_root, installed_versions
 from images.disk import make_disk, to_qcow2
+from images.manifest import write_manifest
 
 
 def cache_root() -> Path:
@@ -43,18 +43,16 @@ def base_image(layer: BaseLayer | None = None, on_line: Callable[[str], None] | 
     to_qcow2(raw, work / "disk.qcow2")
     raw.unlink()
     shutil.rmtree(root)
-    (work / "manifest.json").write_text(
-        json.dumps(
-            {
-                "cache_key": key,
-                "suite": layer.suite,
-                "mirrors": list(layer.mirrors),
-                "packages": list(layer.packages),
-                "installed_versions": versions,
-                "build_seconds": round(time.monotonic() - started, 1),
-            },
-            indent=2,
-        )
+    write_manifest(
+        work,
+        {
+            "cache_key": key,
+            "suite": layer.suite,
+            "mirrors": list(layer.mirrors),
+            "packages": list(layer.packages),
+            "installed_versions": versions,
+            "build_seconds": round(time.monotonic() - started, 1),
+        },
     )
     shutil.rmtree(final, ignore_errors=True)
     work.rename(final)

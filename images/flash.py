@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from images.manifest import MANIFEST
 from images.seed import SEED_LABEL, HostIdentity, write_seed_vfat
 
 CHUNK = 4 * 1024 * 1024
@@ -192,7 +193,7 @@ def ask_on_terminal(question: str) -> bool:
 
 def image_record(image: Path, manifest: Path | None = None) -> dict[str, object]:
     """The image's artifact record (sha256, size) from the build's manifest.json."""
-    manifest = manifest or image.parent / "manifest.json"
+    manifest = manifest or image.parent / MANIFEST
     try:
         record = json.loads(manifest.read_text())["artifacts"][image.name]
         if not isinstance(record["sha256"], str) or not isinstance(record["size"], int):

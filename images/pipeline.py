@@ -39,6 +39,7 @@ import jinja2
 from images.accel import accel_args
 from images.base_image import base_image, cache_root
 from images.firmware import OVMF_CODE, OVMF_VARS
+from images.manifest import MANIFEST, read_manifest, write_manifest
 from images.packer_stream import Event, packer_env, run_packer
 from images.progress import console, stage
 from images.stream import run_streamed
@@ -51,7 +52,6 @@ BAKE_USER_DATA = REPO / "images" / "cloud-init" / "bake-user-data.j2"
 
 QCOW2 = "february.qcow2"
 RAW = "february.raw"
-MANIFEST = "manifest.json"
 ARTIFACTS = (QCOW2, RAW)
 
 # Bump when the layout or the conversion of the artifacts changes.
@@ -136,7 +136,7 @@ def cached(folder: Path, verify: bool = False) -> dict[str, Any] | None:
     also hashed again and compared with its recorded sha256 (slow: GBs).
     """
     try:
-        manifest = json.loads((folder / MANIFEST).read_text())
+        manifest = read_manifest(folder)
         for name in ARTIFACTS:
             record = manifest["artifacts"][name]
             st = (folder / name).stat()
@@ -326,7 +326,7 @@ def build(
         if base is None:
             with stage("Base image (Debian 12 stand-in, cached)") as on_line:
                 base = base_image(on_line=on_line)
-        base_key = json.loads((base.parent / "manifest.json").read_text())["cache_key"]
+        base_key = read_manifest(base.parent)["cache_key"]
     final = output / inputs_digest(base_key, os_name)[0][:16]
     if cached(final, verify=verify) is not None:
         console.print(f"[green]✓[/green] Golden image unchanged: {final}")
@@ -366,7 +366,7 @@ def build(
                 "build_seconds": round(time.monotonic() - started, 1),
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
-            (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            write_manifest(work, manifest)
             shutil.rmtree(final, ignore_errors=True)  # an incomplete or damaged earlier build
             work.rename(final)
         except BaseException:

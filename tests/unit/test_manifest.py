@@ -1,0 +1,45 @@
+"""The base layer and the golden image write their manifest.json through one writer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from images import base_image
+from images.base_layer import BaseLayer
+from images.manifest import MANIFEST, read_manifest, write_manifest
+from images.pipeline import ARTIFACTS, artifact_record, cached
+
+
+def test_a_written_manifest_reads_back_as_indented_json(tmp_path: Path) -> None:
+    record = {"cache_key": "ab" * 32, "installed_versions": {"postfix": "3.7.11-0+deb12u1"}, "build_seconds": 61.5}
+    path = write_manifest(tmp_path, record)
+    assert path == tmp_path / MANIFEST
+    assert read_manifest(tmp_path) == record
+    text = path.read_text()
+    assert text == json.dumps(record, indent=2) + "\n"
+
+
+def test_the_golden_image_cache_trusts_a_manifest_from_the_writer(tmp_path: Path) -> None:
+    for name in ARTIFACTS:
+        (tmp_path / name).write_bytes(b"disk " + name.encode())
+    write_manifest(tmp_path, {"artifacts": {name: artifact_record(tmp_path / name) for name in ARTIFACTS}})
+    assert cached(tmp_path, verify=True) is not None
+
+
+def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """base_image() with its slow steps stubbed: the manifest it leaves beside disk.qcow2."""
+    monkeypatch.setenv("FEBRUARY_CACHE", str(tmp_path))
+    monkeypatch.setattr(base_image, "build_root", lambda layer, root, on_line=None: root.mkdir())
+    monkeypatch.setattr(base_image, "installed_versions", lambda root: {"postfix": "3.7.11-0+deb12u1"})
+    monkeypatch.setattr(base_image, "make_disk", lambda root, raw, on_line=None: raw.write_bytes(b"raw"))
+    monkeypatch.setattr(base_image, "to_qcow2", lambda raw, qcow2: qcow2.write_bytes(b"qcow2"))
+    layer = BaseLayer(packages=("postfix",))
+    qcow2 = base_image.base_image(layer)
+    manifest = read_manifest(qcow2.parent)
+    assert set(manifest) == {"cache_key", "suite", "mirrors", "packages", "installed_versions", "build_seconds"}
+    assert manifest["cache_key"] == layer.cache_key() and qcow2.parent.name == layer.cache_key()[:16]
+    assert manifest["packages"] == ["postfix"] and manifest["installed_versions"] == {"postfix": "3.7.11-0+deb12u1"}
+    assert (qcow2.parent / MANIFEST).read_text() == json.dumps(manifest, indent=2) + "\n"
