@@ -6,14 +6,17 @@ package list comes from ``pyinfra_deploys.packages`` so that the deploy stays
 the one source of truth; the converge then finds the packages present and only
 places configuration.
 
-The root is generic: no SSH host keys, an empty machine-id, no snakeoil key.
-Identity arrives at first boot through cloud-init (NoCloud).
+The root is generic: ``generalize.sh`` (the same procedure that ends the
+bake, given the root directory) leaves no SSH host keys, an empty
+machine-id, no snakeoil key and ``localhost`` as the host name. Identity
+arrives at first boot through cloud-init (NoCloud).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,7 @@ from pyinfra_deploys.packages import deploy_packages
 
 HERE = Path(__file__).resolve().parent
 ROOTFS_OVERLAY = HERE / "rootfs"
+GENERALIZE = HERE / "generalize.sh"
 
 SUITE = "bookworm"
 MIRRORS: tuple[str, ...] = (
@@ -59,15 +63,6 @@ DEBCONF = "postfix postfix/main_mailer_type select No configuration"
 # Installed by the package layer, enabled by the deploy's roles.
 DEFERRED_SERVICES: tuple[str, ...] = ("postfix", "dovecot", "rspamd", "redis-server", "e2scrub_reap")
 
-GENERALIZE = (
-    "rm -f \"$1\"/etc/ssh/ssh_host_*"
-    " && : > \"$1\"/etc/machine-id"
-    " && rm -f \"$1\"/var/lib/dbus/machine-id"
-    " && rm -f \"$1\"/etc/ssl/private/ssl-cert-snakeoil.key \"$1\"/etc/ssl/certs/ssl-cert-snakeoil.pem"
-    " && rm -rf \"$1\"/var/lib/cloud/instances \"$1\"/var/lib/cloud/instance"
-    " && echo localhost > \"$1\"/etc/hostname"
-)
-
 
 @dataclass(frozen=True)
 class BaseLayer:
@@ -79,9 +74,9 @@ class BaseLayer:
 
     def cache_key(self) -> str:
         digest = hashlib.sha256()
-        digest.update(json.dumps([self.suite, self.mirrors, self.packages, DEBCONF, GENERALIZE, DEFERRED_SERVICES]).encode())
+        digest.update(json.dumps([self.suite, self.mirrors, self.packages, DEBCONF, DEFERRED_SERVICES]).encode())
         hash_files(files_matching(ROOTFS_OVERLAY, ["**/*"]), ROOTFS_OVERLAY, digest)
-        hash_files([HERE / "base_layer.py", HERE / "disk.py"], HERE, digest)
+        hash_files([HERE / "base_layer.py", HERE / "disk.py", GENERALIZE], HERE, digest)
         return digest.hexdigest()
 
 
@@ -98,7 +93,8 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
         "--customize-hook=chroot \"$1\" systemctl enable systemd-networkd",
         # The mail services start once the converge has configured them.
         f"--customize-hook=chroot \"$1\" systemctl disable {' '.join(DEFERRED_SERVICES)}",
-        f"--customize-hook={GENERALIZE}",
+        # Run on this machine with the root as its argument: only paths under it change.
+        f"--customize-hook=sh {shlex.quote(str(GENERALIZE))} \"$1\"",
         layer.suite,
         root,
         *layer.mirrors,
