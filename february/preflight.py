@@ -18,9 +18,10 @@ from images.firmware import OVMF_CODE, OVMF_VARS
 HOST_PACKAGES = REPO / "tools" / "host-packages.txt"
 
 # What each kind of work runs on this machine.
-VM_TOOLS = ("qemu-system-x86_64", "qemu-img", "cloud-localds", "nc", "ssh", "ssh-keygen", "openssl")
+VM_TOOLS = ("qemu-system-x86_64", "qemu-img", "mkfs.vfat", "mcopy", "nc", "ssh", "ssh-keygen", "openssl")
 BASE_TOOLS = ("mmdebstrap", "grub-mkstandalone", "mcopy", "mmd", "mkfs.vfat", "sfdisk", "mke2fs")
-IMAGE_TOOLS = (*VM_TOOLS, *BASE_TOOLS, "packer")
+# xorriso: Packer's cd_files puts the bake's seed on a CD with it.
+IMAGE_TOOLS = (*VM_TOOLS, *BASE_TOOLS, "packer", "xorriso")
 FLASH_TOOLS = ("sfdisk", "mkfs.vfat", "mcopy")
 
 

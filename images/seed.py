@@ -1,9 +1,10 @@
 """A host's first-boot identity as a NoCloud seed: host name, admin user, SSH key.
 
-A flashed disk (``images/flash.py``) or a USB stick (``february image
-seed``) carries a vfat volume labelled CIDATA with ``user-data`` and
-``meta-data``; cloud-init's NoCloud datasource reads it from any attached
-disk, on the golden image and on the stock Ubuntu cloud image alike.
+A flashed disk (``images/flash.py``), a USB stick (``february image
+seed``) or the local VM's second disk (``february/vm/seed.py``) carries a
+vfat volume labelled CIDATA with ``user-data`` and ``meta-data``;
+cloud-init's NoCloud datasource reads it from any attached disk, on the
+golden image and on the stock Ubuntu cloud image alike.
 
 The values come from an inventory a person edits, so they are validated
 here (each error names its host-data key) and rendered as JSON, which is
@@ -152,11 +153,21 @@ def meta_data(hostname: str, instance_id: str | None = None) -> str:
     return json.dumps({"instance-id": instance_id or f"february-{uuid.uuid4()}", "local-hostname": hostname.split(".")[0]}) + "\n"
 
 
-def write_seed_vfat(path: Path, identity: HostIdentity, size_kib: int = 1024, instance_id: str | None = None) -> Path:
-    """A vfat image labelled CIDATA holding the identity's user-data and meta-data."""
+def write_seed_vfat(
+    path: Path,
+    identity: HostIdentity,
+    size_kib: int = 1024,
+    instance_id: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Path:
+    """A vfat image labelled CIDATA holding the identity's user-data (``overrides``: see ``user_data``) and meta-data.
+
+    The one seed writer: the flash's seed partition, ``february image seed``
+    and the local VM's seed disk.
+    """
     with tempfile.TemporaryDirectory(prefix="february-seed-") as tmp_name:
         tmp = Path(tmp_name)
-        (tmp / "user-data").write_text(user_data(identity))
+        (tmp / "user-data").write_text(user_data(identity, overrides))
         (tmp / "meta-data").write_text(meta_data(identity.hostname, instance_id))
         make_vfat(path, size_kib, SEED_LABEL, {"user-data": tmp / "user-data", "meta-data": tmp / "meta-data"}, fat_bits=12)
     return path

@@ -59,7 +59,7 @@ def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
         started = time.monotonic()
         disk = config.dir / "disk.qcow2"
         qemu.make_overlay(base, disk, config.disk_gib)
-        seed = config.dir / "seed.iso"
+        seed = config.dir / "seed.vfat"
         write_seed(seed, settings.hostname, config.ssh_key.with_suffix(".pub").read_text().strip(), RESOLV_CONF)
         qemu.start(config, disk, seed)
         on_line("waiting for SSH")

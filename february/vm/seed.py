@@ -1,4 +1,4 @@
-"""The local VM's cloud-init NoCloud seed: a `cidata` ISO with user-data and meta-data.
+"""The local VM's cloud-init NoCloud seed: the flash's CIDATA vfat image, attached as a second disk.
 
 The user-data is a flashed host's (``images.seed``) with root as the admin
 user, the VM's key, no growing (the VM's disk is the image's size) and the
@@ -7,25 +7,20 @@ VM's resolv.conf.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+from typing import Any
 
-from images.seed import HostIdentity, meta_data, user_data
+from images.seed import HostIdentity, write_seed_vfat
 
 
-def vm_user_data(hostname: str, ssh_key: str, resolv_conf: str | None = None) -> str:
-    overrides: dict[str, object] = {"growpart": {"mode": "off"}, "resize_rootfs": False}
+def vm_overrides(resolv_conf: str | None = None) -> dict[str, Any]:
+    """What the VM's user-data changes in a flashed host's."""
+    overrides: dict[str, Any] = {"growpart": {"mode": "off"}, "resize_rootfs": False}
     if resolv_conf:
         overrides["write_files"] = [{"path": "/etc/resolv.conf", "permissions": "0644", "content": resolv_conf}]
-    return user_data(HostIdentity(hostname, "root", ssh_key), overrides)
+    return overrides
 
 
-def write_seed(path: Path, hostname: str, ssh_key: str, resolv_conf: str | None = None) -> None:
-    """Write the seed ISO (volume label `cidata`) at ``path``; a new instance-id each time."""
-    work = path.parent / "seed"
-    work.mkdir(parents=True, exist_ok=True)
-    user = work / "user-data"
-    meta = work / "meta-data"
-    user.write_text(vm_user_data(hostname, ssh_key, resolv_conf))
-    meta.write_text(meta_data(hostname))
-    subprocess.run(["cloud-localds", path, user, meta], check=True)
+def write_seed(path: Path, hostname: str, ssh_key: str, resolv_conf: str | None = None) -> Path:
+    """Write the seed image at ``path``; a new instance-id each time."""
+    return write_seed_vfat(path, HostIdentity(hostname, "root", ssh_key), overrides=vm_overrides(resolv_conf))
