@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from february.paths import REPO, state_dir
 from images.base_image import base_image
-from images.pipeline import MANIFEST, QCOW2, RAW, build
+from images.manifest import MANIFEST
+from images.pipeline import QCOW2, RAW, build
 
 
 def timed(label: str, results: dict[str, float], **kwargs: object) -> Path:

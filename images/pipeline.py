@@ -39,7 +39,7 @@ import jinja2
 from images.accel import accel_args
 from images.base_image import base_image, cache_root
 from images.firmware import OVMF_CODE, OVMF_VARS
-from images.manifest import MANIFEST, read_manifest, write_manifest
+from images.manifest import read_manifest, write_manifest
 from images.packer_stream import Event, packer_env, run_packer
 from images.progress import console, stage
 from images.stream import run_streamed

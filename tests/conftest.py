@@ -44,6 +44,12 @@ def sample(secrets_dir: Path) -> dict[str, Any]:
     }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The owner's path goes last: its first server is the session's VM, after every VM test has used it."""
+    last = [item for item in items if item.nodeid.startswith("tests/image/test_owner_path.py")]
+    items[:] = [item for item in items if item not in last] + last
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the VM's measured times (boot, cold and no-op converge) at the end of every run."""
     from tests.vm.fixtures import TIMINGS

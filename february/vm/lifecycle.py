@@ -45,8 +45,8 @@ def vm_settings() -> Settings:
     return vm_host().settings
 
 
-def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
-    """Boot a fresh VM from ``base`` (default: the cached stand-in base); return seconds to SSH."""
+def boot(config: VmConfig = DEFAULT, base: Path | None = None, extra_disks: tuple[Path, ...] = ()) -> float:
+    """Boot a fresh VM from ``base`` (default: the cached stand-in base), with ``extra_disks`` (raw) attached; return seconds to SSH."""
     config.dir.mkdir(parents=True, exist_ok=True)
     ensure_vm_secrets(config)
     settings = vm_settings()
@@ -61,7 +61,7 @@ def boot(config: VmConfig = DEFAULT, base: Path | None = None) -> float:
         qemu.make_overlay(base, disk, config.disk_gib)
         seed = config.dir / "seed.vfat"
         write_seed(seed, settings.hostname, config.ssh_key.with_suffix(".pub").read_text().strip(), RESOLV_CONF)
-        qemu.start(config, disk, seed)
+        qemu.start(config, disk, seed, extra_disks)
         on_line("waiting for SSH")
         qemu.wait_for_ssh(config)
         return time.monotonic() - started

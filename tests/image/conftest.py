@@ -24,7 +24,8 @@ import pytest
 
 from february.paths import state_dir
 from february.vm.secrets import hash_password
-from images.pipeline import MANIFEST, build
+from images.manifest import MANIFEST
+from images.pipeline import build
 
 TIMINGS: dict[str, float] = {}
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from images import pipeline
-from images.pipeline import ARTIFACTS, MANIFEST, build, cached, digest_of, sha256_file
+from images.manifest import MANIFEST
+from images.pipeline import ARTIFACTS, build, cached, digest_of, sha256_file
 from tests.image.conftest import TIMINGS, Baked
 
 

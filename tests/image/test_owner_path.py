@@ -1,18 +1,20 @@
-"""The owner's path, end to end, on a VM reached only the way a real host is.
+"""The owner's path, end to end: the server dies, a blank disk is flashed and the last backup brings it back.
 
-The golden image is flashed (`images.flash`, what `february image flash`
-runs) onto a blank NVMe disk file larger than the image, with the host's
-identity written onto the disk itself. It boots under UEFI with an e1000e
-NIC and nothing else attached but the owner's backup disk: no seed made by
-the harness. Then, as the owner would: SSH in as the admin user, converge
-through an inventory shaped like inventory/hosts.py (ssh_user + _sudo),
-send mail in and out, `february backup now`. The VM and its disk are then
-destroyed, a new blank disk is flashed, converged and `february backup
-restore`d: the old mail reads over IMAPS, the DKIM key and record are the
-same, a second converge changes nothing and new mail flows.
+The first server is the session's VM (tests/vm), after every VM test: its
+backup disk holds a restic repository, and `february backup now` saves it.
+That VM is then stopped for good. The golden image (`images.flash`, what
+`february image flash` runs) goes onto a blank NVMe disk file larger than
+the image, with the host's identity written onto the disk itself. It boots
+under UEFI with an e1000e NIC and nothing else attached but the owner's
+backup disk: no seed made by the harness. Then, as the owner would: SSH in
+as the admin user, converge through an inventory shaped like
+inventory/hosts.py (ssh_user + _sudo), `february backup restore`: the old
+mail reads over IMAPS with its owners and modes, the DKIM key and record are
+the same, a second converge changes nothing and new mail flows.
 
 What the harness does by hand is what the owner's network and hands give a
 real box: a resolver (the fake DNS, over TCP) and the backup disk mounted.
+Ordered last in the session (tests/conftest.py): it ends the session VM.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import pytest
 from february.paths import REPO
 from february.remote import dkim_records
 from february.vm import lifecycle, qemu
-from february.vm.config import VmConfig, for_name
+from february.vm.config import DEFAULT, VmConfig, for_name
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.world_process import start_world
 from images.flash import HostIdentity, flash
@@ -41,6 +43,7 @@ from images.stream import run_streamed
 from pyinfra_deploys import layout
 from pyinfra_deploys.settings.inventory import inventory_host
 from tests.image.conftest import TIMINGS, Baked
+from tests.vm.fixtures import MOUNT_BACKUP_DISK, make_backup_disk
 from tests.vm.mailvm import MailVm, message, sudo_inventory
 from tests.vm.test_reconverge import grand_total
 
@@ -55,12 +58,10 @@ WATCHER = (
     f"'while [ ! -e /tmp/watch.stop ]; do echo tick; cat {WATCHED} 2>/dev/null; done' > /tmp/watch.out 2>&1 &"
 )
 DISK_GIB = 8
-BACKUP_LABEL = "febbackup"
 # Outside the deploy: the owner's network gives a resolver, the owner mounts the backup disk.
-OWNERS_HANDS = (
-    "printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf && "
-    f"mkdir -p /srv/backup && mount LABEL={BACKUP_LABEL} /srv/backup"
-)
+OWNERS_HANDS = "printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf && " + MOUNT_BACKUP_DISK
+# What a restore must bring back as it was: a message file, the mail store, the DKIM key.
+STATS = "stat -c '%U %G %a' {message} /var/vmail/example.test/alice/Maildir " + layout.dkim_key("example.test", "february")
 
 
 def february(*args: str) -> subprocess.CompletedProcess[str]:
@@ -80,7 +81,7 @@ class Site:
     facts: dict[str, str] = field(default_factory=dict)
 
 
-def make_site(folder: Path) -> Site:
+def make_site(folder: Path, backup_disk: Path | None = None) -> Site:
     config = for_name("owner")
     config = VmConfig(**{**config.__dict__, "nic": "e1000e", "disk_bus": "nvme", "disk_format": "raw", "ssh_user": ADMIN, "own_ssh_key": True})
     qemu.stop(config)
@@ -90,8 +91,8 @@ def make_site(folder: Path) -> Site:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "owner@laptop", "-f", str(config.ssh_key)], check=True)
     ensure_vm_secrets(config)  # the site's secrets (shared with the VM inventory) and the relay's test CA
     inventory = sudo_inventory(folder, config, ADMIN, "owner_hosts.py")
-    backup_disk = folder / "backup.img"
-    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", BACKUP_LABEL, str(backup_disk), "1G"], check=True)
+    if backup_disk is None:
+        backup_disk = make_backup_disk(folder / "backup.img")
     return Site(config=config, folder=folder, inventory=inventory, backup_disk=backup_disk)
 
 
@@ -153,48 +154,48 @@ def dkim_key_sha(vm: MailVm) -> str:
     return vm.run(f"sha256sum {layout.dkim_key('example.test', 'february')}").stdout.split()[0]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    return make_site(tmp_path_factory.mktemp("owner-site"))
+def stats(vm: MailVm, subject: str) -> str:
+    """Owner, group and mode of the message with ``subject``, of the mail store and of the DKIM key."""
+    found = vm.run(f"grep -rlF '{subject}' /var/vmail/example.test/alice/Maildir/cur /var/vmail/example.test/alice/Maildir/new").stdout.split()
+    assert len(found) == 1, found
+    return vm.run(STATS.format(message=found[0])).stdout
 
 
 @pytest.fixture(scope="module")
-def first_host(site: Site, baked: Baked) -> Iterator[MailVm]:
-    disk = site.config.dir / "disk-a.raw"
-    try:
-        yield bring_up(site, baked, disk)
-    finally:
-        qemu.stop(site.config)
-        disk.unlink(missing_ok=True)
+def site(tmp_path_factory: pytest.TempPathFactory, backup_disk: Path) -> Site:
+    return make_site(tmp_path_factory.mktemp("owner-site"), backup_disk)
 
 
 @pytest.fixture(scope="module")
-def backed_up(site: Site, first_host: MailVm) -> Site:
-    """Mail in and out on the first host, `february backup now`, then the host and its disk are destroyed."""
-    inbound, relayed = mail_in_and_out(first_host, "alice@example.test", "before the disk died")
+def backed_up(site: Site, mailvm: MailVm) -> Site:
+    """Mail in and out on the session's VM, `february backup now`, then that server is gone."""
+    inbound, relayed = mail_in_and_out(mailvm, "alice@example.test", "before the disk died")
     assert "DKIM-Signature:" in relayed["data"]
-    february("backup", "now", "-i", str(site.inventory))
+    mailvm.wait_for_message("alice@example.test", inbound)
+    february("backup", "now", "-i", str(lifecycle.VM_INVENTORY))
     site.facts.update(
         inbound=inbound,
-        dkim_sha=dkim_key_sha(first_host),
-        dkim_record=dkim_records(inventory_host(site.inventory))["example.test"],
-        boot=first_host.run("hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
-                            "df -B1 --output=size / | tail -1; sudo -n true && echo sudo").stdout,
-        seeds=first_host.run("blkid -o device -t LABEL=CIDATA; blkid -o device -t LABEL=cidata; true").stdout,
-        nics=first_host.run("for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done; true").stdout,
-        network=first_host.run("timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False).stdout,
+        stats=stats(mailvm, inbound),
+        dkim_sha=dkim_key_sha(mailvm),
+        dkim_record=dkim_records(lifecycle.vm_host())["example.test"],
     )
-    qemu.stop(site.config)
-    (site.config.dir / "disk-a.raw").unlink(missing_ok=True)
+    qemu.stop(DEFAULT)
     return site
 
 
 @pytest.fixture(scope="module")
 def restored(backed_up: Site, baked: Baked) -> Iterator[MailVm]:
-    disk = backed_up.config.dir / "disk-b.raw"
+    disk = backed_up.config.dir / "disk.raw"
     began = time.monotonic()
     try:
         vm = bring_up(backed_up, baked, disk)
+        backed_up.facts.update(
+            boot=vm.run("hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
+                        "df -B1 --output=size / | tail -1; sudo -n true && echo sudo").stdout,
+            seeds=vm.run("blkid -o device -t LABEL=CIDATA; blkid -o device -t LABEL=cidata; true").stdout,
+            nics=vm.run("for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done; true").stdout,
+            network=vm.run("timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False).stdout,
+        )
         february("backup", "restore", "-i", str(backed_up.inventory))
         TIMINGS["blank_disk_to_restored_s"] = time.monotonic() - began
         yield vm
@@ -203,7 +204,7 @@ def restored(backed_up: Site, baked: Baked) -> Iterator[MailVm]:
         disk.unlink(missing_ok=True)
 
 
-def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Site, baked: Baked) -> None:
+def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Site, restored: MailVm, baked: Baked) -> None:
     lines = backed_up.facts["boot"].split()
     assert lines[0] == "mail.example.test"
     assert lines[1].startswith("/dev/nvme0n1") and "uefi" in lines
@@ -223,7 +224,7 @@ def test_no_secret_was_readable_by_others_while_the_sudo_user_converged(backed_u
     assert restored.host.file(f"/var/tmp/february-stage-{ADMIN}").mode == 0o700
 
 
-def test_first_boot_took_the_seed_and_the_mail_services_wait_for_the_converge(backed_up: Site) -> None:
+def test_first_boot_took_the_seed_and_the_mail_services_wait_for_the_converge(backed_up: Site, restored: MailVm) -> None:
     lines = backed_up.facts["before_converge"].split()
     assert "status:" in lines and "done" in lines
     assert lines[lines.index("done") + 1 : lines.index("done") + 5] == ["disabled"] * 4
@@ -233,13 +234,14 @@ def test_first_boot_took_the_seed_and_the_mail_services_wait_for_the_converge(ba
     assert len(machine_id) == 32 and machine_id != "uninitialized"
 
 
-def test_the_e1000e_nic_is_used_and_the_network_leads_nowhere_else(backed_up: Site) -> None:
+def test_the_e1000e_nic_is_used_and_the_network_leads_nowhere_else(backed_up: Site, restored: MailVm) -> None:
     assert backed_up.facts["nics"].split() == ["e1000e"]
     assert backed_up.facts["network"].strip() == "blocked"
 
 
-def test_mail_from_before_the_disk_died_reads_over_imaps(backed_up: Site, restored: MailVm) -> None:
+def test_mail_from_before_the_disk_died_reads_over_imaps_with_its_owners_and_modes(backed_up: Site, restored: MailVm) -> None:
     restored.wait_for_message("alice@example.test", backed_up.facts["inbound"], timeout=30)
+    assert stats(restored, backed_up.facts["inbound"]) == backed_up.facts["stats"]
 
 
 def test_the_dkim_key_and_its_dns_record_are_unchanged(backed_up: Site, restored: MailVm) -> None:

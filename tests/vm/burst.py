@@ -1,29 +1,53 @@
-"""Many inbound messages over parallel SMTP sessions on port 25 (the fault test and bench/inbound_bench.py)."""
+"""Many inbound messages over parallel SMTP sessions on port 25 (the fault test and bench/inbound_bench.py).
+
+The sessions run in a process of their own (``python -m tests.vm.burst``):
+pyinfra, imported by the VM tests, patches threads and sockets with gevent,
+under which parallel sessions stalled until they timed out.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import smtplib
+import subprocess
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from email.message import EmailMessage
 
 from february.vm.config import VmConfig
-from tests.vm.mailvm import MailVm, message
+from tests.vm.mailvm import MailVm
 
 
-def send_burst(config: VmConfig, recipients: list[str], count: int, sessions: int, tag: str) -> Counter[str]:
-    """Send ``count`` messages (subjects ``<tag> <n>``) over ``sessions`` parallel sessions; return how many each recipient got."""
+def _message(recipient: str, subject: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = "carol@example.net"
+    mail["To"] = recipient
+    mail["Subject"] = subject
+    mail.set_content("One of a burst of inbound messages.\n")
+    return mail
 
+
+def _send(port: int, recipients: list[str], count: int, sessions: int, tag: str) -> None:
     def session(first: int) -> None:
-        with smtplib.SMTP("127.0.0.1", config.smtp_port, local_hostname="client.example.net", timeout=300) as client:
+        with smtplib.SMTP("127.0.0.1", port, local_hostname="client.example.net", timeout=300) as client:
             client.ehlo()
             for n in range(first, count, sessions):
-                client.send_message(message("carol@example.net", recipients[n % len(recipients)], f"{tag} {n}"))
+                client.send_message(_message(recipients[n % len(recipients)], f"{tag} {n}"))
 
     with ThreadPoolExecutor(max_workers=sessions) as pool:
         for done in [pool.submit(session, first) for first in range(sessions)]:
             done.result()
-    return Counter(recipients[n % len(recipients)] for n in range(count))
+
+
+def send_burst(config: VmConfig, recipients: list[str], count: int, sessions: int, tag: str) -> Counter[str]:
+    """Send ``count`` messages (subjects ``<tag> <n>``) over ``sessions`` parallel sessions; return how many each recipient got."""
+    argv = [sys.executable, "-m", "tests.vm.burst", str(config.smtp_port), str(count), str(sessions), tag, *recipients]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return Counter(json.loads(done.stdout))
 
 
 def count_landed(vm: MailVm, address: str, tag: str) -> int:
@@ -42,3 +66,19 @@ def wait_until_landed(vm: MailVm, expected: Counter[str], tag: str, timeout: flo
         if all(landed[address] >= want for address, want in expected.items()) or time.monotonic() > deadline:
             return landed
         time.sleep(3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.vm.burst", description="Send a burst of messages to 127.0.0.1:PORT.")
+    parser.add_argument("port", type=int)
+    parser.add_argument("count", type=int)
+    parser.add_argument("sessions", type=int)
+    parser.add_argument("tag")
+    parser.add_argument("recipients", nargs="+")
+    args = parser.parse_args()
+    _send(args.port, args.recipients, args.count, args.sessions, args.tag)
+    print(json.dumps(Counter(args.recipients[n % len(args.recipients)] for n in range(args.count))))
+
+
+if __name__ == "__main__":
+    main()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime
 import os
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,9 +25,29 @@ from tests.vm.mailvm import MailVm
 
 TIMINGS: dict[str, float] = {}
 
+BACKUP_LABEL = "febbackup"
+# The owner's hands, outside the deploy: the backup disk in fstab, mounted.
+MOUNT_BACKUP_DISK = (
+    "mkdir -p /srv/backup && "
+    f"{{ grep -q '^LABEL={BACKUP_LABEL} ' /etc/fstab || echo 'LABEL={BACKUP_LABEL} /srv/backup ext4 defaults,nofail 0 2' >> /etc/fstab; }} && "
+    "{ mountpoint -q /srv/backup || mount /srv/backup; }"
+)
+
+
+def make_backup_disk(path: Path) -> Path:
+    """An empty ext4 disk image labelled BACKUP_LABEL: the owner's USB disk."""
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", BACKUP_LABEL, str(path), "1G"], check=True)
+    return path
+
 
 @pytest.fixture(scope="session")
-def mailvm() -> Iterator[MailVm]:
+def backup_disk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The backup disk of the session's servers: the VM's, then the rebuilt host's (tests/image/test_owner_path.py)."""
+    return make_backup_disk(tmp_path_factory.mktemp("backup-disk") / "backup.img")
+
+
+@pytest.fixture(scope="session")
+def mailvm(backup_disk: Path) -> Iterator[MailVm]:
     started_at = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
     reuse = os.environ.get("FEBRUARY_VM_REUSE") == "1" and qemu.running_pid(DEFAULT) is not None
     if reuse:
@@ -34,7 +56,8 @@ def mailvm() -> Iterator[MailVm]:
     else:
         qemu.stop(DEFAULT)
         stop_world(DEFAULT)
-        TIMINGS["boot_to_ssh_s"] = lifecycle.boot(DEFAULT)
+        TIMINGS["boot_to_ssh_s"] = lifecycle.boot(DEFAULT, extra_disks=(backup_disk,))
+        MailVm(config=DEFAULT, started_at=started_at).run(MOUNT_BACKUP_DISK)
         began = time.monotonic()
         lifecycle.cold_converge()
         TIMINGS["cold_converge_s"] = time.monotonic() - began

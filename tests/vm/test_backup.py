@@ -1,7 +1,8 @@
 """Backups with restic on the VM, driven the way an owner drives them: `february backup -i INV`.
 
-The VM inventory keeps its repository in /srv/backup/february on the VM's
-own disk; the flash-and-restore path puts it on a disk of its own.
+The VM inventory keeps its repository in /srv/backup/february, where the
+session mounts the owner's backup disk. The restore is the owner's path
+(tests/image/test_owner_path.py): this VM's last backup onto a flashed host.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pytest
 from february.paths import REPO
 from pyinfra_deploys import layout
 from tests.vm.mailvm import MailVm, message
-from tests.vm.test_reconverge import grand_total
 
 INVENTORY = str(REPO / "inventory" / "vm.py")
 MAILDIR = "/var/vmail/example.test/alice/Maildir"
@@ -64,23 +64,6 @@ def test_backup_list_shows_the_snapshot_and_the_age_of_the_last_success(backed_u
     assert done.returncode == 0, done.stderr
     assert "last success:" in done.stderr and "h ago" in done.stderr
     assert "/var/vmail" in done.stderr
-
-
-def test_a_restore_brings_back_lost_mail_with_owners_and_modes_and_then_nothing_changes(mailvm: MailVm, backed_up: str) -> None:
-    # the message file itself (Dovecot's index cache holds its headers too)
-    found = mailvm.run(f"grep -rl '{backed_up}' {MAILDIR}/cur {MAILDIR}/new").stdout.split()
-    assert len(found) == 1
-    before = mailvm.run(f"stat -c '%U %G %a' {found[0]} && stat -c '%U %G %a' {MAILDIR} /var/lib/rspamd/dkim/*.key").stdout
-    mailvm.run(f"rm -f {found[0]} /var/lib/rspamd/dkim/*.key")
-    done = february("backup", "restore", "-i", INVENTORY)
-    assert done.returncode == 0, done.stderr
-    assert mailvm.run(f"stat -c '%U %G %a' {found[0]} && stat -c '%U %G %a' {MAILDIR} /var/lib/rspamd/dkim/*.key").stdout == before
-    mailvm.wait_for_message("alice@example.test", backed_up)
-    for service in ("postfix", "dovecot", "rspamd"):
-        assert mailvm.run(f"systemctl is-active {service}").stdout.strip() == "active"
-    from february.vm import lifecycle
-
-    assert grand_total(lifecycle.converge())[1:3] == (0, 0)
 
 
 def test_a_failed_backup_fails_its_unit_and_shows_in_the_list(mailvm: MailVm, backed_up: str) -> None:

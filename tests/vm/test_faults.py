@@ -68,7 +68,7 @@ def reboot(vm: MailVm, timeout: float = 600) -> None:
     assert before
     vm.run("systemctl reboot", check=False)
     deadline = time.monotonic() + timeout
-    while (now := boot_id(vm)) in (None, before):
+    while boot_id(vm) in (None, before):
         assert time.monotonic() < deadline, "the VM did not come back from the reboot"
         time.sleep(3)
     vm.run("systemctl is-system-running --wait", check=False)

@@ -25,6 +25,19 @@ from pyinfra_deploys import layout
 from tests.vm.mailvm import MailVm, message
 
 SENDER = "alice@example.test"
+HOSTNAME = "mail.example.test"
+
+
+def resolving(folder: Path, argv: list[str]) -> list[str]:
+    """``argv`` run where the server's name resolves to the loopback, as the owner's DNS would make it.
+
+    mbsync checks that the certificate names the host it connected to, so it
+    must connect by name: the name goes into an /etc/hosts seen only by that
+    process (a mount namespace of its own), never into this machine's.
+    """
+    hosts = folder / "hosts"
+    hosts.write_text(f"127.0.0.1 localhost {HOSTNAME}\n")
+    return ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts), *argv]
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +121,7 @@ def test_mbsync_syncs_the_inbox_over_imaps(mailvm: MailVm, server_cert: Path, tm
     config = tmp_path / "mbsyncrc"
     config.write_text(
         "IMAPAccount february\n"
-        "Host 127.0.0.1\n"
+        f"Host {HOSTNAME}\n"
         f"Port {mailvm.config.imaps_port}\n"
         f"User {SENDER}\n"
         f"PassCmd \"cat {password_file(mailvm, tmp_path, SENDER)}\"\n"
@@ -128,7 +141,7 @@ def test_mbsync_syncs_the_inbox_over_imaps(mailvm: MailVm, server_cert: Path, tm
         "Create Near\n"
     )
     began = time.monotonic()
-    done = subprocess.run(["mbsync", "-c", str(config), "february"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(resolving(tmp_path, ["mbsync", "-c", str(config), "february"]), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     synced = [path for path in (local / "INBOX").glob("*/*") if f"Subject: {subject}".encode() in path.read_bytes()]
     assert len(synced) == 1, f"{subject!r} not among {len(list((local / 'INBOX').glob('*/*')))} synced files ({time.monotonic() - began:.0f}s)"
