@@ -30,4 +30,17 @@ def restart_on_change(name: str, service: str, changes: Sequence[OperationMeta],
         reloaded=reload,
         _if=any_changed(*changes),
     )
-    systemd.service(name=f"{name} enabled and running", service=service, running=True, enabled=True)
+    enabled_and_running(name, service)
+
+
+# Enabling a service that also ships a SysV script (postfix, dovecot, rspamd,
+# redis-server) makes systemctl run update-rc.d, a Perl program, as well: 6 s
+# of the 8 s it takes under emulation, for /etc/rc?.d links that systemd
+# ignores when a native unit exists. SYSTEMCTL_SKIP_SYSV=1 skips that step;
+# `systemctl is-enabled` reads the native unit either way.
+NATIVE_ONLY = {"SYSTEMCTL_SKIP_SYSV": "1"}
+
+
+def enabled_and_running(name: str, service: str) -> OperationMeta:
+    """The systemd unit ``service`` enabled at boot and running now."""
+    return systemd.service(name=f"{name} enabled and running", service=service, running=True, enabled=True, _env=NATIVE_ONLY)

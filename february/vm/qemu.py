@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -85,9 +86,41 @@ def start(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tuple[Pa
         if port_open("127.0.0.1", host_port):
             raise VmError(f"127.0.0.1:{host_port} (for {name}) is already in use")
     config.console_log.unlink(missing_ok=True)
-    done = subprocess.run(qemu_argv(config, disk, seed, extra_disks), capture_output=True, text=True)
+    argv = qemu_argv(config, disk, seed, extra_disks)
+    _launch(argv)
+    _argv_file(config).write_text(json.dumps(argv))
+
+
+def _argv_file(config: VmConfig) -> Path:
+    return config.dir / "qemu.argv.json"
+
+
+def _launch(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         raise VmError(f"qemu failed to start: {done.stderr.strip()}")
+
+
+def power_cycle(config: VmConfig, timeout: float = 300.0) -> float:
+    """Power the guest off from inside, wait until QEMU exits, power it on again with the same disks; return seconds to SSH.
+
+    A cold boot, not a guest reboot: under TCG the firmware sometimes spins
+    forever after a guest-initiated reset, which a real box does not do.
+    """
+    pid = running_pid(config)
+    if pid is None:
+        raise VmError(f"VM {config.name!r} is not running")
+    argv = json.loads(_argv_file(config).read_text())
+    subprocess.run(ssh_argv(config) + ["sudo -n systemctl poweroff" if config.ssh_user != "root" else "systemctl poweroff"], capture_output=True, timeout=60)
+    deadline = time.monotonic() + timeout
+    while running_pid(config) == pid:
+        if time.monotonic() > deadline:
+            raise VmError(f"VM {config.name!r} did not power off within {timeout:.0f}s; see {config.console_log}")
+        time.sleep(1)
+    began = time.monotonic()
+    _launch(argv)
+    wait_for_ssh(config, timeout=timeout)
+    return time.monotonic() - began
 
 
 def stop(config: VmConfig, timeout: float = 20.0) -> bool:

@@ -8,6 +8,7 @@ from pyinfra.operations import files, server
 
 from pyinfra_deploys import packages
 from pyinfra_deploys.layout import VMAIL_DIR, VMAIL_UID
+from pyinfra_deploys.operations import account
 from pyinfra_deploys.place import place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import restart_on_change
@@ -22,17 +23,7 @@ SIEVE = f"{SIEVE_DIR}/spam-to-junk.sieve"
 def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
     s = current()
     install("dovecot", packages.DOVECOT)
-    server.group(name="vmail group", group="vmail", gid=VMAIL_UID, system=True)
-    server.user(
-        name="vmail user",
-        user="vmail",
-        uid=VMAIL_UID,
-        group="vmail",
-        home=VMAIL_DIR,
-        shell="/usr/sbin/nologin",
-        system=True,
-        create_home=False,
-    )
+    account.system_account(name="vmail account", user="vmail", uid=VMAIL_UID, home=VMAIL_DIR, shell="/usr/sbin/nologin")
     manage_user("vmail")
     manage_path(VMAIL_DIR, SIEVE.replace(".sieve", ".svbin"))
     files.directory(name="Mail store", path=VMAIL_DIR, user="vmail", group="vmail", mode="750")

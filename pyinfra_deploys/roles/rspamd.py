@@ -14,7 +14,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.place import absent, place
 from pyinfra_deploys.roles.packages import install
-from pyinfra_deploys.service import restart_on_change
+from pyinfra_deploys.service import enabled_and_running, restart_on_change
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.stamp import manage_path, manage_presence, manage_service
 
@@ -113,7 +113,7 @@ def rspamd() -> None:
             )
         )
 
-    systemd.service(name="Redis enabled and running", service="redis-server", running=True, enabled=True)
+    enabled_and_running("Redis", "redis-server")
     # A restart, not a reload: a reload while Rspamd still compiles its
     # regexps (minutes under emulation) made its main process exit.
     restart_on_change("Rspamd", "rspamd", changes, check=["rspamadm configtest -q"])
