@@ -50,9 +50,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = [item for item in items if item not in last] + last
 
 
+# Seconds spent per test file (setup, call and teardown, fixtures included): the phases of a run.
+PHASES: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    path = report.nodeid.split("::", 1)[0]
+    PHASES[path] = PHASES.get(path, 0.0) + report.duration
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the VM's measured times (boot, cold and no-op converge) at the end of every run."""
+    """Print the VM's measured times (boot, cold and no-op converge) and the time per test file at the end of every run."""
     from tests.vm.fixtures import TIMINGS
 
     if TIMINGS:
         terminalreporter.write_line("VM timings: " + ", ".join(f"{k}={v:.1f}s" for k, v in TIMINGS.items()))
+    slow = {path: seconds for path, seconds in PHASES.items() if seconds >= 5}
+    if slow:
+        terminalreporter.write_line("Time per test file (5 s or more): " + ", ".join(f"{path.removeprefix('tests/')}={seconds:.0f}s" for path, seconds in slow.items()))
