@@ -64,6 +64,8 @@ def boot(config: VmConfig = DEFAULT, base: Path | None = None, extra_disks: tupl
         qemu.start(config, disk, seed, extra_disks)
         on_line("waiting for SSH")
         qemu.wait_for_ssh(config)
+        on_line("waiting for cloud-init's last stage")
+        qemu.wait_for_cloud_init(config)
         return time.monotonic() - started
 
 

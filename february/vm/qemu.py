@@ -120,6 +120,7 @@ def power_cycle(config: VmConfig, timeout: float = 300.0) -> float:
     began = time.monotonic()
     _launch(argv)
     wait_for_ssh(config, timeout=timeout)
+    wait_for_cloud_init(config)
     return time.monotonic() - began
 
 
@@ -151,6 +152,25 @@ def wait_for_ssh(config: VmConfig, timeout: float = 300.0) -> float:
             return time.monotonic() - started
         time.sleep(2)
     raise VmError(f"no SSH on 127.0.0.1:{config.ssh_port} after {timeout:.0f}s; see {config.console_log}")
+
+
+def wait_for_cloud_init(config: VmConfig, timeout: float = 600.0) -> None:
+    """Wait until cloud-init has run every boot stage (SSH answers before its last stage restarts sshd)."""
+    command = "cloud-init status --wait >/dev/null; true"
+    if config.ssh_user != "root":
+        command = f"sudo -n sh -c '{command}'"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done = subprocess.run(ssh_argv(config) + [command], capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            done = None
+        if done is not None and done.returncode == 0:
+            return
+        # 255: the connection went down (sshd restarted by cloud-init): ask again
+        if time.monotonic() > deadline:
+            raise VmError(f"cloud-init did not finish within {timeout:.0f}s; see {config.console_log}")
+        time.sleep(2)
 
 
 def ssh_argv(config: VmConfig) -> list[str]:

@@ -113,6 +113,7 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
     qemu.start(site.config, disk, None, extra_disks=(site.backup_disk,))
     qemu.wait_for_ssh(site.config, timeout=600)
     TIMINGS["flash_to_ssh_s"] = time.monotonic() - began
+    qemu.wait_for_cloud_init(site.config)
     vm = MailVm(config=site.config, started_at=started_at)
     site.facts.setdefault(
         "before_converge",
