@@ -59,6 +59,9 @@ class MailVm:
                 "  StrictHostKeyChecking no\n"
                 "  UserKnownHostsFile /dev/null\n"
                 "  LogLevel ERROR\n"
+                # testinfra asks for ControlMaster but names no socket: without
+                # one every check is a new SSH handshake (about 1 s under TCG).
+                f"  ControlPath {self.config.dir}/ssh-%C\n"
             )
             self._host = testinfra.get_host(
                 "ssh://february-vm", ssh_config=str(ssh_config), sudo=self.config.ssh_user != "root"
