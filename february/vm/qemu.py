@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import socket
 import subprocess
@@ -111,7 +112,7 @@ def power_cycle(config: VmConfig, timeout: float = 300.0) -> float:
     if pid is None:
         raise VmError(f"VM {config.name!r} is not running")
     argv = json.loads(_argv_file(config).read_text())
-    subprocess.run(ssh_argv(config) + ["sudo -n systemctl poweroff" if config.ssh_user != "root" else "systemctl poweroff"], capture_output=True, timeout=60)
+    subprocess.run(ssh_argv(config) + [as_admin(config, "systemctl poweroff")], capture_output=True, timeout=60)
     deadline = time.monotonic() + timeout
     while running_pid(config) == pid:
         if time.monotonic() > deadline:
@@ -156,9 +157,7 @@ def wait_for_ssh(config: VmConfig, timeout: float = 300.0) -> float:
 
 def wait_for_cloud_init(config: VmConfig, timeout: float = 600.0) -> None:
     """Wait until cloud-init has run every boot stage (SSH answers before its last stage restarts sshd)."""
-    command = "cloud-init status --wait >/dev/null; true"
-    if config.ssh_user != "root":
-        command = f"sudo -n sh -c '{command}'"
+    command = as_admin(config, "cloud-init status --wait >/dev/null; true")
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -171,6 +170,11 @@ def wait_for_cloud_init(config: VmConfig, timeout: float = 600.0) -> None:
         if time.monotonic() > deadline:
             raise VmError(f"cloud-init did not finish within {timeout:.0f}s; see {config.console_log}")
         time.sleep(2)
+
+
+def as_admin(config: VmConfig, command: str) -> str:
+    """``command`` as root on the VM: through sudo when its SSH user is an admin user."""
+    return command if config.ssh_user == "root" else f"sudo -n sh -c {shlex.quote(command)}"
 
 
 def ssh_argv(config: VmConfig) -> list[str]:

@@ -15,19 +15,9 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from email.message import EmailMessage
 
 from february.vm.config import VmConfig
-from tests.vm.mailvm import MailVm
-
-
-def _message(recipient: str, subject: str) -> EmailMessage:
-    mail = EmailMessage()
-    mail["From"] = "carol@example.net"
-    mail["To"] = recipient
-    mail["Subject"] = subject
-    mail.set_content("One of a burst of inbound messages.\n")
-    return mail
+from tests.vm.mailvm import MailVm, message
 
 
 def _send(port: int, recipients: list[str], count: int, sessions: int, tag: str) -> None:
@@ -35,7 +25,7 @@ def _send(port: int, recipients: list[str], count: int, sessions: int, tag: str)
         with smtplib.SMTP("127.0.0.1", port, local_hostname="client.example.net", timeout=300) as client:
             client.ehlo()
             for n in range(first, count, sessions):
-                client.send_message(_message(recipients[n % len(recipients)], f"{tag} {n}"))
+                client.send_message(message("carol@example.net", recipients[n % len(recipients)], f"{tag} {n}"))
 
     with ThreadPoolExecutor(max_workers=sessions) as pool:
         for done in [pool.submit(session, first) for first in range(sessions)]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import imaplib
-import shlex
 import smtplib
 import ssl
 import subprocess
@@ -38,9 +37,7 @@ class MailVm:
 
     # ----- shell -----
     def run(self, command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        if self.config.ssh_user != "root":
-            command = f"sudo -n sh -c {shlex.quote(command)}"
-        done = subprocess.run(qemu.ssh_argv(self.config) + [command], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(qemu.ssh_argv(self.config) + [qemu.as_admin(self.config, command)], capture_output=True, text=True, timeout=300)
         if check and done.returncode != 0:
             raise AssertionError(f"{command!r} exited {done.returncode}: {done.stderr or done.stdout}")
         return done
@@ -67,6 +64,15 @@ class MailVm:
                 "ssh://february-vm", ssh_config=str(ssh_config), sudo=self.config.ssh_user != "root"
             )
         return self._host
+
+    # ----- journal -----
+    MAIL_UNITS = ("postfix@-", "dovecot", "rspamd", "redis-server")
+
+    def journal_errors(self, since: str | None = None) -> str:
+        """The mail services' err-level journal lines since ``since`` (default: the session's start); empty when none."""
+        units = " ".join(f"-u {unit}" for unit in self.MAIL_UNITS)
+        out = self.run(f"journalctl --no-pager -q -p err {units} --since '{since or self.started_at}' -o short-iso").stdout.strip()
+        return "" if out == "-- No entries --" else out
 
     # ----- mail -----
     def password(self, address: str) -> str:

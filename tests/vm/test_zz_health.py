@@ -9,9 +9,6 @@ import time
 
 from tests.vm.mailvm import MailVm
 
-SERVICES = ("postfix@-", "dovecot", "rspamd", "redis-server")
-
-
 def test_postfix_check_is_clean(mailvm: MailVm) -> None:
     done = mailvm.run("postfix check 2>&1; postconf -n >/dev/null")
     assert done.stdout == "" and done.stderr == ""
@@ -49,8 +46,6 @@ def test_the_queue_is_empty_after_the_tests(mailvm: MailVm) -> None:
 
 
 def test_the_journal_has_no_errors_from_the_mail_services(mailvm: MailVm) -> None:
-    units = " ".join(f"-u {unit}" for unit in SERVICES)
-    done = mailvm.run(f"journalctl --no-pager -p err {units} --since '{mailvm.started_at}' -o short-iso")
     # Warnings are expected here: the tests themselves make Postfix refuse
     # TLS 1.0/1.1 and wrong passwords, which it logs as warnings.
-    assert done.stdout.strip() == "-- No entries --" or done.stdout.strip() == "", done.stdout
+    assert mailvm.journal_errors() == ""
