@@ -21,7 +21,8 @@ from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 secrets = current_secrets()
 wanted = stamp.wanted_digest(
-    stamp.settings_json(current()), [secrets.smarthost_password, secrets.backup_password, secrets.backup_ssh_key, *sorted(secrets.mailbox_hashes.values())]
+    stamp.settings_json(current()),
+    [secrets.smarthost_password, secrets.backup_password, secrets.backup_ssh_key, *sorted(secrets.mailbox_hashes.values())],
 )
 
 if not baking() and stamp.already_converged(wanted):

@@ -105,7 +105,9 @@ def check(inventory: Path = typer.Argument(Path("inventory/hosts.py")), host: st
     found = _host(inventory, host)
     found.secrets()
     settings = found.settings
-    typer.echo(f"{inventory}:{found.name}: settings valid for {settings.hostname} (domains: {', '.join(settings.served_domains)})")
+    typer.echo(
+        f"{inventory}:{found.name}: settings valid for {settings.hostname} (domains: {', '.join(settings.served_domains)})"
+    )
 
 
 @app.command()

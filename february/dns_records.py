@@ -23,7 +23,7 @@ def dkim_txt_value(rspamadm_txt: str) -> str:
 
 def quote_txt(value: str) -> str:
     """TXT data in zone syntax, split into 255-character strings."""
-    return " ".join(f'"{value[i:i + 255]}"' for i in range(0, len(value), 255))
+    return " ".join(f'"{value[i : i + 255]}"' for i in range(0, len(value), 255))
 
 
 def spf_mechanism(source: str) -> str:

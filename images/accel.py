@@ -27,10 +27,21 @@ def kvm_works(timeout: float = 10.0) -> bool:
         sector = Path(tmp) / "probe.img"
         sector.write_bytes(_BOOT_SECTOR)
         argv = [
-            "qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "16",
-            "-display", "none", "-nodefaults", "-no-reboot",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-drive", f"file={sector},format=raw,if=floppy",
+            "qemu-system-x86_64",
+            "-accel",
+            "kvm",
+            "-cpu",
+            "host",
+            "-m",
+            "16",
+            "-display",
+            "none",
+            "-nodefaults",
+            "-no-reboot",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-drive",
+            f"file={sector},format=raw,if=floppy",
         ]
         try:
             done = subprocess.run(argv, capture_output=True, timeout=timeout)

@@ -89,12 +89,12 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
         "--format=directory",
         f"--include={','.join(layer.packages)}",
         f"--essential-hook=echo '{DEBCONF}' | chroot \"$1\" debconf-set-selections",
-        f"--customize-hook=cp -a {ROOTFS_OVERLAY}/. \"$1\"/",
-        "--customize-hook=chroot \"$1\" systemctl enable systemd-networkd",
+        f'--customize-hook=cp -a {ROOTFS_OVERLAY}/. "$1"/',
+        '--customize-hook=chroot "$1" systemctl enable systemd-networkd',
         # The mail services start once the converge has configured them.
-        f"--customize-hook=chroot \"$1\" systemctl disable {' '.join(DEFERRED_SERVICES)}",
+        f'--customize-hook=chroot "$1" systemctl disable {" ".join(DEFERRED_SERVICES)}',
         # Run on this machine with the root as its argument: only paths under it change.
-        f"--customize-hook=sh {shlex.quote(str(GENERALIZE))} \"$1\"",
+        f'--customize-hook=sh {shlex.quote(str(GENERALIZE))} "$1"',
         layer.suite,
         root,
         *layer.mirrors,

@@ -70,9 +70,11 @@ def make_disk(root: Path, disk_raw: Path, size_gib: int = 4, on_line: Callable[[
         run_streamed(
             [
                 "grub-mkstandalone",
-                "-O", "x86_64-efi",
+                "-O",
+                "x86_64-efi",
                 "--modules=part_gpt ext2 search_label linux normal",
-                "-o", bootx64,
+                "-o",
+                bootx64,
                 f"boot/grub/grub.cfg={grub_cfg}",
             ],
             on_line=on_line,
@@ -86,10 +88,19 @@ def make_disk(root: Path, disk_raw: Path, size_gib: int = 4, on_line: Callable[[
         rootfs = tmp / "root.img"
         run_streamed(
             [
-                "mke2fs", "-q", "-t", "ext4", "-L", ROOT_LABEL,
+                "mke2fs",
+                "-q",
+                "-t",
+                "ext4",
+                "-L",
+                ROOT_LABEL,
                 # GRUB 2.06 cannot read these two features.
-                "-O", "^orphan_file,^metadata_csum_seed",
-                "-d", root, rootfs, f"{root_size_mib}M",
+                "-O",
+                "^orphan_file,^metadata_csum_seed",
+                "-d",
+                root,
+                rootfs,
+                f"{root_size_mib}M",
             ],
             on_line=on_line,
         )

@@ -302,7 +302,13 @@ def add_seed_partition(target: Path, seed_image: Path, start: int, sectors: int)
     dump = subprocess.run(["sfdisk", "--dump", str(target)], capture_output=True, text=True, check=True).stdout
     lines = [f"first-lba: {start}" if line.startswith("first-lba:") else line for line in dump.splitlines()]
     lines.append(f'start={start}, size={sectors}, type={BASIC_DATA}, name="{SEED_LABEL}"')
-    done = subprocess.run(["sfdisk", "--quiet", "--no-reread", str(target)], input="\n".join(lines) + "\n", capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["sfdisk", "--quiet", "--no-reread", str(target)],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise FlashError(f"sfdisk could not add the seed partition: {done.stderr.strip()}")
     data = seed_image.read_bytes()
@@ -348,7 +354,9 @@ def check_target(
     want = max(have, size or 0)
     if want < image_bytes:
         what = f"{target} has {have} bytes" if target.exists() else f"{target} does not exist"
-        raise FlashError(f"{what} and the image needs {image_bytes}: pass --size (e.g. --size 8G) to create or grow the disk file")
+        raise FlashError(
+            f"{what} and the image needs {image_bytes}: pass --size (e.g. --size 8G) to create or grow the disk file"
+        )
     return False, want
 
 

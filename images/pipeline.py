@@ -181,7 +181,9 @@ def write_bake_seed(folder: Path, login_user: str, public_key: str, template: Pa
     return folder
 
 
-def packer_argv(command: str, os_name: str, variables: dict[str, str], only: bool = True, packer_dir: Path = PACKER_DIR) -> list[str]:
+def packer_argv(
+    command: str, os_name: str, variables: dict[str, str], only: bool = True, packer_dir: Path = PACKER_DIR
+) -> list[str]:
     """``packer <command>`` for one OS: its pkrvars file, then the per-build -var values."""
     argv = [PACKER, command]
     if command == "build":
@@ -204,7 +206,9 @@ def pkrvars_value(os_name: str, name: str, packer_dir: Path = PACKER_DIR) -> str
     raise KeyError(f"{name} is not set in {os_name}.pkrvars.hcl")
 
 
-def bake_variables(os_name: str, per_build: dict[str, str], base: Path | None = None, base_sha256: str | None = None) -> dict[str, str]:
+def bake_variables(
+    os_name: str, per_build: dict[str, str], base: Path | None = None, base_sha256: str | None = None
+) -> dict[str, str]:
     """The -var values of one bake: the per-build ones, plus the starting disk where the pipeline supplies it.
 
     debian12 starts from the cached base, so its path, sha256 and size are
@@ -255,7 +259,9 @@ def virtual_size_mib(image: Path) -> int:
 
 
 def packer_version() -> str:
-    done = subprocess.run([PACKER, "version"], capture_output=True, text=True, check=False, env={**os.environ, "CHECKPOINT_DISABLE": "1"})
+    done = subprocess.run(
+        [PACKER, "version"], capture_output=True, text=True, check=False, env={**os.environ, "CHECKPOINT_DISABLE": "1"}
+    )
     return done.stdout.strip().splitlines()[0] if done.stdout.strip() else "unknown"
 
 

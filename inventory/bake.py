@@ -23,7 +23,10 @@ try:
     _port = int(os.environ["FEBRUARY_BAKE_PORT"])
     _key = os.environ["FEBRUARY_BAKE_SSH_KEY"]
 except (KeyError, ValueError):
-    print("inventory/bake.py is run by Packer (images/packer): FEBRUARY_BAKE_PORT and FEBRUARY_BAKE_SSH_KEY are not set", file=sys.stderr)
+    print(
+        "inventory/bake.py is run by Packer (images/packer): FEBRUARY_BAKE_PORT and FEBRUARY_BAKE_SSH_KEY are not set",
+        file=sys.stderr,
+    )
     raise SystemExit(2) from None
 
 _user = os.environ.get("FEBRUARY_BAKE_USER", "root")

@@ -117,4 +117,6 @@ def place_secret(dest: str, content: str, mode: str = "600", user: str = "root",
     stage = staging_dir()
     if stage is not None:
         files.directory(name="Private staging folder for secrets", path=stage, user=host.data.get("ssh_user"), mode="700")
-    return secret_file.put(name=f"Place {dest} (secret)", content=content, dest=dest, mode=mode, user=user, group=group, stage=stage)
+    return secret_file.put(
+        name=f"Place {dest} (secret)", content=content, dest=dest, mode=mode, user=user, group=group, stage=stage
+    )

@@ -92,7 +92,7 @@ def _ucl(text: str) -> Iterator[tuple[int, Item]]:
     while position < len(text):
         match = _UCL_TOKEN.match(text, position)
         if not match:
-            raise RenderedFileError(f"line {number}: cannot read {text[position:position + 20]!r} (an unclosed string?)")
+            raise RenderedFileError(f"line {number}: cannot read {text[position : position + 20]!r} (an unclosed string?)")
         kind, token = match.lastgroup, match[0]
         position = match.end()
         if kind == "newline":

@@ -135,9 +135,7 @@ def write_stamp(wanted: str) -> OperationMeta:
     """The last operation: wait for the services to settle, observe, write the stamp."""
     listing = observation_list()
     services = " ".join(sorted(_managed.get(host.name, {}).get("service", set())))
-    wait = (
-        f"for i in $(seq 60); do systemctl is-active --quiet {services} && break; sleep 0.5; done; " if services else ""
-    )
+    wait = f"for i in $(seq 60); do systemctl is-active --quiet {services} && break; sleep 0.5; done; " if services else ""
     command = (
         f"{wait}umask 077 && mkdir -p {Path(STAMP).parent} && "
         f"printf '%s\\n' {shlex.quote(listing)} > {STAMP}.list && "

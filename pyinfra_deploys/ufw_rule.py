@@ -102,9 +102,7 @@ class UfwRule:
         if self.proto not in PROTOS:
             raise ValueError(f"proto must be one of {', '.join(PROTOS)}, got {self.proto!r}")
         if self.port is not None and (
-            not isinstance(self.port, int)
-            or isinstance(self.port, bool)
-            or not 1 <= self.port <= 65535
+            not isinstance(self.port, int) or isinstance(self.port, bool) or not 1 <= self.port <= 65535
         ):
             raise ValueError(f"port must be an integer 1-65535 or None, got {self.port!r}")
         object.__setattr__(self, "from_addr", _normalize_from(self.from_addr))

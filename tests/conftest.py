@@ -67,4 +67,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line("VM timings: " + ", ".join(f"{k}={v:.1f}s" for k, v in TIMINGS.items()))
     slow = {path: seconds for path, seconds in PHASES.items() if seconds >= 5}
     if slow:
-        terminalreporter.write_line("Time per test file (5 s or more): " + ", ".join(f"{path.removeprefix('tests/')}={seconds:.0f}s" for path, seconds in slow.items()))
+        terminalreporter.write_line(
+            "Time per test file (5 s or more): "
+            + ", ".join(f"{path.removeprefix('tests/')}={seconds:.0f}s" for path, seconds in slow.items())
+        )

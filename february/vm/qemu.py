@@ -16,7 +16,6 @@ from images.firmware import OVMF_CODE, OVMF_VARS
 from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
 
 
-
 class VmError(RuntimeError):
     """The VM could not be started or reached."""
 
@@ -42,22 +41,38 @@ def qemu_argv(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tupl
         shutil.copyfile(OVMF_VARS, vars_copy)
     argv = [
         "qemu-system-x86_64",
-        "-name", f"february-{config.name}",
-        "-machine", "q35",
+        "-name",
+        f"february-{config.name}",
+        "-machine",
+        "q35",
         *accel_args(),
-        "-smp", str(config.cpus),
-        "-m", str(config.memory_mib),
-        "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
-        "-drive", f"if=pflash,format=raw,file={vars_copy}",
-        "-netdev", netdev_arg(config),
-        "-device", f"{config.nic},netdev=n0",
-        "-display", "none",
-        "-serial", f"file:{config.console_log}",
-        "-pidfile", str(config.pidfile),
+        "-smp",
+        str(config.cpus),
+        "-m",
+        str(config.memory_mib),
+        "-drive",
+        f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+        "-drive",
+        f"if=pflash,format=raw,file={vars_copy}",
+        "-netdev",
+        netdev_arg(config),
+        "-device",
+        f"{config.nic},netdev=n0",
+        "-display",
+        "none",
+        "-serial",
+        f"file:{config.console_log}",
+        "-pidfile",
+        str(config.pidfile),
         "-daemonize",
     ]
     if config.disk_bus == "nvme":
-        argv += ["-drive", f"if=none,id=root,file={disk},format={config.disk_format}", "-device", "nvme,drive=root,serial=february0"]
+        argv += [
+            "-drive",
+            f"if=none,id=root,file={disk},format={config.disk_format}",
+            "-device",
+            "nvme,drive=root,serial=february0",
+        ]
     else:
         argv += ["-drive", f"if=virtio,file={disk},format={config.disk_format}"]
     if seed is not None:
@@ -179,8 +194,20 @@ def as_admin(config: VmConfig, command: str) -> str:
 
 def ssh_argv(config: VmConfig) -> list[str]:
     return [
-        "ssh", "-i", str(config.ssh_key), "-p", str(config.ssh_port),
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes",
+        "ssh",
+        "-i",
+        str(config.ssh_key),
+        "-p",
+        str(config.ssh_port),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ConnectTimeout=10",
+        "-o",
+        "BatchMode=yes",
         f"{config.ssh_user}@127.0.0.1",
     ]

@@ -45,7 +45,10 @@ def ensure_vm_secrets(config: VmConfig) -> Path:
             _write_secret(folder / name, secrets.token_urlsafe(24))
     ensure_world_certs(config)  # the relay's CA is part of the VM's settings (smarthost.ca_file)
     if not config.ssh_key.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"february-{config.name}", "-f", str(config.ssh_key)], check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"february-{config.name}", "-f", str(config.ssh_key)],
+            check=True,
+        )
     return folder
 
 

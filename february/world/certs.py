@@ -205,7 +205,11 @@ def ca_signed(
     """
     cert_path, key_path, ca_cert, ca_key = Path(cert_path), Path(key_path), Path(ca_cert), Path(ca_key)
     if _is_usable(cert_path, key_path, names[0]) and _issued_by(cert_path, ca_cert):
-        san = x509.load_pem_x509_certificate(cert_path.read_bytes()).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = (
+            x509.load_pem_x509_certificate(cert_path.read_bytes())
+            .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            .value
+        )
         if all(_san_entry(name) in san for name in names):
             return False
     ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())

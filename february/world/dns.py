@@ -283,9 +283,7 @@ class FakeDns:
         port = servers[0].server.server_address[1]
         if self.udp:
             try:
-                servers.append(
-                    DNSServer(self._resolver, self.host, port, tcp=False, logger=self._logger, handler=_Handler)
-                )
+                servers.append(DNSServer(self._resolver, self.host, port, tcp=False, logger=self._logger, handler=_Handler))
             except OSError:
                 servers[0].server.server_close()
                 raise
@@ -331,4 +329,3 @@ class FakeDns:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-

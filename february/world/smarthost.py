@@ -105,9 +105,7 @@ class _Handler:
         self._password = password.encode("utf-8")
         self._log_line = log_line
 
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-    ) -> AuthResult:
+    def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
         """aiosmtpd authenticator: one fixed login; anything else gets aiosmtpd's 535."""
         if isinstance(auth_data, LoginPassword):
             # Compare both halves even if the first fails: no short-cut timing.
@@ -130,9 +128,7 @@ class _Handler:
         msg_id = uuid.uuid4().hex
         record: dict[str, Any] = {
             "id": msg_id,
-            "received_at": dt.datetime.fromtimestamp(now_ns / 1e9, dt.timezone.utc).isoformat(
-                timespec="microseconds"
-            ),
+            "received_at": dt.datetime.fromtimestamp(now_ns / 1e9, dt.timezone.utc).isoformat(timespec="microseconds"),
             "received_at_ns": now_ns,
             "peer": _peer_text(session.peer),
             "helo": session.host_name,

@@ -37,7 +37,9 @@ def system_account(user: str, uid: int, home: str, shell: str) -> Generator[Stri
     elif current["group_gid"] != uid:
         yield _command("groupmod", "--gid", uid, user)
     if current["uid"] is None:
-        yield _command("useradd", "--system", "--uid", uid, "--gid", user, "--home-dir", home, "--no-create-home", "--shell", shell, user)
+        yield _command(
+            "useradd", "--system", "--uid", uid, "--gid", user, "--home-dir", home, "--no-create-home", "--shell", shell, user
+        )
         return
     changes: list[str | int] = []
     if current["uid"] != uid:

@@ -89,8 +89,7 @@ def default_policy(
 
     if not changed:
         host.noop(
-            "ufw default policies are already "
-            + ", ".join(f"{direction}={policy}" for direction, policy in wanted.items()),
+            "ufw default policies are already " + ", ".join(f"{direction}={policy}" for direction, policy in wanted.items()),
         )
 
 
@@ -176,17 +175,12 @@ def rules(rules: list[UfwRule], exclusive: bool = True) -> Generator[StringComma
 
     if not changed:
         host.noop(
-            f"ufw rules are already present ({len(wanted_rules)} wanted"
-            + (", no others)" if exclusive else ")"),
+            f"ufw rules are already present ({len(wanted_rules)} wanted" + (", no others)" if exclusive else ")"),
         )
 
 
 def _allows_port(rule: UfwRule, port: int) -> bool:
-    return (
-        rule.action in ("allow", "limit")
-        and rule.proto in ("tcp", "any")
-        and rule.port in (port, None)
-    )
+    return rule.action in ("allow", "limit") and rule.proto in ("tcp", "any") and rule.port in (port, None)
 
 
 @operation()
@@ -226,9 +220,7 @@ def enabled(
     if not isinstance(enabled, bool):
         raise OperationError(f"enabled must be True or False, got {enabled!r}")
     if require_port is not None and (
-        not isinstance(require_port, int)
-        or isinstance(require_port, bool)
-        or not 1 <= require_port <= 65535
+        not isinstance(require_port, int) or isinstance(require_port, bool) or not 1 <= require_port <= 65535
     ):
         raise OperationError(
             f"require_port must be an integer 1-65535 or None, got {require_port!r}",
@@ -248,9 +240,7 @@ def enabled(
         host.noop("ufw is already enabled")
         return
 
-    if require_port is not None and not any(
-        _allows_port(rule, require_port) for rule in [*state["rules"], *added_rules]
-    ):
+    if require_port is not None and not any(_allows_port(rule, require_port) for rule in [*state["rules"], *added_rules]):
         raise OperationError(
             f"refusing to enable ufw: no allow/limit rule for port {require_port}/tcp in ufw's "
             "rules or in rules= (add one with ufw.rules first and pass the same list as rules=, "

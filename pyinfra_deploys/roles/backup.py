@@ -57,13 +57,13 @@ def backup() -> None:
         place_secret(layout.BACKUP_SSH_KEY, secrets.backup_ssh_key)
     place(layout.BACKUP_ENV, mode="600", s=s, password_file=layout.BACKUP_PASSWORD)
     place(
-            SCRIPT,
-            mode="755",
-            s=s,
-            env_file=layout.BACKUP_ENV,
-            state_paths=layout.STATE_PATHS,
-            status_file=layout.BACKUP_STATUS,
-            services=MAIL_SERVICES,
+        SCRIPT,
+        mode="755",
+        s=s,
+        env_file=layout.BACKUP_ENV,
+        state_paths=layout.STATE_PATHS,
+        status_file=layout.BACKUP_STATUS,
+        services=MAIL_SERVICES,
         sftp_command=sftp_command(s.backup.repository),
     )
     units = [place(SERVICE_FILE, s=s), place(TIMER_FILE, s=s)]

@@ -23,10 +23,7 @@ def firewall_rules(s: Settings) -> list[UfwRule]:
     25 is open to the internet (other servers deliver there); submission and
     IMAPS only from the LAN and VPN ranges; SSH from ssh_from or anywhere.
     """
-    rules = [
-        UfwRule("allow", "tcp", s.firewall.ssh_port, source, "february: ssh")
-        for source in (s.firewall.ssh_from or ["any"])
-    ]
+    rules = [UfwRule("allow", "tcp", s.firewall.ssh_port, source, "february: ssh") for source in (s.firewall.ssh_from or ["any"])]
     rules.append(UfwRule("allow", "tcp", SMTP_PORT, "any", "february: smtp"))
     for port, label in ((SUBMISSION_PORT, "submission"), (IMAPS_PORT, "imaps")):
         rules += [UfwRule("allow", "tcp", port, network, f"february: {label}") for network in s.submission_networks]

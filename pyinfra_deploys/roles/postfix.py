@@ -58,7 +58,9 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     manage_service("postfix@-")
     if s.smarthost is not None:
         # The relay password: 0600 on the host, .db too, never in the repo.
-        changes += postmapped("/etc/postfix/sasl_passwd", mode="600", secret=True, s=s, smarthost_password=current_secrets().smarthost_password)
+        changes += postmapped(
+            "/etc/postfix/sasl_passwd", mode="600", secret=True, s=s, smarthost_password=current_secrets().smarthost_password
+        )
     else:
         for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db"):
             changes.append(absent(path))
@@ -66,12 +68,16 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
         # The relay's private CA (public data), read by smtp(8) before its chroot.
         assert s.smarthost is not None and s.smarthost.ca_file is not None
         manage_path(SMARTHOST_CA)
-        changes.append(files.put(name=f"Place {SMARTHOST_CA}", src=str(settings_base_dir() / s.smarthost.ca_file), dest=SMARTHOST_CA, mode="644"))
+        changes.append(
+            files.put(
+                name=f"Place {SMARTHOST_CA}", src=str(settings_base_dir() / s.smarthost.ca_file), dest=SMARTHOST_CA, mode="644"
+            )
+        )
     else:
         changes.append(absent(SMARTHOST_CA))
 
     # Validate before every reload: `postfix check` fails on a broken
     # configuration and `postconf` prints warnings (unknown parameters, bad
     # values) on stderr, which fail the run too.
-    check = ["postfix check", "test -z \"$(postconf -n 2>&1 >/dev/null)\" || { postconf -n >/dev/null; exit 1; }"]
+    check = ["postfix check", 'test -z "$(postconf -n 2>&1 >/dev/null)" || { postconf -n >/dev/null; exit 1; }']
     restart_on_change("Postfix", "postfix", changes, check=check, reload=True)

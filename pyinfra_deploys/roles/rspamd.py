@@ -43,9 +43,7 @@ ONLINE_MODULES = (
 # read an empty local map instead (turning multimap off would break the
 # composite rules that depend on their symbols).
 REMOTE_MAP_RULES = tuple(
-    f"{kind}_{part}"
-    for kind in ("freemail", "disposable")
-    for part in ("envfrom", "envrcpt", "from", "to", "cc", "replyto")
+    f"{kind}_{part}" for kind in ("freemail", "disposable") for part in ("envfrom", "envrcpt", "from", "to", "cc", "replyto")
 )
 OFFLINE_MAP = "/etc/rspamd/local.d/offline-empty.map"
 # Works around Rspamd 3.4's failing symbol-cache save (see the file).

@@ -63,11 +63,22 @@ def tls() -> list[OperationMeta]:
         ]
     # Self-signed: made once on the host, renewed with the same key near its end.
     if not host.get_fact(File, path=KEY):
-        return [server.shell(name="Create a self-signed certificate", commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=True)])]
+        return [
+            server.shell(
+                name="Create a self-signed certificate",
+                commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=True)],
+            )
+        ]
     state = host.get_fact(
-        Command, command=f"openssl x509 -checkend {RENEW_DAYS * 86400} -noout -in {CERT} >/dev/null 2>&1 && echo valid || echo renew"
+        Command,
+        command=f"openssl x509 -checkend {RENEW_DAYS * 86400} -noout -in {CERT} >/dev/null 2>&1 && echo valid || echo renew",
     )
     if (state or "").strip() == "valid":
         host.noop(f"{CERT} is valid for more than {RENEW_DAYS} days")
         return []
-    return [server.shell(name="Renew the self-signed certificate", commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=False)])]
+    return [
+        server.shell(
+            name="Renew the self-signed certificate",
+            commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=False)],
+        )
+    ]

@@ -30,7 +30,12 @@ def check_layer(value: object, label: str = "") -> Mapping[str, Any]:
     """A settings layer must be a dict; anything else is a SettingsError naming `february`, never a traceback."""
     if not isinstance(value, Mapping):
         raise SettingsError(
-            [("", f"{label + ' ' if label else ''}must be a dict of settings ({{'hostname': ..., ...}}), got {type(value).__name__} {value!r:.60}")]
+            [
+                (
+                    "",
+                    f"{label + ' ' if label else ''}must be a dict of settings ({{'hostname': ..., ...}}), got {type(value).__name__} {value!r:.60}",
+                )
+            ]
         )
     return value
 

@@ -83,7 +83,9 @@ class Mailbox(Strict):
 class Smarthost(Strict):
     """The relay for all outbound mail (the seed: Fastmail on 587 with SASL)."""
 
-    host: Host = Field(description="Relay host name or IP; bracketed in relayhost so no MX lookup happens.", examples=["smtp.fastmail.com"])
+    host: Host = Field(
+        description="Relay host name or IP; bracketed in relayhost so no MX lookup happens.", examples=["smtp.fastmail.com"]
+    )
     port: Port = 587
     username: Username = Field(description="SASL login at the relay (no spaces, no ':').")
     password_file: Path = Field(description="File holding the SASL password (never committed).")
@@ -116,7 +118,9 @@ class Smarthost(Strict):
 class Tls(Strict):
     """Where the certificate for SMTP and IMAPS comes from."""
 
-    source: Literal["self-signed", "files"] = Field("self-signed", description="'self-signed': made on the host once; 'files': uploaded.")
+    source: Literal["self-signed", "files"] = Field(
+        "self-signed", description="'self-signed': made on the host once; 'files': uploaded."
+    )
     cert_file: Path | None = Field(None, description="Local PEM certificate (chain) to upload when source is 'files'.")
     key_file: Path | None = Field(None, description="Local PEM private key to upload when source is 'files'.")
     profile: Literal["intermediate", "modern"] = Field(
@@ -126,7 +130,8 @@ class Tls(Strict):
         "opportunistic for other mail servers (TLS 1.2+, no anonymous suites).",
     )
     self_signed_days: CertificateDays = Field(
-        397, description="Life of the self-signed certificate (60 to 397 days); a converge renews it, same key, 30 days before its end."
+        397,
+        description="Life of the self-signed certificate (60 to 397 days); a converge renews it, same key, 30 days before its end.",
     )
 
     @property
@@ -175,7 +180,8 @@ class Rspamd(Strict):
     dkim_selector: Selector = Field("february", description="DKIM selector for every domain.")
     offline: Flag = Field(False, description="Turn off modules that need the internet (DNS blocklists, remote maps, fuzzy).")
     nameservers: list[Nameserver] = Field(
-        default_factory=list, description="Resolver IPs (optionally ip:port, [ipv6]:port) for Rspamd; empty means /etc/resolv.conf."
+        default_factory=list,
+        description="Resolver IPs (optionally ip:port, [ipv6]:port) for Rspamd; empty means /etc/resolv.conf.",
     )
     test_patterns: Flag = Field(
         False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
@@ -206,7 +212,9 @@ class Backup(Strict):
         "or sftp:user@host:/path (reached as root with ssh_key_file).",
         examples=["/srv/backup/february", "sftp:backup@nas.home.arpa:/backups/february"],
     )
-    password_file: Path = Field(description="File holding the repository password (never committed); lose it and the backups are lost.")
+    password_file: Path = Field(
+        description="File holding the repository password (never committed); lose it and the backups are lost."
+    )
     ssh_key_file: Path | None = Field(None, description="Private key for an sftp: repository (never committed).")
     schedule: OnCalendar = Field("*-*-* 03:15:00", description="systemd OnCalendar expression for the backup timer.")
     keep_daily: StrictInt = Field(7, ge=0, le=3660)
@@ -232,7 +240,9 @@ class Settings(Strict):
         default_factory=lambda: ["$myhostname", "localhost.$mydomain", "localhost"],
         description="Domains delivered locally; must not overlap virtual_domains (mail loop).",
     )
-    virtual_domains: list[Domain] = Field(default_factory=list, description="Domains whose mail Dovecot stores; default [domain].")
+    virtual_domains: list[Domain] = Field(
+        default_factory=list, description="Domains whose mail Dovecot stores; default [domain]."
+    )
     mailboxes: dict[Address, Mailbox] = Field(default_factory=dict)
     aliases: dict[Address, list[Address]] = Field(default_factory=dict, description="Alias address to target addresses.")
     submission_networks: list[Network] = Field(
@@ -271,7 +281,9 @@ class Settings(Strict):
             for key in value:
                 if isinstance(key, str):
                     if key.lower() in seen:
-                        raise ValueError(f"{seen[key.lower()]!r} and {key!r} are the same address (addresses ignore case); keep one")
+                        raise ValueError(
+                            f"{seen[key.lower()]!r} and {key!r} are the same address (addresses ignore case); keep one"
+                        )
                     seen[key.lower()] = key
         return value
 
@@ -288,8 +300,7 @@ class Settings(Strict):
     def expanded_mydestination(self) -> list[str]:
         """mydestination with $myhostname and $mydomain replaced, lowercased."""
         return [
-            entry.replace("$myhostname", self.hostname).replace("$mydomain", self.domain).lower()
-            for entry in self.mydestination
+            entry.replace("$myhostname", self.hostname).replace("$mydomain", self.domain).lower() for entry in self.mydestination
         ]
 
     @property

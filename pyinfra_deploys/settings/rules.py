@@ -156,7 +156,10 @@ def secret_files(settings: Settings) -> list[SecretFile]:
         files.append(SecretFile("smarthost.ca_file", settings.smarthost.ca_file, None, secret=False))
     if settings.tls.source == "files":
         assert settings.tls.cert_file is not None and settings.tls.key_file is not None
-        files += [SecretFile("tls.cert_file", settings.tls.cert_file, None, secret=False), SecretFile("tls.key_file", settings.tls.key_file, None)]
+        files += [
+            SecretFile("tls.cert_file", settings.tls.cert_file, None, secret=False),
+            SecretFile("tls.key_file", settings.tls.key_file, None),
+        ]
     return files
 
 
@@ -185,7 +188,9 @@ def read_secret_file(file: SecretFile, base: Path) -> str | None:
             )
         mode = stat.S_IMODE(target.stat().st_mode)
         if mode not in OWNER_ONLY:
-            raise ValueError(f"{full} has mode {mode:04o}; a secret must be readable by its owner only: chmod 600 it (0600 or 0400)")
+            raise ValueError(
+                f"{full} has mode {mode:04o}; a secret must be readable by its owner only: chmod 600 it (0600 or 0400)"
+            )
     if file.parse is None:
         return None
     try:

@@ -149,7 +149,11 @@ def _split_port(value: str, need_port: bool) -> tuple[str, str | None]:
 
 
 def check_ip_port(value: str, need_port: bool) -> str:
-    form = "IP:port like 127.0.0.1:11332 or [::1]:11332" if need_port else "IP address with an optional :port, like 127.0.0.1, 127.0.0.1:53 or [::1]:53"
+    form = (
+        "IP:port like 127.0.0.1:11332 or [::1]:11332"
+        if need_port
+        else "IP address with an optional :port, like 127.0.0.1, 127.0.0.1:53 or [::1]:53"
+    )
     try:
         host, port = _split_port(value, need_port)
         parse_ip(host)
@@ -208,7 +212,9 @@ def check_destination(value: str) -> str:
 
 
 def check_selector(value: str) -> str:
-    return fullmatch(_SELECTOR_RE, value, "is not a DKIM selector: a lowercase letter or digit, then up to 62 lowercase letters, digits or '-'")
+    return fullmatch(
+        _SELECTOR_RE, value, "is not a DKIM selector: a lowercase letter or digit, then up to 62 lowercase letters, digits or '-'"
+    )
 
 
 def check_clock(value: str) -> str:

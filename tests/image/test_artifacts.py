@@ -35,7 +35,13 @@ def test_the_artifact_hashes_match_the_manifest(baked: Baked) -> None:
 def test_the_manifest_names_every_input(baked: Baked) -> None:
     manifest = baked.manifest
     files = manifest["inputs"]["files"]
-    for path in ("deploy.py", "images/generalize.sh", "images/packer/build.pkr.hcl", "inventory/bake.py", "files/etc/postfix/main.cf.j2"):
+    for path in (
+        "deploy.py",
+        "images/generalize.sh",
+        "images/packer/build.pkr.hcl",
+        "inventory/bake.py",
+        "files/etc/postfix/main.cf.j2",
+    ):
         assert path in files, path
     assert any(path.startswith("pyinfra_deploys/") for path in files)
     assert manifest["inputs_hash"] == digest_of(manifest["inputs"]["base_image_key"], manifest["os"], files)
@@ -50,7 +56,9 @@ def test_the_manifest_lists_the_installed_versions(baked: Baked) -> None:
     versions = baked.manifest["installed_versions"]
     for package in ("postfix", "dovecot-core", "rspamd", "ufw", "cloud-init", "linux-image-amd64", "openssh-server"):
         assert versions.get(package), package
-    base_versions = json.loads((Path(baked.manifest["base_image"]["path"]).parent / "manifest.json").read_text())["installed_versions"]
+    base_versions = json.loads((Path(baked.manifest["base_image"]["path"]).parent / "manifest.json").read_text())[
+        "installed_versions"
+    ]
     assert versions["postfix"] == base_versions["postfix"]
 
 
@@ -80,7 +88,11 @@ def test_a_damaged_or_unfinished_folder_is_not_trusted(baked: Baked, tmp_path: P
         data = b"not an image"
         (copy / name).write_bytes(data)
         st = (copy / name).stat()
-        manifest["artifacts"][name] = {"sha256": hashlib.sha256(b"other").hexdigest(), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        manifest["artifacts"][name] = {
+            "sha256": hashlib.sha256(b"other").hexdigest(),
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+        }
     (copy / MANIFEST).write_text(json.dumps(manifest))
     assert cached(copy) is not None  # size and mtime agree: the cheap check passes
     assert cached(copy, verify=True) is None  # the sha256 does not

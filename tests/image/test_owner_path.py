@@ -83,7 +83,9 @@ class Site:
 
 def make_site(folder: Path, backup_disk: Path | None = None) -> Site:
     config = for_name("owner")
-    config = VmConfig(**{**config.__dict__, "nic": "e1000e", "disk_bus": "nvme", "disk_format": "raw", "ssh_user": ADMIN, "own_ssh_key": True})
+    config = VmConfig(
+        **{**config.__dict__, "nic": "e1000e", "disk_bus": "nvme", "disk_format": "raw", "ssh_user": ADMIN, "own_ssh_key": True}
+    )
     qemu.stop(config)
     config.dir.mkdir(parents=True, exist_ok=True)
     for stale in (config.ssh_key, config.ssh_key.with_suffix(".pub")):
@@ -103,7 +105,11 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
     with open(disk, "wb") as blank:
         blank.truncate(DISK_GIB * 2**30)
     host = inventory_host(site.inventory)
-    identity = HostIdentity(hostname=host.settings.hostname, admin_user=ADMIN, ssh_public_key=site.config.ssh_key.with_suffix(".pub").read_text().strip())
+    identity = HostIdentity(
+        hostname=host.settings.hostname,
+        admin_user=ADMIN,
+        ssh_public_key=site.config.ssh_key.with_suffix(".pub").read_text().strip(),
+    )
     report = flash(baked.raw, disk, identity, manifest=baked.folder / "manifest.json", assume_yes=True, progress=False)
     TIMINGS["flash_s"] = time.monotonic() - began
     TIMINGS["flash_write_mib_per_s"] = report.write_mib_per_s
@@ -117,8 +123,11 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
     vm = MailVm(config=site.config, started_at=started_at)
     site.facts.setdefault(
         "before_converge",
-        vm.run("cloud-init status --wait | tail -1; systemctl is-enabled postfix dovecot rspamd redis-server; "
-               "ufw status | head -1; ls /etc/ssh; cat /etc/machine-id", check=False).stdout,
+        vm.run(
+            "cloud-init status --wait | tail -1; systemctl is-enabled postfix dovecot rspamd redis-server; "
+            "ufw status | head -1; ls /etc/ssh; cat /etc/machine-id",
+            check=False,
+        ).stdout,
     )
     vm.run(OWNERS_HANDS)
     watch = "watch" not in site.facts  # the first host's first converge writes every secret
@@ -131,7 +140,10 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
             vm.run("touch /tmp/watch.stop; sleep 1")
     assert grand_total(lines)[2] == 0
     if watch:
-        secrets = [site.config.secrets.joinpath(n).read_text().strip() for n in ("smarthost.password", "restic.password", "alice@example.test.hash")]
+        secrets = [
+            site.config.secrets.joinpath(n).read_text().strip()
+            for n in ("smarthost.password", "restic.password", "alice@example.test.hash")
+        ]
         counts = "; ".join(f"grep -caF -e {shlex.quote(secret)} /tmp/watch.out" for secret in secrets)
         site.facts["watch"] = vm.run(f"grep -c '^tick$' /tmp/watch.out; {counts}", check=False).stdout
     lifecycle.publish_dns(site.config, inventory_host(site.inventory))
@@ -157,7 +169,9 @@ def dkim_key_sha(vm: MailVm) -> str:
 
 def stats(vm: MailVm, subject: str) -> str:
     """Owner, group and mode of the message with ``subject``, of the mail store and of the DKIM key."""
-    found = vm.run(f"grep -rlF '{subject}' /var/vmail/example.test/alice/Maildir/cur /var/vmail/example.test/alice/Maildir/new").stdout.split()
+    found = vm.run(
+        f"grep -rlF '{subject}' /var/vmail/example.test/alice/Maildir/cur /var/vmail/example.test/alice/Maildir/new"
+    ).stdout.split()
     assert len(found) == 1, found
     return vm.run(STATS.format(message=found[0])).stdout
 
@@ -191,11 +205,17 @@ def restored(backed_up: Site, baked: Baked) -> Iterator[MailVm]:
     try:
         vm = bring_up(backed_up, baked, disk)
         backed_up.facts.update(
-            boot=vm.run("hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
-                        "df -B1 --output=size / | tail -1; sudo -n true && echo sudo").stdout,
+            boot=vm.run(
+                "hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
+                "df -B1 --output=size / | tail -1; sudo -n true && echo sudo"
+            ).stdout,
             seeds=vm.run("blkid -o device -t LABEL=CIDATA; blkid -o device -t LABEL=cidata; true").stdout,
-            nics=vm.run("for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done; true").stdout,
-            network=vm.run("timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False).stdout,
+            nics=vm.run(
+                "for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done; true"
+            ).stdout,
+            network=vm.run(
+                "timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False
+            ).stdout,
         )
         february("backup", "restore", "-i", str(backed_up.inventory))
         TIMINGS["blank_disk_to_restored_s"] = time.monotonic() - began

@@ -14,7 +14,9 @@ ENV = {**os.environ, "CHECKPOINT_DISABLE": "1"}
 
 
 def test_packer_files_are_formatted() -> None:
-    done = subprocess.run([PACKER, "fmt", "-check", "-diff", str(PACKER_DIR)], capture_output=True, text=True, env=ENV, check=False)
+    done = subprocess.run(
+        [PACKER, "fmt", "-check", "-diff", str(PACKER_DIR)], capture_output=True, text=True, env=ENV, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -82,11 +82,11 @@ def test_a_terminated_bake_stops_packer_and_leaves_nothing_finished(tmp_path: Pa
     )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     output = tmp_path / "images"
-    script = (
-        f"from pathlib import Path\nfrom images import pipeline\npipeline.PACKER = {str(fake)!r}\npipeline.build(Path({str(output)!r}))\n"
-    )
+    script = f"from pathlib import Path\nfrom images import pipeline\npipeline.PACKER = {str(fake)!r}\npipeline.build(Path({str(output)!r}))\n"
     env = {**os.environ, "FEBRUARY_ACCEL": "tcg"}
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 120
         while not any("Waiting for SSH" in log.read_text() for log in output.glob(".*partial*/build.log")):

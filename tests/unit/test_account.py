@@ -48,7 +48,10 @@ def test_the_fact_says_what_is_missing() -> None:
 
 
 def test_the_fact_command_quotes_the_name() -> None:
-    assert SystemAccount().command("vmail; rm -rf /") == "getent passwd 'vmail; rm -rf /'; echo @@group@@; getent group 'vmail; rm -rf /'; true"
+    assert (
+        SystemAccount().command("vmail; rm -rf /")
+        == "getent passwd 'vmail; rm -rf /'; echo @@group@@; getent group 'vmail; rm -rf /'; true"
+    )
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("key", "value", "named"), HOSTILE)
-def test_a_hostile_backup_value_is_refused_naming_its_key(with_backup: dict[str, Any], key: str, value: object, named: str) -> None:
+def test_a_hostile_backup_value_is_refused_naming_its_key(
+    with_backup: dict[str, Any], key: str, value: object, named: str
+) -> None:
     with_backup["backup"][key] = value
     with pytest.raises(SettingsError) as caught:
         load_settings(with_backup)
@@ -72,8 +74,13 @@ def test_a_world_readable_repository_password_is_refused(with_backup: dict[str, 
 def test_the_script_backs_up_exactly_the_declared_state_and_prunes(with_backup: dict[str, Any]) -> None:
     s = load_settings(with_backup)
     script = render(
-        SCRIPT, s=s, env_file=layout.BACKUP_ENV, state_paths=layout.STATE_PATHS, status_file=layout.BACKUP_STATUS,
-        services=MAIL_SERVICES, sftp_command=None,
+        SCRIPT,
+        s=s,
+        env_file=layout.BACKUP_ENV,
+        state_paths=layout.STATE_PATHS,
+        status_file=layout.BACKUP_STATUS,
+        services=MAIL_SERVICES,
+        sftp_command=None,
     )
     assert f"restic_ backup --tag february {' '.join(layout.STATE_PATHS)}\n" in script
     assert "--keep-daily 7 --keep-weekly 4 --keep-monthly 6" in script

@@ -25,7 +25,10 @@ def settings_with(sample: dict[str, Any], **smarthost: Any):
 
 
 def test_spf_authorises_the_smarthost(sample: dict[str, Any]) -> None:
-    assert spf_value(settings_with(sample, spf_include="spf.messagingengine.com")) == "v=spf1 mx include:spf.messagingengine.com ~all"
+    assert (
+        spf_value(settings_with(sample, spf_include="spf.messagingengine.com"))
+        == "v=spf1 mx include:spf.messagingengine.com ~all"
+    )
     assert spf_value(settings_with(sample, spf_include="203.0.113.7")) == "v=spf1 mx ip4:203.0.113.7 ~all"
     assert spf_value(settings_with(sample, spf_include="2001:db8::/48")) == "v=spf1 mx ip6:2001:db8::/48 ~all"
     assert spf_value(load_settings({**sample, "smarthost": None})) == "v=spf1 mx ~all"
@@ -58,7 +61,11 @@ def test_bad_dns_settings_name_their_key(sample: dict[str, Any]) -> None:
 
 def test_zone_lines_print_the_a_record_when_known(sample: dict[str, Any]) -> None:
     settings = load_settings(
-        {**sample, "smarthost": {**sample["smarthost"], "spf_include": "spf.messagingengine.com"}, "dns": {"dmarc_policy": "reject", "dmarc_rua": "reports@yourdomain.com"}}
+        {
+            **sample,
+            "smarthost": {**sample["smarthost"], "spf_include": "spf.messagingengine.com"},
+            "dns": {"dmarc_policy": "reject", "dmarc_rua": "reports@yourdomain.com"},
+        }
     )
     lines = zone_lines(settings, {}, address="198.51.100.20")
     assert lines[0] == "mail.yourdomain.com. 300 IN A 198.51.100.20"
@@ -76,7 +83,9 @@ def test_zone_lines_print_the_a_record_when_known(sample: dict[str, Any]) -> Non
 def dkim_key() -> tuple[bytes, str]:
     """A DKIM key made at test time: (private PEM, TXT value)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return pem, f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
 
@@ -101,10 +110,16 @@ def test_relayed_mail_passes_spf_dkim_and_dmarc(dkim_key: tuple[bytes, str]) -> 
     zone = "\n".join(zone_lines(settings, {"example.test": txt})) + "\n"  # with the A-record comment line
     message = signed_message(pem, settings.rspamd.dkim_selector)
     with FakeDns(zone, port=0) as server:
-        relayed = evaluate(message, ip=OUTSIDE_ADDRESS, mail_from="alice@example.test", helo="relay.example.net", dns_port=server.port)
+        relayed = evaluate(
+            message, ip=OUTSIDE_ADDRESS, mail_from="alice@example.test", helo="relay.example.net", dns_port=server.port
+        )
         assert (relayed.spf, relayed.dkim, relayed.dmarc) == ("pass", "pass", "pass"), relayed.header
-        elsewhere = evaluate(message, ip="192.0.2.55", mail_from="alice@example.test", helo="other.example.net", dns_port=server.port)
+        elsewhere = evaluate(
+            message, ip="192.0.2.55", mail_from="alice@example.test", helo="other.example.net", dns_port=server.port
+        )
         assert elsewhere.spf == "softfail", elsewhere.header
         forged = message.replace(b"Hello from February.", b"Send money.")
-        forged_elsewhere = evaluate(forged, ip="192.0.2.55", mail_from="alice@example.test", helo="x.example.net", dns_port=server.port)
+        forged_elsewhere = evaluate(
+            forged, ip="192.0.2.55", mail_from="alice@example.test", helo="x.example.net", dns_port=server.port
+        )
         assert (forged_elsewhere.dkim, forged_elsewhere.dmarc) == ("fail", "fail"), forged_elsewhere.header

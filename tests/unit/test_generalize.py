@@ -15,7 +15,13 @@ from pathlib import Path
 from images.base_layer import GENERALIZE
 
 # This machine's identity files: a generalize that escaped its root would change them.
-REAL = ("/etc/machine-id", "/etc/hostname", "/var/lib/dbus/machine-id", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_rsa_key")
+REAL = (
+    "/etc/machine-id",
+    "/etc/hostname",
+    "/var/lib/dbus/machine-id",
+    "/etc/ssh/ssh_host_ed25519_key",
+    "/etc/ssh/ssh_host_rsa_key",
+)
 
 REMOVED = (
     "etc/ssh/ssh_host_ed25519_key",
@@ -120,7 +126,9 @@ def test_a_root_directory_is_generalized_and_nothing_outside_it_is_touched(tmp_p
     assert not any((root / "var/lib/cloud").iterdir())
     assert not (root / "var/lib/cloud/instance").is_symlink() and not (root / "etc/ssh/ssh_host_ecdsa_key").is_symlink()
     assert (root / "var/log/elsewhere").is_symlink()
-    assert {p.name: p.read_text() for p in outside.rglob("*") if p.is_file()} == dict.fromkeys(["obj.pkl", "hostkey", "kept.log"], "outside\n")
+    assert {p.name: p.read_text() for p in outside.rglob("*") if p.is_file()} == dict.fromkeys(
+        ["obj.pkl", "hostkey", "kept.log"], "outside\n"
+    )
     assert real_state() == before
 
 
@@ -138,7 +146,9 @@ def test_password_hashes_left_by_a_bake_fail_it(tmp_path: Path) -> None:
 
 def no_commands(*args: str) -> subprocess.CompletedProcess[str]:
     """generalize.sh without a PATH: had it gone on, its first external command (shred, rm) would fail instead."""
-    return subprocess.run(["/bin/sh", str(GENERALIZE), *args], capture_output=True, text=True, env={"PATH": "/nonexistent"}, timeout=60)
+    return subprocess.run(
+        ["/bin/sh", str(GENERALIZE), *args], capture_output=True, text=True, env={"PATH": "/nonexistent"}, timeout=60
+    )
 
 
 def test_an_empty_root_argument_is_refused_before_anything_runs() -> None:

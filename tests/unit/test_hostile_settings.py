@@ -62,7 +62,12 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
     (("virtual_domains",), ["yourdomain.com\n"], "virtual_domains.0", ["not a valid domain"]),
     (("mailboxes",), {"you\n@yourdomain.com": MAILBOX}, "mailboxes.'you\\n@yourdomain.com'", ["not a mail address"]),
     (("mailboxes",), {"you@yourdomain.com\n": MAILBOX}, "mailboxes.'you@yourdomain.com\\n'", ["not a mail address"]),
-    (("aliases",), {"postmaster@yourdomain.com": ["you@yourdomain.com\nx"]}, "aliases.postmaster@yourdomain.com.0", ["not a mail address"]),
+    (
+        ("aliases",),
+        {"postmaster@yourdomain.com": ["you@yourdomain.com\nx"]},
+        "aliases.postmaster@yourdomain.com.0",
+        ["not a mail address"],
+    ),
     (("rspamd", "dkim_selector"), "february\n", "rspamd.dkim_selector", ["DKIM selector"]),
     (("rspamd", "dkim_selector"), "feb/../x", "rspamd.dkim_selector", ["DKIM selector"]),
     # ----- local parts that become paths under /var/vmail or comments in map files -----
@@ -74,7 +79,12 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
     (("aliases",), {"../x@yourdomain.com": ["you@yourdomain.com"]}, "aliases.../x@yourdomain.com", ["no '/'"]),
     # ----- two keys that differ only in case -----
     (("mailboxes",), {"you@yourdomain.com": MAILBOX, "You@yourdomain.com": MAILBOX}, "mailboxes", ["same address"]),
-    (("aliases",), {"a@yourdomain.com": ["you@yourdomain.com"], "A@YourDomain.com": ["you@yourdomain.com"]}, "aliases", ["same address"]),
+    (
+        ("aliases",),
+        {"a@yourdomain.com": ["you@yourdomain.com"], "A@YourDomain.com": ["you@yourdomain.com"]},
+        "aliases",
+        ["same address"],
+    ),
     # ----- wide networks without their opt-in -----
     (("mynetworks",), ["0.0.0.0/0"], "mynetworks.0", ["allow_public_mynetworks: true"]),
     (("mynetworks",), ["::/0"], "mynetworks.0", ["allow_public_mynetworks: true"]),
@@ -111,10 +121,30 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
     (("smarthost", "username"), "you\n[evil.test]:25", "smarthost.username", ["no spaces"]),
     (("smarthost", "username"), "", "smarthost.username", ["1 to 255"]),
     # ----- an inline hash: one SHA512-CRYPT hash and nothing else -----
-    (("mailboxes",), {"you@yourdomain.com": {"hashed_password": "{PLAIN}hunter2"}}, "mailboxes.you@yourdomain.com.hashed_password", ["SHA512-CRYPT"]),
-    (("mailboxes",), {"you@yourdomain.com": {"hashed_password": HASH + ":0:0::/root:/bin/sh"}}, "mailboxes.you@yourdomain.com.hashed_password", ["SHA512-CRYPT"]),
-    (("mailboxes",), {"you@yourdomain.com": {"hashed_password": HASH + "\n"}}, "mailboxes.you@yourdomain.com.hashed_password", ["SHA512-CRYPT"]),
-    (("mailboxes",), {"you@yourdomain.com": {"hashed_password": "$5$" + HASH[3:]}}, "mailboxes.you@yourdomain.com.hashed_password", ["SHA512-CRYPT"]),
+    (
+        ("mailboxes",),
+        {"you@yourdomain.com": {"hashed_password": "{PLAIN}hunter2"}},
+        "mailboxes.you@yourdomain.com.hashed_password",
+        ["SHA512-CRYPT"],
+    ),
+    (
+        ("mailboxes",),
+        {"you@yourdomain.com": {"hashed_password": HASH + ":0:0::/root:/bin/sh"}},
+        "mailboxes.you@yourdomain.com.hashed_password",
+        ["SHA512-CRYPT"],
+    ),
+    (
+        ("mailboxes",),
+        {"you@yourdomain.com": {"hashed_password": HASH + "\n"}},
+        "mailboxes.you@yourdomain.com.hashed_password",
+        ["SHA512-CRYPT"],
+    ),
+    (
+        ("mailboxes",),
+        {"you@yourdomain.com": {"hashed_password": "$5$" + HASH[3:]}},
+        "mailboxes.you@yourdomain.com.hashed_password",
+        ["SHA512-CRYPT"],
+    ),
     # ----- secret files: owner-only modes, exact content, no symlink out -----
     (PASSWORD, File("pw\n", mode=0o640), "smarthost.password_file", ["mode 0640", "chmod 600"]),
     (PASSWORD, File("pw\n", mode=0o602), "smarthost.password_file", ["mode 0602"]),
@@ -139,7 +169,12 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
     (("smarthost", "tls_verify"), "encrypt", "smarthost.tls_verify", ["'verify' or 'encrypt-only'"]),
     (("smarthost", "tls_verify"), False, "smarthost.tls_verify", ["'verify' or 'encrypt-only'"]),
     (("smarthost", "ca_file"), "no-such-ca.pem", "smarthost.ca_file", ["does not exist"]),
-    (("smarthost",), {**SMARTHOST, "tls_verify": "encrypt-only", "ca_file": "ca.pem"}, "smarthost", ["only used with tls_verify 'verify'"]),
+    (
+        ("smarthost",),
+        {**SMARTHOST, "tls_verify": "encrypt-only", "ca_file": "ca.pem"},
+        "smarthost",
+        ["only used with tls_verify 'verify'"],
+    ),
     (("limits", "connections_per_minute"), 0, "limits.connections_per_minute", ["from 1 to 100000 per minute"]),
     (("limits", "connections_per_minute"), "30", "limits.connections_per_minute", ["valid integer"]),
     (("limits", "messages_per_minute"), -1, "limits.messages_per_minute", ["from 1 to 100000"]),
@@ -195,7 +230,9 @@ def set_path(data: Any, path: tuple[str, ...], value: Any) -> Any:
     return data
 
 
-@pytest.mark.parametrize(("path", "value", "key", "words"), HOSTILE, ids=[f"{i}-{'.'.join(row[0]) or 'february'}" for i, row in enumerate(HOSTILE)])
+@pytest.mark.parametrize(
+    ("path", "value", "key", "words"), HOSTILE, ids=[f"{i}-{'.'.join(row[0]) or 'february'}" for i, row in enumerate(HOSTILE)]
+)
 def test_a_hostile_value_is_refused_naming_its_key(
     sample: dict[str, Any], secrets_dir: Path, path: tuple[str, ...], value: Any, key: str, words: list[str]
 ) -> None:
@@ -221,12 +258,18 @@ VALID: list[tuple[tuple[str, ...], Any, Any]] = [
     (("smarthost", "host"), "10.0.2.100", "10.0.2.100"),
     (("smarthost", "username"), "february-vm@relay.example.net", "february-vm@relay.example.net"),
     (("message_size_limit",), 2 * 1024**3, 2 * 1024**3),
-    (("mailboxes",), {"first.last+tag@yourdomain.com": MAILBOX}, {"first.last+tag@yourdomain.com": {"hashed_password": HASH, "hashed_password_file": None}}),
+    (
+        ("mailboxes",),
+        {"first.last+tag@yourdomain.com": MAILBOX},
+        {"first.last+tag@yourdomain.com": {"hashed_password": HASH, "hashed_password_file": None}},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("path", "value", "expected"), VALID)
-def test_a_valid_value_passes_in_its_normal_form(sample: dict[str, Any], path: tuple[str, ...], value: Any, expected: Any) -> None:
+def test_a_valid_value_passes_in_its_normal_form(
+    sample: dict[str, Any], path: tuple[str, ...], value: Any, expected: Any
+) -> None:
     settings = load_settings(set_path(sample, path, value))
     got: Any = settings.model_dump()
     for part in path:
@@ -239,7 +282,11 @@ def test_a_valid_value_passes_in_its_normal_form(sample: dict[str, Any], path: t
     [
         ({"allow_public_mynetworks": True}, "mynetworks", ["0.0.0.0/0"]),
         ({"allow_public_submission_networks": True}, "submission_networks", ["0.0.0.0/0", "::/0"]),
-        ({"firewall": {"enabled": False, "i_accept_no_firewall": True}}, "firewall", {"enabled": False, "i_accept_no_firewall": True}),
+        (
+            {"firewall": {"enabled": False, "i_accept_no_firewall": True}},
+            "firewall",
+            {"enabled": False, "i_accept_no_firewall": True},
+        ),
     ],
 )
 def test_an_opt_in_allows_its_dangerous_value(sample: dict[str, Any], opt_in: dict[str, Any], key: str, value: Any) -> None:
@@ -269,6 +316,8 @@ def test_a_symlink_within_the_secrets_folder_is_fine(sample: dict[str, Any], sec
 def test_a_relative_path_must_stay_in_the_settings_folder(sample: dict[str, Any], secrets_dir: Path) -> None:
     base = secrets_dir / "base"
     base.mkdir()
-    problems = dict(pytest.raises(SettingsError, load_settings, set_path(sample, PASSWORD, "../smarthost.password"), base=base).value.problems)
+    problems = dict(
+        pytest.raises(SettingsError, load_settings, set_path(sample, PASSWORD, "../smarthost.password"), base=base).value.problems
+    )
     assert "outside" in problems["smarthost.password_file"]
     assert load_settings(set_path(sample, PASSWORD, "smarthost.password"), base=secrets_dir)

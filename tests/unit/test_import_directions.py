@@ -41,7 +41,9 @@ def our_imports(path: Path) -> set[str]:
     return names & set(OURS)
 
 
-DEPLOY_SIDE = [p for p in python_files("deploy.py", "pyinfra_deploys", "files", "inventory") if str(p.relative_to(REPO)) not in VM_INVENTORY]
+DEPLOY_SIDE = [
+    p for p in python_files("deploy.py", "pyinfra_deploys", "files", "inventory") if str(p.relative_to(REPO)) not in VM_INVENTORY
+]
 
 
 @pytest.mark.parametrize("path", DEPLOY_SIDE, ids=lambda p: str(p.relative_to(REPO)))

@@ -17,21 +17,23 @@ from pyinfra_deploys.settings.inventory import InventoryError, inventory_host
 def new_owner_inventory(folder: Path, secrets: Path, extra: str = "") -> Path:
     """An inventory written the way the README tells a new owner: group_data/all.py plus a hosts file."""
     (folder / "group_data").mkdir(parents=True)
-    (folder / "group_data" / "all.py").write_text(textwrap.dedent(f"""\
+    (folder / "group_data" / "all.py").write_text(
+        textwrap.dedent(f"""\
         february = {{
             "hostname": "mail.owner.example.test",
             "domain": "owner.example.test",
             "mailboxes": {{
-                "me@owner.example.test": {{"hashed_password_file": "{secrets / 'alice.hash'}"}},
+                "me@owner.example.test": {{"hashed_password_file": "{secrets / "alice.hash"}"}},
             }},
             "smarthost": {{
                 "host": "smtp.fastmail.com",
                 "username": "me@fastmail.com",
-                "password_file": "{secrets / 'smarthost.password'}",
+                "password_file": "{secrets / "smarthost.password"}",
             }},
             {extra}
         }}
-        """))
+        """)
+    )
     path = folder / "mine.py"
     path.write_text('mail = [("february.home.arpa", {"ssh_user": "ubuntu", "_sudo": True})]\n')
     return path

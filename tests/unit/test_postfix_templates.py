@@ -145,10 +145,14 @@ def test_lookup_tables_postmap_cleanly(tmp_path: Path, sample: dict[str, Any]) -
         table.write_text(render(f"/etc/postfix/{name}", **context))
         subprocess.run(["postmap", "-c", str(tmp_path), f"hash:{table}"], check=True, capture_output=True)
     query = subprocess.run(
-        ["postmap", "-c", str(tmp_path), "-q", "postmaster@yourdomain.com", f"hash:{tmp_path / 'virtual_aliases'}"], capture_output=True, text=True
+        ["postmap", "-c", str(tmp_path), "-q", "postmaster@yourdomain.com", f"hash:{tmp_path / 'virtual_aliases'}"],
+        capture_output=True,
+        text=True,
     )
     assert query.stdout.strip() == "you@yourdomain.com"
     relay = subprocess.run(
-        ["postmap", "-c", str(tmp_path), "-q", "[smtp.fastmail.com]:587", f"hash:{tmp_path / 'sasl_passwd'}"], capture_output=True, text=True
+        ["postmap", "-c", str(tmp_path), "-q", "[smtp.fastmail.com]:587", f"hash:{tmp_path / 'sasl_passwd'}"],
+        capture_output=True,
+        text=True,
     )
     assert relay.stdout.strip() == "you@fastmail.com:pw"

@@ -73,14 +73,30 @@ HOSTILE_RENDERS = [
     ("/etc/postfix/main.cf", {"mydestination": ["localhost" + INJECT]}, "relay_domains"),
     ("/etc/postfix/main.cf", {"hostname": "mail.yourdomain.com" + INJECT}, "relay_domains"),
     ("/etc/postfix/main.cf", {"rspamd__milter": "fe80::1%eth0" + INJECT + ":11332"}, "relay_domains"),
-    ("/etc/postfix/main.cf", {"smarthost__host": "smtp.fastmail.com]:587\nsmtp_tls_security_level = none\nx = [y"}, "not a parameter"),
-    ("/etc/dovecot/dovecot.conf", {"domain": "yourdomain.com\n}\npassdb {\n  driver = static\n  args = nopassword"}, "more than once"),
+    (
+        "/etc/postfix/main.cf",
+        {"smarthost__host": "smtp.fastmail.com]:587\nsmtp_tls_security_level = none\nx = [y"},
+        "not a parameter",
+    ),
+    (
+        "/etc/dovecot/dovecot.conf",
+        {"domain": "yourdomain.com\n}\npassdb {\n  driver = static\n  args = nopassword"},
+        "more than once",
+    ),
     ("/etc/dovecot/dovecot.conf", {"domain": "yourdomain.com\nauth_mechanisms = plain anonymous"}, "not a parameter"),
     ("/etc/rspamd/local.d/options.inc", {"rspamd__nameservers": ['1.1.1.1"]; timeout = 99s; x = ["y']}, "not a parameter"),
-    ("/etc/rspamd/local.d/options.inc", {"rspamd__nameservers": ['1.1.1.1"]\nenable_test_patterns = true; x = ["y']}, "not a parameter"),
+    (
+        "/etc/rspamd/local.d/options.inc",
+        {"rspamd__nameservers": ['1.1.1.1"]\nenable_test_patterns = true; x = ["y']},
+        "not a parameter",
+    ),
     ("/etc/rspamd/local.d/options.inc", {"rspamd__nameservers": ["1.1.1.1\n"]}, "cannot read"),
     ("/etc/rspamd/local.d/worker-proxy.inc", {"rspamd__milter": '127.0.0.1:11332"; milter = no; x = "'}, "not a parameter"),
-    ("/etc/rspamd/local.d/dkim_signing.conf", {"rspamd__dkim_selector": 'x"; }\n}\nenabled = false;\ndomain {\n  a {\n selector = "x'}, "more than once"),
+    (
+        "/etc/rspamd/local.d/dkim_signing.conf",
+        {"rspamd__dkim_selector": 'x"; }\n}\nenabled = false;\ndomain {\n  a {\n selector = "x'},
+        "more than once",
+    ),
 ]
 
 

@@ -57,7 +57,9 @@ def unregistered(path: Path) -> list[str]:
                 continue
             for keyword in call.keywords:
                 if keyword.arg in ("path", "dest") and ast.dump(keyword.value) not in known:
-                    missing.append(f"{path.name}:{call.lineno} {ast.unparse(call.func)}({keyword.arg}={ast.unparse(keyword.value)})")
+                    missing.append(
+                        f"{path.name}:{call.lineno} {ast.unparse(call.func)}({keyword.arg}={ast.unparse(keyword.value)})"
+                    )
     return missing
 
 

@@ -14,7 +14,9 @@ from images.stream import CommandFailed, run_streamed
 def test_lines_arrive_in_order_and_land_in_the_log(tmp_path: Path) -> None:
     log = tmp_path / "log"
     seen: list[str] = []
-    lines = run_streamed([sys.executable, "-c", "import sys; print('a'); print('b', file=sys.stderr)"], on_line=seen.append, log=log)
+    lines = run_streamed(
+        [sys.executable, "-c", "import sys; print('a'); print('b', file=sys.stderr)"], on_line=seen.append, log=log
+    )
     assert lines == seen == ["a", "b"]
     assert log.read_text() == "a\nb\n"
 

@@ -75,7 +75,22 @@ def doveconf(tmp_path: Path, settings_data: dict[str, Any]) -> dict[str, str]:
     """doveconf -n on the rendered dovecot.conf, with a throwaway certificate in place of the host's."""
     cert, key = tmp_path / "t.crt", tmp_path / "t.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=t", "-keyout", str(key), "-out", str(cert)],
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=t",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
         check=True,
         capture_output=True,
     )
@@ -126,8 +141,10 @@ def test_apt_parses_the_unattended_upgrades_file(tmp_path: Path, sample: dict[st
     package_default = 'Unattended-Upgrade::Origins-Pattern { "origin=Debian,codename=${distro_codename},label=Debian"; };\n'
     conf = tmp_path / "apt.conf"
     conf.write_text(package_default + render("/etc/apt/apt.conf.d/52february-unattended", s=load_settings(sample)))
-    done = subprocess.run(["apt-config", "-c", str(conf), "dump", "Unattended-Upgrade"], capture_output=True, text=True, check=True)
-    assert "label=Debian\"" not in done.stdout
+    done = subprocess.run(
+        ["apt-config", "-c", str(conf), "dump", "Unattended-Upgrade"], capture_output=True, text=True, check=True
+    )
+    assert 'label=Debian"' not in done.stdout
     assert 'Unattended-Upgrade::Origins-Pattern:: "origin=Ubuntu,archive=${distro_codename}-security";' in done.stdout
     assert 'Unattended-Upgrade::Automatic-Reboot-Time "04:30";' in done.stdout
 

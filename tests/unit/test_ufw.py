@@ -240,8 +240,7 @@ class UfwModel:
         policies = {"allow": "ACCEPT", "deny": "DROP", "reject": "REJECT"}
         names = {"incoming": "INPUT", "outgoing": "OUTPUT", "routed": "FORWARD"}
         defaults = [f"IPV6={'yes' if self.ipv6 else 'no'}"] + [
-            f'DEFAULT_{names[direction]}_POLICY="{policies[policy]}"'
-            for direction, policy in self.defaults.items()
+            f'DEFAULT_{names[direction]}_POLICY="{policies[policy]}"' for direction, policy in self.defaults.items()
         ]
         unmanaged = [f"### tuple ### {line}" for line in self.unmanaged]
         return {
@@ -327,9 +326,7 @@ def test_rule_ufw_args() -> None:
         "allow", "proto", "tcp", "from", "192.168.1.0/24", "to", "any",
         "port", "587", "comment", "february: submission",
     ]  # fmt: skip
-    assert str(rule) == (
-        "allow proto tcp from 192.168.1.0/24 to any port 587 comment 'february: submission'"
-    )
+    assert str(rule) == ("allow proto tcp from 192.168.1.0/24 to any port 587 comment 'february: submission'")
     assert str(UfwRule("deny", "any", None)) == "deny from any to any"
 
 
@@ -389,16 +386,9 @@ def test_rule_split_by_family() -> None:
 
 
 def test_parse_tuple() -> None:
-    line = (
-        "### tuple ### allow tcp 587 0.0.0.0/0 any 192.168.1.0/24 in "
-        "comment=66656272756172793a207375626d697373696f6e"
-    )
-    assert UfwRule.parse_tuple(line) == UfwRule(
-        "allow", "tcp", 587, "192.168.1.0/24", "february: submission"
-    )
-    assert UfwRule.parse_tuple("### tuple ### limit any any ::/0 any ::/0 in\n") == UfwRule(
-        "limit", "any", None, "::/0"
-    )
+    line = "### tuple ### allow tcp 587 0.0.0.0/0 any 192.168.1.0/24 in comment=66656272756172793a207375626d697373696f6e"
+    assert UfwRule.parse_tuple(line) == UfwRule("allow", "tcp", 587, "192.168.1.0/24", "february: submission")
+    assert UfwRule.parse_tuple("### tuple ### limit any any ::/0 any ::/0 in\n") == UfwRule("limit", "any", None, "::/0")
 
 
 def test_parse_tuple_hex_comment() -> None:

@@ -46,7 +46,9 @@ def test_the_vm_seed_is_the_flash_seed_for_root_with_its_own_disk_and_dns(tmp_pa
 def test_each_seed_is_a_new_instance(tmp_path: Path) -> None:
     """Every boot is a first boot for cloud-init: a fresh VM gets its host keys and key made again."""
     ids = [
-        json.loads(mtools("mtype", "-i", str(write_seed(tmp_path / "seed.vfat", "mail.example.test", KEY)), "::meta-data"))["instance-id"]
+        json.loads(mtools("mtype", "-i", str(write_seed(tmp_path / "seed.vfat", "mail.example.test", KEY)), "::meta-data"))[
+            "instance-id"
+        ]
         for _ in range(2)
     ]
     assert ids[0] != ids[1]

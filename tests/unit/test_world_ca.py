@@ -16,7 +16,15 @@ def test_the_relay_certificate_verifies_against_the_test_ca_only(tmp_path: Path)
     assert ca_signed(tmp_path / "relay.pem", tmp_path / "relay.key", tmp_path / "ca.pem", tmp_path / "ca.key", names)
     assert not ca_signed(tmp_path / "relay.pem", tmp_path / "relay.key", tmp_path / "ca.pem", tmp_path / "ca.key", names)
     assert oct((tmp_path / "relay.key").stat().st_mode)[-3:] == "600"
-    ok = ["openssl", "verify", "-CAfile", str(tmp_path / "ca.pem"), "-verify_hostname", "relay.example.net", str(tmp_path / "relay.pem")]
+    ok = [
+        "openssl",
+        "verify",
+        "-CAfile",
+        str(tmp_path / "ca.pem"),
+        "-verify_hostname",
+        "relay.example.net",
+        str(tmp_path / "relay.pem"),
+    ]
     assert subprocess.run(ok, capture_output=True).returncode == 0
     ip = ["openssl", "verify", "-CAfile", str(tmp_path / "ca.pem"), "-verify_ip", "10.0.2.100", str(tmp_path / "relay.pem")]
     assert subprocess.run(ip, capture_output=True).returncode == 0

@@ -37,7 +37,9 @@ class MailVm:
 
     # ----- shell -----
     def run(self, command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(qemu.ssh_argv(self.config) + [qemu.as_admin(self.config, command)], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            qemu.ssh_argv(self.config) + [qemu.as_admin(self.config, command)], capture_output=True, text=True, timeout=300
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"{command!r} exited {done.returncode}: {done.stderr or done.stdout}")
         return done
@@ -60,9 +62,7 @@ class MailVm:
                 # one every check is a new SSH handshake (about 1 s under TCG).
                 f"  ControlPath {self.config.dir}/ssh-%C\n"
             )
-            self._host = testinfra.get_host(
-                "ssh://february-vm", ssh_config=str(ssh_config), sudo=self.config.ssh_user != "root"
-            )
+            self._host = testinfra.get_host("ssh://february-vm", ssh_config=str(ssh_config), sudo=self.config.ssh_user != "root")
         return self._host
 
     # ----- journal -----
@@ -71,7 +71,9 @@ class MailVm:
     def journal_errors(self, since: str | None = None) -> str:
         """The mail services' err-level journal lines since ``since`` (default: the session's start); empty when none."""
         units = " ".join(f"-u {unit}" for unit in self.MAIL_UNITS)
-        out = self.run(f"journalctl --no-pager -q -p err {units} --since '{since or self.started_at}' -o short-iso").stdout.strip()
+        out = self.run(
+            f"journalctl --no-pager -q -p err {units} --since '{since or self.started_at}' -o short-iso"
+        ).stdout.strip()
         return "" if out == "-- No entries --" else out
 
     # ----- mail -----
@@ -162,5 +164,7 @@ def sudo_inventory(folder: Path, config: VmConfig, admin: str, name: str = "sudo
     }
     path = folder / name
     host = f"february-{config.name}"
-    path.write_text(f"# Like inventory/hosts.py: the admin user with sudo, as on Ubuntu cloud images.\nvm = [({host!r}, {data!r})]\n")
+    path.write_text(
+        f"# Like inventory/hosts.py: the admin user with sudo, as on Ubuntu cloud images.\nvm = [({host!r}, {data!r})]\n"
+    )
     return path

@@ -47,6 +47,8 @@ def test_every_seed_parameter_is_loaded_with_the_seed_value(mailvm: MailVm, tmp_
 def test_the_submission_service_is_loaded_as_the_seed_gives_it(mailvm: MailVm) -> None:
     services = mailvm.run("postconf -M submission/inet").stdout.split()
     assert services[:8] == ["submission", "inet", "n", "-", "y", "-", "-", "smtpd"]
-    options = mailvm.run("postconf -P 'submission/inet/smtpd_relay_restrictions' 'submission/inet/smtpd_tls_security_level'").stdout
+    options = mailvm.run(
+        "postconf -P 'submission/inet/smtpd_relay_restrictions' 'submission/inet/smtpd_tls_security_level'"
+    ).stdout
     assert "submission/inet/smtpd_relay_restrictions = permit_sasl_authenticated,reject" in options
     assert "submission/inet/smtpd_tls_security_level = encrypt" in options

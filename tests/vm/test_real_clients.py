@@ -77,8 +77,12 @@ def msmtp_config(mailvm: MailVm, folder: Path, cert: Path, ehlo: str | None) -> 
     return path
 
 
-@pytest.mark.parametrize("ehlo", [None, "laptop", "[192.168.1.5]"], ids=["msmtp-default-localhost", "bare-name", "address-literal"])
-def test_msmtp_submits_on_587_whatever_it_says_in_ehlo(mailvm: MailVm, server_cert: Path, tmp_path: Path, ehlo: str | None) -> None:
+@pytest.mark.parametrize(
+    "ehlo", [None, "laptop", "[192.168.1.5]"], ids=["msmtp-default-localhost", "bare-name", "address-literal"]
+)
+def test_msmtp_submits_on_587_whatever_it_says_in_ehlo(
+    mailvm: MailVm, server_cert: Path, tmp_path: Path, ehlo: str | None
+) -> None:
     subject = f"msmtp {ehlo or 'default'} {uuid.uuid4().hex[:8]}"
     config = msmtp_config(mailvm, tmp_path, server_cert, ehlo)
     mail = message(SENDER, "dave@example.net", subject).as_bytes()
@@ -93,11 +97,26 @@ def test_swaks_submits_on_587_with_its_defaults(mailvm: MailVm) -> None:
     done = subprocess.run(
         [
             # --hide-send: the transcript never shows the AUTH lines, which carry the password.
-            "swaks", "--hide-send", "--server", f"127.0.0.1:{mailvm.config.submission_port}", "--tls",
-            "--auth", "--auth-user", SENDER, "--auth-password", mailvm.password(SENDER),
-            "--from", SENDER, "--to", "dave@example.net", "--header", f"Subject: {subject}",
+            "swaks",
+            "--hide-send",
+            "--server",
+            f"127.0.0.1:{mailvm.config.submission_port}",
+            "--tls",
+            "--auth",
+            "--auth-user",
+            SENDER,
+            "--auth-password",
+            mailvm.password(SENDER),
+            "--from",
+            SENDER,
+            "--to",
+            "dave@example.net",
+            "--header",
+            f"Subject: {subject}",
         ],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout[-2000:]
     assert "250 2.0.0 Ok: queued" in done.stdout, done.stdout[-2000:]
@@ -125,7 +144,7 @@ def test_mbsync_syncs_the_inbox_over_imaps(mailvm: MailVm, server_cert: Path, tm
         f"Host {HOSTNAME}\n"
         f"Port {mailvm.config.imaps_port}\n"
         f"User {SENDER}\n"
-        f"PassCmd \"cat {password_file(mailvm, tmp_path, SENDER)}\"\n"
+        f'PassCmd "cat {password_file(mailvm, tmp_path, SENDER)}"\n'
         "SSLType IMAPS\n"
         f"CertificateFile {server_cert}\n"
         "\n"
@@ -144,7 +163,11 @@ def test_mbsync_syncs_the_inbox_over_imaps(mailvm: MailVm, server_cert: Path, tm
         "SyncState *\n"
     )
     began = time.monotonic()
-    done = subprocess.run(resolving(tmp_path, ["mbsync", "-c", str(config), "february"]), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        resolving(tmp_path, ["mbsync", "-c", str(config), "february"]), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     synced = [path for path in (local / "INBOX").glob("*/*") if f"Subject: {subject}".encode() in path.read_bytes()]
-    assert len(synced) == 1, f"{subject!r} not among {len(list((local / 'INBOX').glob('*/*')))} synced files ({time.monotonic() - began:.0f}s)"
+    assert len(synced) == 1, (
+        f"{subject!r} not among {len(list((local / 'INBOX').glob('*/*')))} synced files ({time.monotonic() - began:.0f}s)"
+    )

@@ -85,5 +85,11 @@ def test_relayed_mail_passes_spf_dkim_and_dmarc_at_a_receiver_against_the_publis
         raw_bytes(signed), ip=OUTSIDE_ADDRESS, mail_from=signed["mail_from"], helo=RELAY_NAME, dns_port=mailvm.config.dns_port
     )
     assert (verdict.spf, verdict.dkim, verdict.dmarc) == ("pass", "pass", "pass"), verdict.header
-    elsewhere = evaluate(raw_bytes(signed), ip="192.0.2.55", mail_from=signed["mail_from"], helo="elsewhere.example.net", dns_port=mailvm.config.dns_port)
+    elsewhere = evaluate(
+        raw_bytes(signed),
+        ip="192.0.2.55",
+        mail_from=signed["mail_from"],
+        helo="elsewhere.example.net",
+        dns_port=mailvm.config.dns_port,
+    )
     assert elsewhere.spf != "pass", elsewhere.header

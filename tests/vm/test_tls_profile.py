@@ -96,7 +96,16 @@ print(json.dumps(out))
 
 def scan(port: int, starttls: bool, profile: bool) -> dict[str, Any]:
     """One bounded sslyze scan of 127.0.0.1:port, in its own process; what it found, as data."""
-    argv = [sys.executable, "-c", SCANNER, str(port), "1" if starttls else "0", str(CONCURRENCY), "1" if profile else "0", json.dumps(VERSIONS)]
+    argv = [
+        sys.executable,
+        "-c",
+        SCANNER,
+        str(port),
+        "1" if starttls else "0",
+        str(CONCURRENCY),
+        "1" if profile else "0",
+        json.dumps(VERSIONS),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout)

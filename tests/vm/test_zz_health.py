@@ -9,6 +9,7 @@ import time
 
 from tests.vm.mailvm import MailVm
 
+
 def test_postfix_check_is_clean(mailvm: MailVm) -> None:
     done = mailvm.run("postfix check 2>&1; postconf -n >/dev/null")
     assert done.stdout == "" and done.stderr == ""
