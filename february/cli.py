@@ -27,12 +27,13 @@ import click
 import typer
 
 from february.paths import REPO
+from images import oses
 from images.progress import console, stage
 from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
-vm_app = typer.Typer(help="The local February VM (Debian 12 stand-in for Ubuntu 24.04, under QEMU).")
+vm_app = typer.Typer(help="The local February VM (Ubuntu 24.04, under QEMU).")
 image_app = typer.Typer(help="The golden image.")
 backup_app = typer.Typer(help="Restic backups of any inventory host's state.")
 app.add_typer(vm_app, name="vm")
@@ -233,16 +234,23 @@ def hash_password() -> None:
 @image_app.command("build")
 def image_build(
     output: Path = typer.Option(Path("build/images"), help="Where each build's folder is written."),
+    os_name: str = typer.Option(oses.DEFAULT.name, "--os", help=f"The OS release ({', '.join(oses.RELEASES)})."),
+    cloud: bool = typer.Option(False, help="Start from the release's cloud image (needs its download site) instead of the native base."),
 ) -> None:
     """Bake the golden image: the same deploy.py, run by Packer, then generalized."""
     from february import preflight
     from images.pipeline import build
 
+    try:
+        oses.release(os_name)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--os") from None
+
     preflight.require_tools(*preflight.IMAGE_TOOLS)
     preflight.require_firmware()
     preflight.require_free_space(output.resolve(), 12, "an image build (base, bake, qcow2 and raw)")
     os.chdir(REPO)
-    build(output)
+    build(output, os_name=os_name, cloud=cloud)
 
 
 def _parse_size(text: str | None) -> int | None:

@@ -1,7 +1,8 @@
-"""Build (or reuse) the cached stand-in base image: package layer plus bootable disk."""
+"""Build (or reuse) the cached base image of an OS release: package layer plus bootable disk."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
@@ -31,6 +32,17 @@ def base_image(layer: BaseLayer | None = None, on_line: Callable[[str], None] | 
     qcow2 = final / "disk.qcow2"
     if qcow2.exists():
         return qcow2
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # One build per key at a time: a second caller waits, then finds it built.
+    with open(final.parent / f"{key[:16]}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not qcow2.exists():
+            _build(layer, key, final, on_line)
+    return qcow2
+
+
+def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], None] | None) -> None:
+    """Build the layer's image into ``final`` (through a .partial folder renamed at the end)."""
     work = final.with_name(final.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -47,8 +59,10 @@ def base_image(layer: BaseLayer | None = None, on_line: Callable[[str], None] | 
         work,
         {
             "cache_key": key,
-            "suite": layer.suite,
-            "mirrors": list(layer.mirrors),
+            "os": layer.release.name,
+            "suite": layer.release.suite,
+            "mirrors": list(layer.release.mirrors),
+            "archive_key": layer.release.key_fingerprint,
             "packages": list(layer.packages),
             "installed_versions": versions,
             "build_seconds": round(time.monotonic() - started, 1),
@@ -56,4 +70,3 @@ def base_image(layer: BaseLayer | None = None, on_line: Callable[[str], None] | 
     )
     shutil.rmtree(final, ignore_errors=True)
     work.rename(final)
-    return qcow2

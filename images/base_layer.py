@@ -1,10 +1,15 @@
-"""The Debian 12 stand-in base: an OS root with the deploy's packages, built natively.
+"""The base layer: an OS root with the deploy's packages, built natively.
 
 Installing the mail stack inside a TCG-emulated VM takes 5-14 minutes of
-emulated dpkg; ``mmdebstrap`` does the same natively in about a minute. The
-package list comes from ``pyinfra_deploys.packages`` so that the deploy stays
-the one source of truth; the converge then finds the packages present and only
-places configuration.
+emulated dpkg; ``mmdebstrap`` does the same natively in a few minutes. The
+OS comes from its declaration (``images/oses.py``: suite, pockets, pinned
+archive key, kernel); the package list from ``pyinfra_deploys.packages``, so
+the deploy stays the one source of truth and the converge finds the packages
+present and only places configuration.
+
+The archive is verified: mmdebstrap (apt) checks every index against the
+key file kept in the repository, and that file is checked first to hold
+exactly the one key whose fingerprint the declaration pins.
 
 The root is generic: ``generalize.sh`` (the same procedure that ends the
 bake, given the root directory) leaves no SSH host keys, an empty
@@ -17,10 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from images.oses import DEFAULT, OsRelease
 from images.stream import run_streamed
 from pyinfra_deploys.digest import files_matching, hash_files
 from pyinfra_deploys.packages import deploy_packages
@@ -29,75 +37,99 @@ HERE = Path(__file__).resolve().parent
 ROOTFS_OVERLAY = HERE / "rootfs"
 GENERALIZE = HERE / "generalize.sh"
 
-SUITE = "bookworm"
-MIRRORS: tuple[str, ...] = (
-    "deb http://deb.debian.org/debian bookworm main",
-    "deb http://deb.debian.org/debian bookworm-updates main",
-    "deb http://deb.debian.org/debian-security bookworm-security main",
-)
-
-# What the OS itself needs, beside the deploy's packages. The generic kernel
-# (not linux-image-cloud-amd64) carries e1000e, igb, igc, r8169, AHCI and xHCI,
-# so the same image boots on February-class hardware.
-OS_PACKAGES: tuple[str, ...] = (
-    "linux-image-amd64",
-    "systemd-sysv",
-    "udev",
-    "dbus",
-    "openssh-server",
-    "cloud-init",
-    "e2fsprogs",
-    # growpart: cloud-init grows / to a larger disk than the image at first boot.
-    "cloud-guest-utils",
-    "locales",
-    "netbase",
-    "iproute2",
-    "sudo",
-    "procps",
-)
-
 # Postfix must not ask questions; the deploy's base role preseeds the real
 # answers ("Internet Site", the mailname) on the host itself.
 DEBCONF = "postfix postfix/main_mailer_type select No configuration"
 
-# Installed by the package layer, enabled by the deploy's roles.
-DEFERRED_SERVICES: tuple[str, ...] = ("postfix", "dovecot", "rspamd", "redis-server", "e2scrub_reap")
+
+class KeyringError(RuntimeError):
+    """The archive key file is not the pinned key."""
+
+
+def check_keyring(release: OsRelease) -> None:
+    """The key file must hold exactly one key, the one whose fingerprint ``release`` pins."""
+    with tempfile.TemporaryDirectory(prefix="february-gpg-") as home:  # no keyring of this machine's user
+        done = subprocess.run(
+            ["gpg", "--batch", "--show-keys", "--with-colons", str(release.keyring)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"GNUPGHOME": home, "PATH": "/usr/bin:/bin"},
+        )
+    fingerprints = [line.split(":")[9] for line in done.stdout.splitlines() if line.startswith("fpr:")]
+    primaries = [line for line in done.stdout.splitlines() if line.startswith("pub:")]
+    if done.returncode != 0 or len(primaries) != 1 or not fingerprints or fingerprints[0] != release.key_fingerprint:
+        found = ", ".join(fingerprints) or done.stderr.strip() or "no key"
+        raise KeyringError(
+            f"{release.keyring}: expected exactly the {release.title} archive key {release.key_fingerprint}, found {found}"
+        )
 
 
 @dataclass(frozen=True)
 class BaseLayer:
     """The inputs of one base layer; equal inputs give an equal cache key."""
 
-    suite: str = SUITE
-    mirrors: tuple[str, ...] = MIRRORS
-    packages: tuple[str, ...] = field(default_factory=lambda: tuple(sorted({*OS_PACKAGES, *deploy_packages()})))
+    release: OsRelease = DEFAULT
+    packages: tuple[str, ...] = field(default_factory=lambda: tuple(sorted({*DEFAULT.packages, *deploy_packages()})))
+
+    @classmethod
+    def of(cls, release: OsRelease) -> BaseLayer:
+        """The layer of ``release`` with the OS's and the deploy's packages."""
+        return cls(release=release, packages=tuple(sorted({*release.packages, *deploy_packages()})))
 
     def cache_key(self) -> str:
+        r = self.release
         digest = hashlib.sha256()
-        digest.update(json.dumps([self.suite, self.mirrors, self.packages, DEBCONF, DEFERRED_SERVICES]).encode())
+        digest.update(
+            json.dumps(
+                [
+                    r.suite,
+                    r.mirrors,
+                    r.key_fingerprint,
+                    r.kernel,
+                    r.kernel_abi_packages,
+                    self.packages,
+                    DEBCONF,
+                    r.deferred_services,
+                ]
+            ).encode()
+        )
         hash_files(files_matching(ROOTFS_OVERLAY, ["**/*"]), ROOTFS_OVERLAY, digest)
-        hash_files([HERE / "base_layer.py", HERE / "disk.py", GENERALIZE], HERE, digest)
+        hash_files([HERE / "base_layer.py", HERE / "disk.py", GENERALIZE, r.keyring], HERE, digest)
         return digest.hexdigest()
 
 
 def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | None = None) -> None:
     """mmdebstrap the layer into the directory ``root`` (which must not exist)."""
+    r = layer.release
+    check_keyring(r)
+    abi_packages = " ".join(name.replace("{abi}", '"$abi"') for name in r.kernel_abi_packages)
     argv: list[str | Path] = [
         "mmdebstrap",
         "--variant=apt",
         "--mode=root",
         "--format=directory",
-        f"--include={','.join(layer.packages)}",
+        f"--keyring={r.keyring}",
+        f"--include={','.join(sorted({*layer.packages, *r.kernel}))}",
         f"--essential-hook=echo '{DEBCONF}' | chroot \"$1\" debconf-set-selections",
+        # Packages named after the kernel's ABI (its folder under /lib/modules), with the same apt.
+        *(
+            [
+                '--customize-hook=abi=$(ls "$1/lib/modules") && '
+                f'chroot "$1" apt-get install --yes --no-install-recommends {abi_packages}'
+            ]
+            if abi_packages
+            else []
+        ),
         f'--customize-hook=cp -a {ROOTFS_OVERLAY}/. "$1"/',
         '--customize-hook=chroot "$1" systemctl enable systemd-networkd',
         # The mail services start once the converge has configured them.
-        f'--customize-hook=chroot "$1" systemctl disable {" ".join(DEFERRED_SERVICES)}',
+        f'--customize-hook=chroot "$1" systemctl disable {" ".join(r.deferred_services)}',
         # Run on this machine with the root as its argument: only paths under it change.
         f'--customize-hook=sh {shlex.quote(str(GENERALIZE))} "$1"',
-        layer.suite,
+        r.suite,
         root,
-        *layer.mirrors,
+        *r.mirrors,
     ]
     run_streamed(argv, on_line=on_line)
 

@@ -25,13 +25,31 @@ ROOT_LABEL = "root"
 
 KERNEL_CMDLINE = f"root=LABEL={ROOT_LABEL} rw console=tty0 console=ttyS0,115200n8 net.ifnames=1"
 
-GRUB_CFG = f"""\
+
+def boot_files(root: Path) -> tuple[str, str]:
+    """The kernel and initrd links in ``root``, as paths from its top.
+
+    Debian's kernel packages put the ``vmlinuz``/``initrd.img`` links in
+    ``/``, Ubuntu's in ``/boot``: read where they are, not which OS it is.
+    """
+    for folder in ("", "boot/"):
+        kernel, initrd = f"{folder}vmlinuz", f"{folder}initrd.img"
+        if (root / kernel).exists() and (root / initrd).exists():
+            return kernel, initrd
+    raise FileNotFoundError(
+        f"{root}: no vmlinuz and initrd.img links, in / or /boot (is a kernel and initramfs-tools installed?)"
+    )
+
+
+def grub_cfg(kernel: str, initrd: str) -> str:
+    """The standalone GRUB's embedded configuration: find the root by label, boot it."""
+    return f"""\
 set timeout=0
 insmod part_gpt
 insmod ext2
 search --no-floppy --set=root --label {ROOT_LABEL}
-linux ($root)/vmlinuz {KERNEL_CMDLINE}
-initrd ($root)/initrd.img
+linux ($root)/{kernel} {KERNEL_CMDLINE}
+initrd ($root)/{initrd}
 boot
 """
 
@@ -64,8 +82,8 @@ def make_disk(root: Path, disk_raw: Path, size_gib: int = 4, on_line: Callable[[
     """Write a raw GPT disk image with an ESP and an ext4 root made from ``root``."""
     with tempfile.TemporaryDirectory(prefix="february-disk-") as tmp_name:
         tmp = Path(tmp_name)
-        grub_cfg = tmp / "grub.cfg"
-        grub_cfg.write_text(GRUB_CFG)
+        cfg_file = tmp / "grub.cfg"
+        cfg_file.write_text(grub_cfg(*boot_files(root)))
         bootx64 = tmp / "BOOTX64.EFI"
         run_streamed(
             [
@@ -75,7 +93,7 @@ def make_disk(root: Path, disk_raw: Path, size_gib: int = 4, on_line: Callable[[
                 "--modules=part_gpt ext2 search_label linux normal",
                 "-o",
                 bootx64,
-                f"boot/grub/grub.cfg={grub_cfg}",
+                f"boot/grub/grub.cfg={cfg_file}",
             ],
             on_line=on_line,
         )

@@ -37,8 +37,11 @@ from typing import Any
 import jinja2
 
 from images.accel import accel_args
+from images import oses
 from images.base_image import base_image, cache_root
+from images.base_layer import BaseLayer
 from images.firmware import OVMF_CODE, OVMF_VARS
+from images.oses import DEFAULT
 from images.manifest import read_manifest, write_manifest
 from images.packer_stream import Event, packer_env, run_packer
 from images.progress import console, stage
@@ -68,9 +71,8 @@ INPUT_PATTERNS: tuple[str, ...] = (
     "images/cloud-init/bake-user-data.j2",
 )
 
-# Only the Debian 12 stand-in can be built here; ubuntu2404 needs the network
-# (its checksum check is tested here, see tests/unit/test_ubuntu_build.py).
-OS_LOGIN = {"debian12": "root", "ubuntu2404": "ubuntu"}
+# Packer's one source (images/packer/sources.pkr.hcl); a start's pkrvars file says the rest.
+SOURCE = "qemu.february"
 
 
 # ----- inputs -----
@@ -102,16 +104,16 @@ def sha256_file(path: Path, chunk: int = 4 * 1024 * 1024) -> str:
     return digest.hexdigest()
 
 
-def inputs_digest(base_key: str, os_name: str, repo: Path = REPO) -> tuple[str, dict[str, str]]:
+def inputs_digest(base_key: str, start: str, repo: Path = REPO) -> tuple[str, dict[str, str]]:
     """The inputs hash and, per input file, its own sha256 (for the manifest)."""
     files = file_hashes(input_files(repo), repo)
-    return digest_of(base_key, os_name, files), files
+    return digest_of(base_key, start, files), files
 
 
-def digest_of(base_key: str, os_name: str, files: dict[str, str]) -> str:
-    """The inputs hash from the base key, the OS and each input file's sha256."""
+def digest_of(base_key: str, start: str, files: dict[str, str]) -> str:
+    """The inputs hash from the base key, the start (pkrvars file) and each input file's sha256."""
     return hashlib.sha256(
-        json.dumps({"format": FORMAT, "os": os_name, "base": base_key, "files": files}, sort_keys=True).encode()
+        json.dumps({"format": FORMAT, "os": start, "base": base_key, "files": files}, sort_keys=True).encode()
     ).hexdigest()
 
 
@@ -181,47 +183,56 @@ def write_bake_seed(folder: Path, login_user: str, public_key: str, template: Pa
     return folder
 
 
-def packer_argv(
-    command: str, os_name: str, variables: dict[str, str], only: bool = True, packer_dir: Path = PACKER_DIR
-) -> list[str]:
-    """``packer <command>`` for one OS: its pkrvars file, then the per-build -var values."""
+def packer_argv(command: str, start: str, variables: dict[str, str], packer_dir: Path = PACKER_DIR) -> list[str]:
+    """``packer <command>`` for one start: its pkrvars file, then the per-build -var values."""
     argv = [PACKER, command]
     if command == "build":
         argv.append("-machine-readable")
-    if only:
-        argv.append(f"-only=qemu.{os_name}")
-    argv.append(f"-var-file={packer_dir / f'{os_name}.pkrvars.hcl'}")
+    argv.append(f"-only={SOURCE}")
+    argv.append(f"-var-file={packer_dir / f'{start}.pkrvars.hcl'}")
     for name, value in variables.items():
         argv += ["-var", f"{name}={value}"]
     argv.append(str(packer_dir))
     return argv
 
 
-def pkrvars_value(os_name: str, name: str, packer_dir: Path = PACKER_DIR) -> str:
-    """A string variable's value in ``<os_name>.pkrvars.hcl`` (``name = "value"`` lines)."""
-    for line in (packer_dir / f"{os_name}.pkrvars.hcl").read_text().splitlines():
+def pkrvars_value(start: str, name: str, packer_dir: Path = PACKER_DIR) -> str | None:
+    """A variable's value in ``<start>.pkrvars.hcl`` (``name = value`` lines), None when it is not set there."""
+    for line in (packer_dir / f"{start}.pkrvars.hcl").read_text().splitlines():
         key, sep, value = line.partition("=")
         if sep and key.strip() == name:
             return value.strip().strip('"')
-    raise KeyError(f"{name} is not set in {os_name}.pkrvars.hcl")
+    return None
+
+
+def pkrvars_required(start: str, name: str, packer_dir: Path = PACKER_DIR) -> str:
+    """A variable that ``<start>.pkrvars.hcl`` must set."""
+    value = pkrvars_value(start, name, packer_dir)
+    if value is None:
+        raise KeyError(f"{name} is not set in {start}.pkrvars.hcl")
+    return value
+
+
+def starts_from_base(start: str, packer_dir: Path = PACKER_DIR) -> bool:
+    """Whether the start bakes the cached native base (its pkrvars file names no image of its own)."""
+    return pkrvars_value(start, "iso_url", packer_dir) is None
 
 
 def bake_variables(
-    os_name: str, per_build: dict[str, str], base: Path | None = None, base_sha256: str | None = None
+    start: str, per_build: dict[str, str], base: Path | None = None, base_sha256: str | None = None
 ) -> dict[str, str]:
     """The -var values of one bake: the per-build ones, plus the starting disk where the pipeline supplies it.
 
-    debian12 starts from the cached base, so its path, sha256 and size are
-    passed. ubuntu2404 starts from the cloud image whose URL and pinned
-    checksum are in ubuntu2404.pkrvars.hcl: Packer downloads it, checks it
-    before anything boots, and the bake's network stays open (apt installs
-    the mail packages, through ``apt_proxy`` when set: the deploy's base role
-    writes it first).
+    A native-base start bakes the cached base, so its path, sha256 and size
+    are passed. A cloud start names its image URL and pinned checksum in its
+    pkrvars file: Packer downloads it, checks it before anything boots, and
+    the bake's network stays open (apt installs the mail packages, through
+    ``apt_proxy`` when set: the deploy's base role writes it first).
     """
-    if os_name == "ubuntu2404":
+    if not starts_from_base(start):
         return dict(per_build)
     if base is None or base_sha256 is None:
-        raise ValueError("the debian12 bake starts from the cached base: pass base and base_sha256")
+        raise ValueError(f"the {start} bake starts from the cached base: pass base and base_sha256")
     return {
         "iso_url": str(base),
         "iso_checksum": f"sha256:{base_sha256}",
@@ -306,7 +317,8 @@ def keep_logs(work: Path, folder: Path) -> None:
 def build(
     output: Path,
     *,
-    os_name: str = "debian12",
+    os_name: str = DEFAULT.name,
+    cloud: bool = False,
     use_backing_file: bool = False,
     verify: bool = False,
     build_key_dir: Path | None = None,
@@ -321,19 +333,21 @@ def build(
     build's throwaway SSH key pair there (for a leak scan) instead of in the
     build's temporary folder.
     """
-    if os_name not in OS_LOGIN:
-        raise ValueError(f"os_name must be one of {', '.join(OS_LOGIN)}, got {os_name!r}")
+    release = oses.release(os_name)
+    start = release.cloud_pkrvars if cloud else release.pkrvars
+    if start is None:
+        raise ValueError(f"{release.title} declares no cloud image")
     output = Path(output).resolve()
-    if os_name == "ubuntu2404":
-        # The cloud image is Packer's to fetch and check (URL and pinned
-        # checksum in ubuntu2404.pkrvars.hcl, itself an input file).
-        base_key = f"ubuntu2404:{pkrvars_value(os_name, 'iso_url')}@{pkrvars_value(os_name, 'iso_checksum')}"
-    else:
+    if starts_from_base(start):
         if base is None:
-            with stage("Base image (Debian 12 stand-in, cached)") as on_line:
-                base = base_image(on_line=on_line)
+            with stage(f"Base image ({release.title}, cached)") as on_line:
+                base = base_image(BaseLayer.of(release), on_line=on_line)
         base_key = read_manifest(base.parent)["cache_key"]
-    final = output / inputs_digest(base_key, os_name)[0][:16]
+    else:
+        # The cloud image is Packer's to fetch and check (URL and pinned
+        # checksum in its pkrvars file, itself an input file).
+        base_key = f"{start}:{pkrvars_required(start, 'iso_url')}@{pkrvars_required(start, 'iso_checksum')}"
+    final = output / inputs_digest(base_key, start)[0][:16]
     if cached(final, verify=verify) is not None:
         console.print(f"[green]✓[/green] Golden image unchanged: {final}")
         return final
@@ -344,7 +358,7 @@ def build(
     with tempfile.TemporaryDirectory(prefix=".bake-", dir=output) as tmp_name:
         tmp = Path(tmp_name)
         src = snapshot_inputs(tmp / "src")
-        inputs_hash, input_hashes = inputs_digest(base_key, os_name, repo=src)
+        inputs_hash, input_hashes = inputs_digest(base_key, start, repo=src)
         final = output / inputs_hash[:16]
         if cached(final, verify=verify) is not None:  # the repository changed a moment ago
             return final
@@ -355,7 +369,7 @@ def build(
             manifest = _bake(
                 base=base,
                 base_key=base_key,
-                os_name=os_name,
+                start=start,
                 use_backing_file=use_backing_file,
                 build_key_dir=build_key_dir,
                 src=src,
@@ -365,7 +379,8 @@ def build(
             manifest = {
                 "inputs_hash": inputs_hash,
                 "format": FORMAT,
-                "os": os_name,
+                "os": release.name,
+                "start": start,
                 "inputs": {"base_image_key": base_key, "files": input_hashes},
                 "deploy": deploy_git,
                 **manifest,
@@ -387,7 +402,7 @@ def _bake(
     *,
     base: Path | None,
     base_key: str,
-    os_name: str,
+    start: str,
     use_backing_file: bool,
     build_key_dir: Path | None,
     src: Path,
@@ -398,7 +413,9 @@ def _bake(
     with stage("Prepare the bake (build key, seed, firmware variables, base checksum)"):
         key = make_build_key(build_key_dir or tmp / "key")
         public_key = key.with_suffix(".pub").read_text().strip()
-        seed = write_bake_seed(tmp / "seed", OS_LOGIN[os_name], public_key, template=src / BAKE_USER_DATA.relative_to(REPO))
+        seed = write_bake_seed(
+            tmp / "seed", pkrvars_required(start, "ssh_username"), public_key, template=src / BAKE_USER_DATA.relative_to(REPO)
+        )
         efi_vars = tmp / "OVMF_VARS.fd"
         shutil.copyfile(OVMF_VARS, efi_vars)
         base_sha256 = sha256_file(base) if base is not None else None
@@ -418,13 +435,13 @@ def _bake(
         "packages_file": str(packages),
         "output_directory": str(packer_out),
     }
-    variables = bake_variables(os_name, per_build, base, base_sha256)
+    variables = bake_variables(start, per_build, base, base_sha256)
     (tmp / "packer-tmp").mkdir()
     env = packer_env(tmp / "packer-tmp", cache_root() / "packer")
-    title = f"Bake with Packer ({os_name}, {accel}{', on a backing file' if use_backing_file else ''})"
+    title = f"Bake with Packer ({start}, {accel}{', on a backing file' if use_backing_file else ''})"
     with stage(title) as on_line:
         run_packer(
-            packer_argv("build", os_name, variables, packer_dir=src / PACKER_DIR.relative_to(REPO)),
+            packer_argv("build", start, variables, packer_dir=src / PACKER_DIR.relative_to(REPO)),
             on_event=_on_packer_event(on_line),
             cwd=src,
             env=env,
@@ -437,7 +454,7 @@ def _bake(
     with stage("Hash the artifacts"):
         digests = _hash_all(work / name for name in ARTIFACTS)
     return {
-        "base_image": {"path": str(base) if base else pkrvars_value(os_name, "iso_url"), "key": base_key, "sha256": base_sha256},
+        "base_image": {"path": str(base) if base else pkrvars_required(start, "iso_url"), "key": base_key, "sha256": base_sha256},
         "packer": packer_version(),
         "accelerator": accel,
         "use_backing_file": use_backing_file,

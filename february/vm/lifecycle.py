@@ -16,7 +16,9 @@ from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.seed import write_seed
 from february.vm.world_process import start_world, stop_world, write_zone
+from images import oses
 from images.base_image import base_image
+from images.base_layer import BaseLayer
 from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost, inventory_host
 from pyinfra_deploys.settings.model import Settings
@@ -46,13 +48,13 @@ def vm_settings() -> Settings:
 
 
 def boot(config: VmConfig = DEFAULT, base: Path | None = None, extra_disks: tuple[Path, ...] = ()) -> float:
-    """Boot a fresh VM from ``base`` (default: the cached stand-in base), with ``extra_disks`` (raw) attached; return seconds to SSH."""
+    """Boot a fresh VM from ``base`` (default: the default OS's cached base), with ``extra_disks`` (raw) attached; return seconds to SSH."""
     config.dir.mkdir(parents=True, exist_ok=True)
     ensure_vm_secrets(config)
     settings = vm_settings()
     if base is None:
-        with stage("Base image (Debian 12 stand-in, package layer from the deploy)") as on_line:
-            base = base_image(on_line=on_line)
+        with stage(f"Base image ({oses.DEFAULT.title}, package layer from the deploy)") as on_line:
+            base = base_image(BaseLayer.of(oses.DEFAULT), on_line=on_line)
     with stage("Outside world (fake smarthost and DNS on loopback)"):
         start_world(config)
     with stage(f"Boot the VM ({'KVM' if 'kvm' in qemu.accel_args() else 'TCG'})") as on_line:

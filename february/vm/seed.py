@@ -17,6 +17,11 @@ def vm_overrides(resolv_conf: str | None = None) -> dict[str, Any]:
     """What the VM's user-data changes in a flashed host's."""
     overrides: dict[str, Any] = {"growpart": {"mode": "off"}, "resize_rootfs": False}
     if resolv_conf:
+        # Ubuntu's /etc/resolv.conf links to systemd-resolved's stub, which
+        # asks over UDP; the fake DNS answers over TCP only (guestfwd). Make it
+        # a file of its own (bootcmd runs before write_files; once it is a
+        # file, later boots keep it).
+        overrides["bootcmd"] = [["sh", "-c", "if [ -L /etc/resolv.conf ]; then rm -f /etc/resolv.conf; fi"]]
         overrides["write_files"] = [{"path": "/etc/resolv.conf", "permissions": "0644", "content": resolv_conf}]
     return overrides
 

@@ -6,12 +6,12 @@ locals {
   # The repository root, where deploy.py and inventory/bake.py live.
   repo = abspath("${path.root}/../..")
 
-  # Root on the Debian stand-in, the default user on Ubuntu: sudo works for both.
+  # Root on the native base, the default user on a cloud image: sudo works for both.
   sudo_sh = "chmod +x {{ .Path }}; {{ .Vars }} sudo -E sh -eux '{{ .Path }}'"
 }
 
 build {
-  sources = ["source.qemu.debian12", "source.qemu.ubuntu2404"]
+  sources = ["source.qemu.february"]
 
   # 1. First boot: wait until cloud-init has applied the seed (the build key,
   #    the locale). Exit 2 is "done, with recoverable errors" on cloud-init

@@ -1,7 +1,8 @@
-# Two starting points for the same bake: the Ubuntu 24.04 cloud image (the
-# production path; it needs the network) and the Debian 12 stand-in base
-# that images/base_image.py builds natively (the path tested here).
-# Build one with -only=qemu.debian12 or -only=qemu.ubuntu2404.
+# One source for every starting point: what differs (the disk it starts
+# from, the login user, the shutdown command, resizing, the network) is a
+# variable set in that start's pkrvars file: <os>.pkrvars.hcl for the native
+# base that images/base_image.py builds (the path tested here),
+# <os>-cloud.pkrvars.hcl for the distribution's cloud image (needs the network).
 
 locals {
   # Packer 1.6.6 has no efi_boot, and a `-drive` in qemuargs would replace
@@ -25,15 +26,15 @@ locals {
   ]
 }
 
-source "qemu" "debian12" {
+source "qemu" "february" {
   iso_url          = var.iso_url
   iso_checksum     = var.iso_checksum
   disk_image       = true
   use_backing_file = var.use_backing_file
-  # The stand-in is a GPT disk of its own size; growing it would strand the
-  # backup GPT. On a backing file the overlay is created at disk_size, so
-  # the pipeline passes the base's own virtual size.
-  skip_resize_disk = true
+  # The native base is a GPT disk of its own size; growing it would strand
+  # the backup GPT (skip_resize_disk). On a backing file the overlay is
+  # created at disk_size, so the pipeline passes the base's own virtual size.
+  skip_resize_disk = var.skip_resize_disk
   disk_size        = var.disk_size
   qemu_img_args {
     # QEMU >= 6.1 refuses an overlay whose backing file has no stated format.
@@ -66,50 +67,10 @@ source "qemu" "debian12" {
   cd_label = "cidata"
 
   communicator         = "ssh"
-  ssh_username         = "root"
+  ssh_username         = var.ssh_username
   ssh_private_key_file = var.ssh_private_key_file
   ssh_timeout          = var.ssh_timeout
 
-  shutdown_command = "shutdown -P now"
-  shutdown_timeout = "5m"
-}
-
-source "qemu" "ubuntu2404" {
-  iso_url      = var.iso_url
-  iso_checksum = var.iso_checksum
-  disk_image   = true
-  disk_size    = var.disk_size
-
-  format           = "qcow2"
-  vm_name          = "february.qcow2"
-  output_directory = var.output_directory
-  # images/pipeline.py converts (and so compacts and flattens) the result.
-  skip_compaction = true
-
-  accelerator    = var.accelerator
-  cpus           = var.cpus
-  memory         = var.memory
-  headless       = var.headless
-  disk_interface = var.disk_interface
-  net_device     = var.net_device
-  disk_discard   = "unmap"
-  qemuargs       = local.qemuargs
-
-  vnc_bind_address = "127.0.0.1"
-  boot_wait        = "1s"
-  # The SSH forward's loopback port: clear of the dev VM's 2222/2525.
-  host_port_min = 2300
-  host_port_max = 2399
-
-  cd_files = ["${var.seed_dir}/user-data", "${var.seed_dir}/meta-data"]
-  cd_label = "cidata"
-
-  # The cloud image's default user; the provisioners use sudo.
-  communicator         = "ssh"
-  ssh_username         = "ubuntu"
-  ssh_private_key_file = var.ssh_private_key_file
-  ssh_timeout          = var.ssh_timeout
-
-  shutdown_command = "sudo shutdown -P now"
+  shutdown_command = var.shutdown_command
   shutdown_timeout = "5m"
 }

@@ -1,5 +1,6 @@
-# Inputs of the February golden-image bake. Per-OS values live in
-# debian12.pkrvars.hcl and ubuntu2404.pkrvars.hcl; per-build values (the
+# Inputs of the February golden-image bake. Per-start values live in
+# <os>.pkrvars.hcl (the native base) and <os>-cloud.pkrvars.hcl (the cloud
+# image); per-build values (the
 # throwaway SSH key, the seed folder, the firmware variables copy, output
 # paths) are passed by images/pipeline.py with -var.
 
@@ -7,7 +8,7 @@
 
 variable "iso_url" {
   type        = string
-  description = "Disk image the build boots (disk_image = true): the Ubuntu 24.04 cloud image URL, or the path of the cached Debian 12 base qcow2."
+  description = "Disk image the build boots (disk_image = true): the path of the cached native base qcow2, or a cloud image URL."
 }
 
 variable "iso_checksum" {
@@ -26,13 +27,13 @@ variable "iso_checksum" {
 
 variable "use_backing_file" {
   type        = bool
-  description = "Debian stand-in only: write the build's changes to a qcow2 overlay on the cached base instead of copying it first (a cheap config-only rebake; the pipeline flattens the result)."
+  description = "Native base only: write the build's changes to a qcow2 overlay on the cached base instead of copying it first (a cheap config-only rebake; the pipeline flattens the result)."
   default     = false
 }
 
 variable "disk_size" {
   type        = string
-  description = "Virtual disk size: the Ubuntu cloud image is grown to it; on the Debian stand-in it sizes the backing-file overlay and must equal the base's own size (the pipeline passes it)."
+  description = "Virtual disk size: a cloud image is grown to it; on the native base it sizes the backing-file overlay and must equal the base's own size (the pipeline passes it)."
   default     = "8G"
 
   validation {
@@ -43,6 +44,12 @@ variable "disk_size" {
     )
     error_message = "The disk_size must be a number followed by M or G, e.g. \"8G\"."
   }
+}
+
+variable "skip_resize_disk" {
+  type        = bool
+  description = "Keep the disk at the image's own size: true for the native base (its GPT ends there), false for a cloud image grown to disk_size."
+  default     = true
 }
 
 # ----- the build VM -----
@@ -111,7 +118,7 @@ variable "net_device" {
 
 variable "restrict_network" {
   type        = bool
-  description = "QEMU user-net restrict=on: the build VM reaches nothing but its forwarded SSH port. Off only where the bake must install packages from the network (the Ubuntu cloud image)."
+  description = "QEMU user-net restrict=on: the build VM reaches nothing but its forwarded SSH port. Off only where the bake must install packages from the network (a cloud image)."
   default     = true
 }
 
@@ -142,6 +149,22 @@ variable "seed_dir" {
 variable "ssh_private_key_file" {
   type        = string
   description = "Throwaway ed25519 key made for this one build; its public half is in the seed's user-data and removed by generalize.sh."
+}
+
+variable "ssh_username" {
+  type        = string
+  description = "The user Packer logs in as: root on the native base, the cloud image's default user (with sudo) there."
+
+  validation {
+    condition     = length(var.ssh_username) > 0 && trim(var.ssh_username, "abcdefghijklmnopqrstuvwxyz0123456789_-") == ""
+    error_message = "The ssh_username must be a plain user name (a-z, 0-9, _ and -)."
+  }
+}
+
+variable "shutdown_command" {
+  type        = string
+  description = "How the build VM powers off once generalized (through sudo for a non-root login)."
+  default     = "shutdown -P now"
 }
 
 variable "ssh_timeout" {

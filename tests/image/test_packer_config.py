@@ -1,4 +1,4 @@
-"""The Packer template is formatted, valid for each OS, and keeps the build VM's network closed."""
+"""The Packer template is formatted, valid for each start of each OS, and keeps the native bake's network closed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from images.pipeline import OS_LOGIN, PACKER, PACKER_DIR, make_build_key, packer_argv, write_bake_seed
+from images.oses import RELEASES
+from images.pipeline import PACKER, PACKER_DIR, make_build_key, packer_argv, pkrvars_required, starts_from_base, write_bake_seed
 
 ENV = {**os.environ, "CHECKPOINT_DISABLE": "1"}
 
@@ -20,10 +21,17 @@ def test_packer_files_are_formatted() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("os_name", sorted(OS_LOGIN))
-def test_packer_validate_passes_with_each_vars_file(os_name: str, tmp_path: Path) -> None:
+STARTS = sorted({start for release in RELEASES.values() for start in (release.pkrvars, release.cloud_pkrvars) if start})
+
+
+def test_every_vars_file_is_a_declared_start() -> None:
+    assert sorted(path.name.removesuffix(".pkrvars.hcl") for path in PACKER_DIR.glob("*.pkrvars.hcl")) == STARTS
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_packer_validate_passes_with_each_vars_file(start: str, tmp_path: Path) -> None:
     key = make_build_key(tmp_path / "key")
-    seed = write_bake_seed(tmp_path / "seed", OS_LOGIN[os_name], key.with_suffix(".pub").read_text().strip())
+    seed = write_bake_seed(tmp_path / "seed", pkrvars_required(start, "ssh_username"), key.with_suffix(".pub").read_text().strip())
     variables = {
         "efi_vars_file": str(tmp_path / "OVMF_VARS.fd"),
         "seed_dir": str(seed),
@@ -31,14 +39,14 @@ def test_packer_validate_passes_with_each_vars_file(os_name: str, tmp_path: Path
         "packages_file": str(tmp_path / "packages.txt"),
         "output_directory": str(tmp_path / "out"),
     }
-    if os_name == "debian12":
+    if starts_from_base(start):
         # The pipeline passes the cached base's path and sha256.
         variables |= {"iso_url": str(tmp_path / "base.qcow2"), "iso_checksum": "sha256:" + "0" * 64}
     else:
-        # ubuntu2404.pkrvars.hcl pins `file:<SHA256SUMS url>`, which validate
+        # A cloud start pins `file:<SHA256SUMS url>`, which validate
         # would download; no traffic may leave this machine, so a sha256 stands in.
         variables |= {"iso_checksum": "sha256:" + "0" * 64}
-    done = subprocess.run(packer_argv("validate", os_name, variables), capture_output=True, text=True, env=ENV, check=False)
+    done = subprocess.run(packer_argv("validate", start, variables), capture_output=True, text=True, env=ENV, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -54,13 +62,21 @@ def test_packer_validate_rejects_an_unknown_accelerator(tmp_path: Path) -> None:
         "output_directory": str(tmp_path / "out"),
         "accelerator": "xen",
     }
-    done = subprocess.run(packer_argv("validate", "debian12", variables), capture_output=True, text=True, env=ENV, check=False)
+    done = subprocess.run(packer_argv("validate", "ubuntu2404", variables), capture_output=True, text=True, env=ENV, check=False)
     assert done.returncode != 0
     assert "accelerator must be one of" in done.stdout + done.stderr
 
 
-def test_the_debian_build_vm_has_a_restricted_network() -> None:
+def test_the_native_bake_vm_has_a_restricted_network() -> None:
     sources = (PACKER_DIR / "sources.pkr.hcl").read_text()
     assert 'restrict=${var.restrict_network ? "on" : "off"}' in sources
     assert "hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22" in sources
-    assert "restrict_network = true" in (PACKER_DIR / "debian12.pkrvars.hcl").read_text()
+    for release in RELEASES.values():
+        assert pkrvars_required(release.pkrvars, "restrict_network") == "true"
+
+
+def test_the_template_has_one_source_and_no_os_branch() -> None:
+    text = "".join(path.read_text() for path in PACKER_DIR.glob("*.pkr.hcl"))
+    assert text.count('source "qemu"') == 1
+    for name in RELEASES:
+        assert name not in text

@@ -1,4 +1,4 @@
-"""The Ubuntu 24.04 bake: its Packer arguments, and a wrong checksum stopping it before anything boots.
+"""The Ubuntu 24.04 cloud-image bake: its Packer arguments, and a wrong checksum stopping it before anything boots.
 
 The real cloud image cannot be fetched here; a small file and a SHA256SUMS
 served on loopback stand in for cloud-images.ubuntu.com (under a second).
@@ -17,26 +17,26 @@ from pathlib import Path
 import pytest
 
 from images.packer_stream import packer_env
-from images.pipeline import PACKER, PACKER_DIR, bake_variables, make_build_key, packer_argv, pkrvars_value, write_bake_seed
+from images.pipeline import PACKER, PACKER_DIR, SOURCE, bake_variables, make_build_key, packer_argv, pkrvars_value, write_bake_seed
 
 
 def test_the_ubuntu_bake_takes_the_pinned_cloud_image_from_its_vars_file() -> None:
     per_build = {"accelerator": "tcg", "output_directory": "/tmp/x"}
-    variables = bake_variables("ubuntu2404", per_build)
+    variables = bake_variables("ubuntu2404-cloud", per_build)
     assert variables == per_build  # no iso_url/iso_checksum override: the pkrvars pin them
-    argv = packer_argv("build", "ubuntu2404", variables)
-    assert argv[:4] == [PACKER, "build", "-machine-readable", "-only=qemu.ubuntu2404"]
-    assert f"-var-file={PACKER_DIR / 'ubuntu2404.pkrvars.hcl'}" in argv
+    argv = packer_argv("build", "ubuntu2404-cloud", variables)
+    assert argv[:4] == [PACKER, "build", "-machine-readable", f"-only={SOURCE}"]
+    assert f"-var-file={PACKER_DIR / 'ubuntu2404-cloud.pkrvars.hcl'}" in argv
     assert not any(arg.startswith(("iso_url=", "iso_checksum=")) for arg in argv)
-    assert pkrvars_value("ubuntu2404", "iso_url").startswith("https://cloud-images.ubuntu.com/")
-    assert pkrvars_value("ubuntu2404", "iso_checksum").startswith("file:https://cloud-images.ubuntu.com/")
+    assert (pkrvars_value("ubuntu2404-cloud", "iso_url") or "").startswith("https://cloud-images.ubuntu.com/")
+    assert (pkrvars_value("ubuntu2404-cloud", "iso_checksum") or "").startswith("file:https://cloud-images.ubuntu.com/")
     # The deploy installs the mail packages from the archive during the bake.
-    assert pkrvars_value("ubuntu2404", "restrict_network") == "false"
+    assert pkrvars_value("ubuntu2404-cloud", "restrict_network") == "false"
 
 
-def test_the_debian_bake_needs_its_cached_base() -> None:
+def test_the_native_bake_needs_its_cached_base() -> None:
     with pytest.raises(ValueError, match="cached base"):
-        bake_variables("debian12", {})
+        bake_variables("ubuntu2404", {})
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_checksum_mismatch_stops_the_ubuntu_build_before_any_boot(mirror: tupl
     }
     (tmp_path / "packer-tmp").mkdir()
     done = subprocess.run(
-        packer_argv("build", "ubuntu2404", bake_variables("ubuntu2404", variables)),
+        packer_argv("build", "ubuntu2404-cloud", bake_variables("ubuntu2404-cloud", variables)),
         capture_output=True,
         text=True,
         env=packer_env(tmp_path / "packer-tmp", tmp_path / "cache"),
