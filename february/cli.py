@@ -235,7 +235,9 @@ def hash_password() -> None:
 def image_build(
     output: Path = typer.Option(Path("build/images"), help="Where each build's folder is written."),
     os_name: str = typer.Option(oses.DEFAULT.name, "--os", help=f"The OS release ({', '.join(oses.RELEASES)})."),
-    cloud: bool = typer.Option(False, help="Start from the release's cloud image (needs its download site) instead of the native base."),
+    cloud: bool = typer.Option(
+        False, help="Start from the release's cloud image (needs its download site) instead of the native base."
+    ),
 ) -> None:
     """Bake the golden image: the same deploy.py, run by Packer, then generalized."""
     from february import preflight

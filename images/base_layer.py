@@ -19,6 +19,7 @@ arrives at first boot through cloud-init (NoCloud).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shlex
@@ -80,20 +81,9 @@ class BaseLayer:
     def cache_key(self) -> str:
         r = self.release
         digest = hashlib.sha256()
-        digest.update(
-            json.dumps(
-                [
-                    r.suite,
-                    r.mirrors,
-                    r.key_fingerprint,
-                    r.kernel,
-                    r.kernel_abi_packages,
-                    self.packages,
-                    DEBCONF,
-                    r.deferred_services,
-                ]
-            ).encode()
-        )
+        # The whole declaration (the key file by its content, below), the packages and the debconf answer.
+        declaration = {**dataclasses.asdict(r), "keyring": r.keyring.name}
+        digest.update(json.dumps([declaration, self.packages, DEBCONF], sort_keys=True).encode())
         hash_files(files_matching(ROOTFS_OVERLAY, ["**/*"]), ROOTFS_OVERLAY, digest)
         hash_files([HERE / "base_layer.py", HERE / "disk.py", GENERALIZE, r.keyring], HERE, digest)
         return digest.hexdigest()
@@ -123,8 +113,8 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
         ),
         f'--customize-hook=cp -a {ROOTFS_OVERLAY}/. "$1"/',
         '--customize-hook=chroot "$1" systemctl enable systemd-networkd',
-        # The mail services start once the converge has configured them.
-        f'--customize-hook=chroot "$1" systemctl disable {" ".join(r.deferred_services)}',
+        # The mail services start once the converge has configured them; some never.
+        f'--customize-hook=chroot "$1" systemctl disable {" ".join((*r.deferred_services, *r.disabled_services))}',
         # Run on this machine with the root as its argument: only paths under it change.
         f'--customize-hook=sh {shlex.quote(str(GENERALIZE))} "$1"',
         r.suite,

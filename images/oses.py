@@ -42,6 +42,8 @@ class OsRelease:
     packages: tuple[str, ...]
     # Services a package enables that the deploy's roles enable when configured.
     deferred_services: tuple[str, ...]
+    # Services a package enables that a February host does without.
+    disabled_services: tuple[str, ...]
     # images/packer/<pkrvars>.pkrvars.hcl: the bake of the native base; <cloud_pkrvars>: the
     # distribution's own cloud image, where its download site is reachable.
     pkrvars: str
@@ -86,6 +88,9 @@ UBUNTU_2404 = OsRelease(
         "ubuntu-keyring",
     ),
     deferred_services=("postfix", "dovecot", "rspamd", "redis-server", "e2scrub_reap"),
+    # ssl-cert makes a snakeoil key pair at every boot that lacks one (14.6 s of
+    # an emulated first boot); the tls role makes the host's own certificate.
+    disabled_services=("ssl-cert",),
     pkrvars="ubuntu2404",
     cloud_pkrvars="ubuntu2404-cloud",
 )

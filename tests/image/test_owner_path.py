@@ -60,7 +60,9 @@ WATCHER = (
 DISK_GIB = 8
 # Outside the deploy: the owner's network gives a resolver, the owner mounts the backup disk.
 # (The fake DNS answers over TCP only, so resolv.conf replaces the link to systemd-resolved's UDP stub.)
-OWNERS_HANDS = "rm -f /etc/resolv.conf && printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf && " + MOUNT_BACKUP_DISK
+OWNERS_HANDS = (
+    "rm -f /etc/resolv.conf && printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf && " + MOUNT_BACKUP_DISK
+)
 # What a restore must bring back as it was: a message file, the mail store, the DKIM key.
 STATS = "stat -c '%U %G %a' {message} /var/vmail/example.test/alice/Maildir " + layout.dkim_key("example.test", "february")
 

@@ -31,7 +31,9 @@ def test_every_vars_file_is_a_declared_start() -> None:
 @pytest.mark.parametrize("start", STARTS)
 def test_packer_validate_passes_with_each_vars_file(start: str, tmp_path: Path) -> None:
     key = make_build_key(tmp_path / "key")
-    seed = write_bake_seed(tmp_path / "seed", pkrvars_required(start, "ssh_username"), key.with_suffix(".pub").read_text().strip())
+    seed = write_bake_seed(
+        tmp_path / "seed", pkrvars_required(start, "ssh_username"), key.with_suffix(".pub").read_text().strip()
+    )
     variables = {
         "efi_vars_file": str(tmp_path / "OVMF_VARS.fd"),
         "seed_dir": str(seed),

@@ -33,13 +33,24 @@ def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypa
     """base_image() with its slow steps stubbed: the manifest it leaves beside disk.qcow2."""
     monkeypatch.setenv("FEBRUARY_CACHE", str(tmp_path))
     monkeypatch.setattr(base_image, "build_root", lambda layer, root, on_line=None: root.mkdir())
-    monkeypatch.setattr(base_image, "installed_versions", lambda root: {"postfix": "3.7.11-0+deb12u1"})
+    monkeypatch.setattr(base_image, "installed_versions", lambda root: {"postfix": "3.8.6-1ubuntu0.1"})
     monkeypatch.setattr(base_image, "make_disk", lambda root, raw, on_line=None: raw.write_bytes(b"raw"))
     monkeypatch.setattr(base_image, "to_qcow2", lambda raw, qcow2: qcow2.write_bytes(b"qcow2"))
     layer = BaseLayer(packages=("postfix",))
     qcow2 = base_image.base_image(layer)
     manifest = read_manifest(qcow2.parent)
-    assert set(manifest) == {"cache_key", "suite", "mirrors", "packages", "installed_versions", "build_seconds"}
+    assert set(manifest) == {
+        "cache_key",
+        "os",
+        "suite",
+        "mirrors",
+        "archive_key",
+        "packages",
+        "installed_versions",
+        "build_seconds",
+    }
+    assert (manifest["os"], manifest["suite"]) == ("ubuntu2404", "noble")
+    assert manifest["archive_key"] == layer.release.key_fingerprint
     assert manifest["cache_key"] == layer.cache_key() and qcow2.parent.name == layer.cache_key()[:16]
-    assert manifest["packages"] == ["postfix"] and manifest["installed_versions"] == {"postfix": "3.7.11-0+deb12u1"}
+    assert manifest["packages"] == ["postfix"] and manifest["installed_versions"] == {"postfix": "3.8.6-1ubuntu0.1"}
     assert (qcow2.parent / MANIFEST).read_text() == json.dumps(manifest, indent=2) + "\n"

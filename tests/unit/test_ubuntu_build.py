@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 
 from images.packer_stream import packer_env
-from images.pipeline import PACKER, PACKER_DIR, SOURCE, bake_variables, make_build_key, packer_argv, pkrvars_value, write_bake_seed
+from images.pipeline import (
+    PACKER,
+    PACKER_DIR,
+    SOURCE,
+    bake_variables,
+    make_build_key,
+    packer_argv,
+    pkrvars_value,
+    write_bake_seed,
+)
 
 
 def test_the_ubuntu_bake_takes_the_pinned_cloud_image_from_its_vars_file() -> None:
