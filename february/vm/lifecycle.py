@@ -89,7 +89,7 @@ def cold_converge(config: VmConfig = DEFAULT, inventory: Path = VM_INVENTORY, ho
 def publish_dns(config: VmConfig = DEFAULT, host: InventoryHost | None = None) -> None:
     """Put the host's DNS records (with its DKIM key) into the fake DNS; default: the VM inventory's host."""
     host = host or vm_host(config)
-    write_zone(config, "\n".join(zone_lines(host.settings, dkim_records(host))) + "\n")
+    write_zone("\n".join(zone_lines(host.settings, dkim_records(host))) + "\n")
 
 
 def up(config: VmConfig = DEFAULT) -> None:
@@ -117,5 +117,5 @@ def report(config: VmConfig = DEFAULT) -> None:
 
 def stop(config: VmConfig = DEFAULT) -> None:
     vm = qemu.stop(config)
-    world = stop_world(config)
+    world = stop_world()
     console.print(f"VM: {'stopped' if vm else 'was not running'}; outside world: {'stopped' if world else 'was not running'}")
