@@ -15,7 +15,7 @@ from february.vm import qemu, rspamd_cache
 from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.seed import write_seed
-from february.vm.world_process import start_world, stop_world, write_zone
+from february.vm.world_process import spool, start_world, stop_world, write_zone
 from images.base_image import base_image
 from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost, inventory_host
@@ -111,7 +111,7 @@ def report(config: VmConfig = DEFAULT) -> None:
     console.print(f"  submission  127.0.0.1:{config.submission_port}  -> 587 (STARTTLS + AUTH)")
     console.print(f"  imaps       127.0.0.1:{config.imaps_port}  -> 993")
     console.print(f"  passwords   {config.secrets}/<address>.password")
-    console.print(f"  relayed     {config.dir / 'world' / 'spool'} (what the fake smarthost received)")
+    console.print(f"  relayed     {spool()} (what the fake smarthost received)")
     console.print("  stop        february vm stop")
 
 
