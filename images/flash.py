@@ -353,11 +353,28 @@ def check_target(
     have = target.stat().st_size if target.exists() else 0
     want = max(have, size or 0)
     if want < image_bytes:
-        what = f"{target} has {have} bytes" if target.exists() else f"{target} does not exist"
+        if size is not None:
+            grown = f" (and {target} has {human_size(have)})" if have > size else ""
+            raise FlashError(
+                f"--size {human_size(size)} is smaller than the image ({human_size(image_bytes)}){grown}: "
+                f"give at least --size {human_size(image_bytes, up=True)}"
+            )
+        what = f"{target} has {human_size(have)}" if target.exists() else f"{target} does not exist"
         raise FlashError(
-            f"{what} and the image needs {image_bytes}: pass --size (e.g. --size 8G) to create or grow the disk file"
+            f"{what} and the image needs {human_size(image_bytes)}: pass --size (e.g. --size 8G) to create or grow the disk file"
         )
     return False, want
+
+
+def human_size(n: int, up: bool = False) -> str:
+    """Bytes as --size takes them: the largest binary unit that states ``n`` exactly, else bytes.
+
+    ``up``: round up to a whole unit instead (a size that is at least ``n``).
+    """
+    for unit, factor in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= factor and (up or n % factor == 0):
+            return f"{-(-n // factor)}{unit}"
+    return f"{n} bytes"
 
 
 def flash(
