@@ -273,8 +273,10 @@ def image_flash(
     manifest: Path = typer.Option(None, help="The build's manifest.json (default: beside IMAGE)."),
 ) -> None:
     """Write IMAGE onto TARGET, verify it, and seed the host's name, admin user and SSH key for its first boot."""
+    from february import preflight
     from images.flash import FlashError, flash
 
+    preflight.require_tools(*preflight.FLASH_TOOLS)
     identity = _identity(inventory, host)
     try:
         report = flash(image, target, identity, manifest=manifest, assume_yes=yes, size=_parse_size(size))
@@ -295,8 +297,10 @@ def image_seed(
     out: Path = typer.Option(..., help="Where to write the vfat image (label CIDATA); dd it onto a USB stick."),
 ) -> None:
     """Write the host's first-boot seed (name, admin user, SSH key) as a small CIDATA vfat image."""
+    from february import preflight
     from images.seed import write_seed_vfat
 
+    preflight.require_tools(*preflight.SEED_TOOLS)
     identity = _identity(inventory, host)
     write_seed_vfat(out, identity)
     typer.echo(f"{out}: NoCloud seed (CIDATA) for {identity.hostname}, user {identity.admin_user}")
@@ -313,7 +317,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except (PreflightError, RemoteError, VmError, InventoryError) as error:
-        console.print(f"[red]february:[/red] {error}")
+        console.print(f"[red]february:[/red] {error}", soft_wrap=True)  # one line, as long as it is
         raise SystemExit(2) from None
     except SettingsError as error:
         console.print(str(error), markup=False)

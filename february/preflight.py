@@ -22,7 +22,9 @@ VM_TOOLS = ("qemu-system-x86_64", "qemu-img", "mkfs.vfat", "mcopy", "nc", "ssh",
 BASE_TOOLS = ("mmdebstrap", "grub-mkstandalone", "mcopy", "mmd", "mkfs.vfat", "sfdisk", "mke2fs")
 # xorriso: Packer's cd_files puts the bake's seed on a CD with it.
 IMAGE_TOOLS = (*VM_TOOLS, *BASE_TOOLS, "packer", "xorriso")
-FLASH_TOOLS = ("sfdisk", "mkfs.vfat", "mcopy")
+# The NoCloud seed (images.disk.make_vfat) and the flash that adds it to a disk.
+SEED_TOOLS = ("mkfs.vfat", "mcopy", "mmd")
+FLASH_TOOLS = ("sfdisk", *SEED_TOOLS)
 
 
 class PreflightError(RuntimeError):
