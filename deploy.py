@@ -20,10 +20,7 @@ from pyinfra_deploys.roles.updates import updates
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 secrets = current_secrets()
-wanted = stamp.wanted_digest(
-    stamp.settings_json(current()),
-    [secrets.smarthost_password, secrets.backup_password, secrets.backup_ssh_key, *sorted(secrets.mailbox_hashes.values())],
-)
+wanted = stamp.wanted_digest(stamp.settings_json(current()), secrets.stamp_values())
 
 if not baking() and stamp.already_converged(wanted):
     host.noop("February is converged: settings, code and the observed state match the stamp")

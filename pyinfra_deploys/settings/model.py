@@ -11,10 +11,7 @@ Secrets are never values here, only paths to files that are never committed
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
-
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
@@ -22,12 +19,14 @@ from pyinfra_deploys.settings.types import (
     Address,
     Banner,
     CertificateDays,
+    CertificateFile,
     Clock,
     Concurrency,
     DelaySeconds,
     Destination,
     Domain,
     Flag,
+    HashFile,
     Host,
     HostPort,
     OnCalendar,
@@ -35,13 +34,16 @@ from pyinfra_deploys.settings.types import (
     MessageSize,
     Nameserver,
     Network,
+    PasswordFile,
     PasswordHash,
     PerMinute,
     Port,
     PostfixNetwork,
+    PrivateKeyFile,
     ProxyUrl,
     Selector,
     SpfSource,
+    SshKeyFile,
     Username,
 )
 
@@ -71,7 +73,7 @@ class Mailbox(Strict):
     hashed_password: PasswordHash | None = Field(
         None, description="A crypt hash ({SHA512-CRYPT}$6$...). Lands in the repo if set here: prefer hashed_password_file."
     )
-    hashed_password_file: Path | None = Field(None, description="File holding the hash; kept out of the repo.")
+    hashed_password_file: HashFile | None = Field(None, description="File holding the hash; kept out of the repo.")
 
     @model_validator(mode="after")
     def _one_password_source(self) -> Mailbox:
@@ -88,7 +90,7 @@ class Smarthost(Strict):
     )
     port: Port = 587
     username: Username = Field(description="SASL login at the relay (no spaces, no ':').")
-    password_file: Path = Field(description="File holding the SASL password (never committed).")
+    password_file: PasswordFile = Field(description="File holding the SASL password (never committed).")
     spf_include: SpfSource | None = Field(
         None,
         description="Who sends for the relay, authorised in each domain's SPF: a domain (include:, e.g. "
@@ -102,7 +104,7 @@ class Smarthost(Strict):
         "name the relay host (smtp_tls_security_level = secure). 'encrypt-only': the seed's `encrypt`, TLS without "
         "checking who answers: anyone in the middle gets the relay password.",
     )
-    ca_file: Path | None = Field(
+    ca_file: CertificateFile | None = Field(
         None,
         description="Local PEM file of the CA(s) that sign the relay's certificate (a private relay); uploaded to "
         "/etc/postfix/smarthost-ca.pem and trusted instead of the system CAs. None: the system CAs.",
@@ -121,8 +123,8 @@ class Tls(Strict):
     source: Literal["self-signed", "files"] = Field(
         "self-signed", description="'self-signed': made on the host once; 'files': uploaded."
     )
-    cert_file: Path | None = Field(None, description="Local PEM certificate (chain) to upload when source is 'files'.")
-    key_file: Path | None = Field(None, description="Local PEM private key to upload when source is 'files'.")
+    cert_file: CertificateFile | None = Field(None, description="Local PEM certificate (chain) to upload when source is 'files'.")
+    key_file: PrivateKeyFile | None = Field(None, description="Local PEM private key to upload when source is 'files'.")
     profile: Literal["intermediate", "modern"] = Field(
         "intermediate",
         description="Mozilla server-side TLS profile on submission (587) and IMAPS (993). 'intermediate': TLS 1.2 "
@@ -151,6 +153,8 @@ class Tls(Strict):
     def _files_given(self) -> Tls:
         if self.source == "files" and (self.cert_file is None or self.key_file is None):
             raise ValueError("source 'files' needs both cert_file and key_file")
+        if self.source != "files" and (self.cert_file is not None or self.key_file is not None):
+            raise ValueError("cert_file and key_file are only used with source 'files'; remove them or set source: files")
         return self
 
 
@@ -212,10 +216,10 @@ class Backup(Strict):
         "or sftp:user@host:/path (reached as root with ssh_key_file).",
         examples=["/srv/backup/february", "sftp:backup@nas.home.arpa:/backups/february"],
     )
-    password_file: Path = Field(
+    password_file: PasswordFile = Field(
         description="File holding the repository password (never committed); lose it and the backups are lost."
     )
-    ssh_key_file: Path | None = Field(None, description="Private key for an sftp: repository (never committed).")
+    ssh_key_file: SshKeyFile | None = Field(None, description="Private key for an sftp: repository (never committed).")
     schedule: OnCalendar = Field("*-*-* 03:15:00", description="systemd OnCalendar expression for the backup timer.")
     keep_daily: StrictInt = Field(7, ge=0, le=3660)
     keep_weekly: StrictInt = Field(4, ge=0, le=520)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -312,3 +314,62 @@ DelaySeconds = Annotated[StrictInt, AfterValidator(between(0, 15, " seconds"))]
 ResticRepository = Annotated[str, AfterValidator(check_restic_repository)]
 OnCalendar = Annotated[str, AfterValidator(check_on_calendar)]
 SpfSource = Annotated[str, AfterValidator(check_spf_source)]
+
+
+# ----- local files: settings that are paths, whose content is what the host gets -----
+
+
+def check_password_line(content: str) -> str:
+    """The relay password: one non-empty line (a final newline is fine), no control characters, no outer spaces."""
+    value = content.removesuffix("\n")
+    if not value:
+        raise ValueError("is empty; write the password on one line")
+    if "\n" in value or "\r" in value:
+        raise ValueError("has more than one line; write only the password, on one line")
+    if not value.isprintable():
+        raise ValueError("holds control characters (tab, escape, ...); the password must be printable text")
+    if value != value.strip():
+        raise ValueError("starts or ends with a space; postmap would drop it: remove it")
+    return value
+
+
+def check_hash_line(content: str) -> str:
+    """A mailbox hash file: exactly one SHA512-CRYPT hash, one line (a final newline is fine)."""
+    value = content.removesuffix("\n")
+    if "\n" in value:
+        raise ValueError("has more than one line; it must hold exactly one SHA512-CRYPT hash")
+    return check_password_hash(value)
+
+
+def check_ssh_private_key(content: str) -> str:
+    """An OpenSSH private key (unencrypted: root runs it unattended), as ssh-keygen writes it."""
+    lines = content.strip().splitlines()
+    if (
+        len(lines) < 3
+        or lines[0] != "-----BEGIN OPENSSH PRIVATE KEY-----"
+        or lines[-1] != "-----END OPENSSH PRIVATE KEY-----"
+        or not all(re.fullmatch(r"[A-Za-z0-9+/=]+", line) for line in lines[1:-1])
+    ):
+        raise ValueError("is not an OpenSSH private key (ssh-keygen -t ed25519 -N '' -f FILE writes one)")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """Marks a settings field as the path of a local file whose content the deploy reads (a secret, a certificate).
+
+    ``parse`` checks the content and returns the value used (None: any UTF-8 text,
+    placed as it is); ``secret``: the file must be readable by its owner only.
+    rules.secret_files finds every field so marked: the checks, the reading and
+    the converge stamp's digest follow the model, with no list kept by hand.
+    """
+
+    parse: Callable[[str], str] | None
+    secret: bool = True
+
+
+PasswordFile = Annotated[Path, LocalFile(check_password_line)]
+HashFile = Annotated[Path, LocalFile(check_hash_line)]
+SshKeyFile = Annotated[Path, LocalFile(check_ssh_private_key)]
+PrivateKeyFile = Annotated[Path, LocalFile(None)]
+CertificateFile = Annotated[Path, LocalFile(None, secret=False)]  # public: any mode
