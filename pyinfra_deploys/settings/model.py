@@ -132,8 +132,8 @@ class Tls(Strict):
         "opportunistic for other mail servers (TLS 1.2+, no anonymous suites).",
     )
     self_signed_days: CertificateDays = Field(
-        397,
-        description="Life of the self-signed certificate (60 to 397 days); a converge renews it, same key, 30 days before its end.",
+        365,
+        description="Life of the self-signed certificate (60 to 365 days); a converge renews it, same key, 30 days before its end.",
     )
 
     @property
