@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from pyinfra_deploys.settings.types import (
+    MILTER_SOCKET_DIR,
+    POSTFIX_CHROOT,
     Address,
     Banner,
     CertificateDays,
@@ -28,10 +30,10 @@ from pyinfra_deploys.settings.types import (
     Flag,
     HashFile,
     Host,
-    HostPort,
     OnCalendar,
     ResticRepository,
     MessageSize,
+    Milter,
     Nameserver,
     Network,
     PasswordFile,
@@ -180,7 +182,11 @@ class Updates(Strict):
 
 
 class Rspamd(Strict):
-    milter: HostPort = Field("127.0.0.1:11332", description="Where the rspamd_proxy milter listens; Postfix connects here.")
+    milter: Milter = Field(
+        "127.0.0.1:11332",
+        description="Where the rspamd_proxy milter listens, Postfix connects: a loopback address with a port, or a unix "
+        f"socket in {MILTER_SOCKET_DIR}/ (inside Postfix's chroot). Nothing beyond this host.",
+    )
     dkim_selector: Selector = Field("february", description="DKIM selector for every domain.")
     offline: Flag = Field(False, description="Turn off modules that need the internet (DNS blocklists, remote maps, fuzzy).")
     nameservers: list[Nameserver] = Field(
@@ -323,4 +329,7 @@ class Settings(Strict):
 
     @property
     def milter(self) -> str:
+        """The milter as Postfix names it; a unix socket relative to its chroot (smtpd and cleanup run in it)."""
+        if self.rspamd.milter.startswith("/"):
+            return f"unix:{self.rspamd.milter.removeprefix(POSTFIX_CHROOT)}"
         return f"inet:{self.rspamd.milter}"

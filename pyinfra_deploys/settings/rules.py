@@ -34,6 +34,34 @@ def public_network_problems(key: str, networks: list[str], opt_in: str, allowed:
     ]
 
 
+def alias_loops(aliases: dict[str, list[str]]) -> list[list[str]]:
+    """Loops among the aliases (a -> b -> a, or a -> a), each starting at its first address in sorted order.
+
+    One depth-first walk (each alias entered once, so a large table stays
+    fast); every loop is found, though of loops sharing addresses only those
+    the walk closes are named.
+    """
+    loops: set[tuple[str, ...]] = set()
+    done: set[str] = set()
+    for alias in sorted(aliases):
+        if alias in done:
+            continue
+        path, pending = [alias], [iter(aliases[alias])]  # no recursion: a long chain is no RecursionError
+        while path:
+            target = next(pending[-1], None)
+            if target is None:
+                done.add(path.pop())
+                pending.pop()
+            elif target in path:
+                loop = path[path.index(target) :]
+                start = loop.index(min(loop))
+                loops.add(tuple(loop[start:] + loop[:start]))
+            elif target in aliases and target not in done:
+                path.append(target)
+                pending.append(iter(aliases[target]))
+    return [list(loop) for loop in sorted(loops)]
+
+
 def cross_field_problems(settings: Settings) -> list[Problem]:
     problems: list[Problem] = []
     served = set(settings.served_domains)
@@ -63,6 +91,14 @@ def cross_field_problems(settings: Settings) -> list[Problem]:
             problems.append((f"aliases.{alias}", "is also a mailbox; an address is either a mailbox or an alias"))
         if not targets:
             problems.append((f"aliases.{alias}", "has no targets"))
+    for loop in alias_loops(settings.aliases):
+        problems.append(
+            (
+                f"aliases.{loop[0]}",
+                f"is in an alias loop: {' -> '.join([*loop, loop[0]])}; Postfix would bounce every message to "
+                "these addresses: point one of them at a mailbox instead",
+            )
+        )
 
     problems += public_network_problems(
         "mynetworks",

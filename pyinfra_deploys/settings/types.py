@@ -137,8 +137,8 @@ def check_password_hash(value: str) -> str:
     return value
 
 
-def _split_port(value: str, need_port: bool) -> tuple[str, str | None]:
-    """Split 'ip:port' / '[ipv6]:port' (or a bare ip when the port is optional)."""
+def _split_port(value: str) -> tuple[str, str | None]:
+    """Split 'host:port' / '[ipv6]:port' into host and port; a bare IPv4 or IPv6 address has port None."""
     if value.startswith("["):
         host, bracket, rest = value[1:].partition("]")
         if not bracket or ":" not in host or (rest and not rest.startswith(":")):
@@ -150,23 +150,54 @@ def _split_port(value: str, need_port: bool) -> tuple[str, str | None]:
     return value, None  # an IPv4 address without port, or a bare IPv6 address
 
 
-def check_ip_port(value: str, need_port: bool) -> str:
-    form = (
-        "IP:port like 127.0.0.1:11332 or [::1]:11332"
-        if need_port
-        else "IP address with an optional :port, like 127.0.0.1, 127.0.0.1:53 or [::1]:53"
-    )
+def _is_port(text: str) -> bool:
+    return text.isdigit() and text.isascii() and len(text) <= 5 and 0 < int(text) < 65536
+
+
+def check_nameserver(value: str) -> str:
+    """An IP address with an optional port: 127.0.0.1, 127.0.0.1:53, [::1]:53, ::1."""
     try:
-        host, port = _split_port(value, need_port)
+        host, port = _split_port(value)
         parse_ip(host)
-        if port is None:
-            ok = not need_port
-        else:
-            ok = port.isdigit() and port.isascii() and len(port) <= 5 and 0 < int(port) < 65536
+        ok = port is None or _is_port(port)
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{value!r} is not an {form} (no scope id, no spaces)")
+        raise ValueError(
+            f"{value!r} is not an IP address with an optional :port, like 127.0.0.1, 127.0.0.1:53 or [::1]:53 "
+            "(no scope id, no spaces)"
+        )
+    return value
+
+
+# Postfix's smtpd and cleanup run chrooted in /var/spool/postfix: a milter's
+# unix socket must be inside it, and Postfix names it relative to it.
+POSTFIX_CHROOT = "/var/spool/postfix"
+MILTER_SOCKET_DIR = f"{POSTFIX_CHROOT}/rspamd"
+_MILTER_SOCKET_RE = re.compile(re.escape(MILTER_SOCKET_DIR) + r"/[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+
+
+def check_milter(value: str) -> str:
+    """Where Rspamd's milter listens: a loopback address with a port, or a unix socket in MILTER_SOCKET_DIR.
+
+    Anything else (0.0.0.0, a LAN address) would let other hosts talk to the
+    milter, with only the firewall in front of it.
+    """
+    message = (
+        "is not a place the milter may listen: a loopback address with a port (127.0.0.1:11332, [::1]:11332, "
+        f"localhost:11332) or a unix socket in {MILTER_SOCKET_DIR}/ (like {MILTER_SOCKET_DIR}/milter.sock, inside "
+        "Postfix's chroot); any other address lets hosts beyond this one reach Rspamd"
+    )
+    if value.startswith("/"):
+        return fullmatch(_MILTER_SOCKET_RE, value, message)
+    try:
+        host, port = _split_port(value)
+        loopback = host == "localhost" or parse_ip(host).is_loopback
+        ok = loopback and port is not None and _is_port(port)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{value!r} {message}")
     return value
 
 
@@ -294,8 +325,8 @@ Address = Annotated[str, AfterValidator(check_address)]
 Network = Annotated[str, AfterValidator(check_network)]
 PostfixNetwork = Annotated[str, AfterValidator(check_postfix_network)]
 PasswordHash = Annotated[str, AfterValidator(check_password_hash)]
-HostPort = Annotated[str, AfterValidator(lambda value: check_ip_port(value, need_port=True))]
-Nameserver = Annotated[str, AfterValidator(lambda value: check_ip_port(value, need_port=False))]
+Milter = Annotated[str, AfterValidator(check_milter)]
+Nameserver = Annotated[str, AfterValidator(check_nameserver)]
 ProxyUrl = Annotated[str, AfterValidator(check_url)]
 Banner = Annotated[str, AfterValidator(check_banner)]
 Username = Annotated[str, AfterValidator(check_username)]

@@ -51,11 +51,23 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
     (("smarthost", "host"), "smtp.fastmail.com" + INJECT, "smarthost.host", ["host name"]),
     (("smarthost", "host"), "fe80::1%eth0", "smarthost.host", ["host name"]),
     (("smarthost", "host"), "smtp.fastmail.com]:25", "smarthost.host", ["host name"]),
-    (("rspamd", "milter"), "fe80::1%eth0" + INJECT + ":11332", "rspamd.milter", ["IP:port"]),
-    (("rspamd", "milter"), "127.0.0.1: 11332", "rspamd.milter", ["IP:port"]),
-    (("rspamd", "milter"), "127.0.0.1:1_1332", "rspamd.milter", ["IP:port"]),
-    (("rspamd", "milter"), "127.0.0.1:70000", "rspamd.milter", ["IP:port"]),
-    (("rspamd", "milter"), "::1:11332", "rspamd.milter", ["IP:port"]),
+    (("rspamd", "milter"), "fe80::1%eth0" + INJECT + ":11332", "rspamd.milter", ["loopback address with a port"]),
+    (("rspamd", "milter"), "127.0.0.1: 11332", "rspamd.milter", ["loopback address with a port"]),
+    (("rspamd", "milter"), "127.0.0.1:1_1332", "rspamd.milter", ["loopback address with a port"]),
+    (("rspamd", "milter"), "127.0.0.1:70000", "rspamd.milter", ["loopback address with a port"]),
+    (("rspamd", "milter"), "::1:11332", "rspamd.milter", ["loopback address with a port"]),
+    # ----- a milter reachable beyond this host, or outside Postfix's chroot -----
+    (("rspamd", "milter"), "0.0.0.0:11332", "rspamd.milter", ["beyond this one", "127.0.0.1:11332"]),
+    (("rspamd", "milter"), "[::]:11332", "rspamd.milter", ["beyond this one"]),
+    (("rspamd", "milter"), "192.168.1.5:11332", "rspamd.milter", ["beyond this one"]),
+    (("rspamd", "milter"), "[::ffff:127.0.0.1]:11332", "rspamd.milter", ["beyond this one"]),
+    (("rspamd", "milter"), "mail.yourdomain.com:11332", "rspamd.milter", ["beyond this one"]),
+    (("rspamd", "milter"), "127.0.0.1", "rspamd.milter", ["with a port"]),
+    (("rspamd", "milter"), "localhost", "rspamd.milter", ["with a port"]),
+    (("rspamd", "milter"), "inet:127.0.0.1:11332", "rspamd.milter", ["with a port"]),
+    (("rspamd", "milter"), "/run/rspamd/milter.sock", "rspamd.milter", ["unix socket in /var/spool/postfix/rspamd/"]),
+    (("rspamd", "milter"), "/var/spool/postfix/rspamd/../x", "rspamd.milter", ["unix socket in"]),
+    (("rspamd", "milter"), "/var/spool/postfix/rspamd/m.sock mode=0777", "rspamd.milter", ["unix socket in"]),
     (("hostname",), "mail.yourdomain.com" + INJECT, "hostname", ["not a valid domain"]),
     (("domain",), "yourdomain.com\n", "domain", ["not a valid domain"]),
     (("mailname",), " mail.yourdomain.com", "mailname", ["not a valid domain"]),
@@ -77,6 +89,29 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
     (("mailboxes",), {".you@yourdomain.com": MAILBOX}, "mailboxes..you@yourdomain.com", ["single dots"]),
     (("mailboxes",), {"you.@yourdomain.com": MAILBOX}, "mailboxes.you.@yourdomain.com", ["single dots"]),
     (("aliases",), {"../x@yourdomain.com": ["you@yourdomain.com"]}, "aliases.../x@yourdomain.com", ["no '/'"]),
+    # ----- alias loops: Postfix accepts them and bounces every message to their addresses -----
+    (
+        ("aliases",),
+        {"a@yourdomain.com": ["a@yourdomain.com"]},
+        "aliases.a@yourdomain.com",
+        ["a@yourdomain.com -> a@yourdomain.com"],
+    ),
+    (
+        ("aliases",),
+        {"a@yourdomain.com": ["b@yourdomain.com"], "b@yourdomain.com": ["a@yourdomain.com"]},
+        "aliases.a@yourdomain.com",
+        ["alias loop: a@yourdomain.com -> b@yourdomain.com -> a@yourdomain.com"],
+    ),
+    (
+        ("aliases",),
+        {
+            "c@yourdomain.com": ["you@yourdomain.com", "a@yourdomain.com"],
+            "a@yourdomain.com": ["b@yourdomain.com"],
+            "b@yourdomain.com": ["c@yourdomain.com"],
+        },
+        "aliases.a@yourdomain.com",
+        ["a@yourdomain.com -> b@yourdomain.com -> c@yourdomain.com -> a@yourdomain.com"],
+    ),
     # ----- two keys that differ only in case -----
     (("mailboxes",), {"you@yourdomain.com": MAILBOX, "You@yourdomain.com": MAILBOX}, "mailboxes", ["same address"]),
     (
@@ -200,7 +235,7 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
 
 
 def test_the_table_counts_its_hostile_values() -> None:
-    assert len(HOSTILE) == 115
+    assert len(HOSTILE) == 129
 
 
 def materialise(value: Any, secrets_dir: Path) -> Any:
@@ -260,6 +295,15 @@ VALID: list[tuple[tuple[str, ...], Any, Any]] = [
     (("smarthost", "host"), "10.0.2.100", "10.0.2.100"),
     (("smarthost", "username"), "february-vm@relay.example.net", "february-vm@relay.example.net"),
     (("message_size_limit",), 2 * 1024**3, 2 * 1024**3),
+    (("rspamd", "milter"), "localhost:11332", "localhost:11332"),
+    (("rspamd", "milter"), "127.0.0.2:11332", "127.0.0.2:11332"),
+    (("rspamd", "milter"), "[::1]:11332", "[::1]:11332"),
+    (("rspamd", "milter"), "/var/spool/postfix/rspamd/milter.sock", "/var/spool/postfix/rspamd/milter.sock"),
+    (
+        ("aliases",),
+        {"a@yourdomain.com": ["b@yourdomain.com"], "b@yourdomain.com": ["you@yourdomain.com", "a@example.org"]},
+        {"a@yourdomain.com": ["b@yourdomain.com"], "b@yourdomain.com": ["you@yourdomain.com", "a@example.org"]},
+    ),
     (
         ("mailboxes",),
         {"first.last+tag@yourdomain.com": MAILBOX},
