@@ -295,10 +295,10 @@ def seed_gap(table: dict[str, object]) -> tuple[int, int]:
 
 def add_seed_partition(target: Path, seed_image: Path, start: int, sectors: int) -> None:
     """Relocate the backup GPT to the disk's end, add partition CIDATA at ``start``, write the seed into it."""
-    for argv in (["sfdisk", "--quiet", "--relocate", "gpt-bak-std", str(target)],):
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise FlashError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
+    argv = ["sfdisk", "--quiet", "--relocate", "gpt-bak-std", str(target)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise FlashError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
     dump = subprocess.run(["sfdisk", "--dump", str(target)], capture_output=True, text=True, check=True).stdout
     lines = [f"first-lba: {start}" if line.startswith("first-lba:") else line for line in dump.splitlines()]
     lines.append(f'start={start}, size={sectors}, type={BASIC_DATA}, name="{SEED_LABEL}"')

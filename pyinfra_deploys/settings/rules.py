@@ -224,8 +224,3 @@ def read_secret_files(settings: Settings, base: Path) -> tuple[dict[str, str], l
         else:
             values[file.key] = value
     return values, problems
-
-
-def secret_file_problems(settings: Settings, base: Path) -> list[Problem]:
-    """Secret files: where they are, their mode (0600/0400) and their content, as the deploy reads them."""
-    return read_secret_files(settings, base)[1]
