@@ -82,13 +82,6 @@ def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ipaddress.ip_address(value)
 
 
-def check_ip(value: str) -> str:
-    try:
-        return str(parse_ip(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IP address like 192.0.2.1 or 2001:db8::1 (no scope id, no spaces)") from None
-
-
 def parse_network(value: str) -> IPNetwork:
     """A network in CIDR form, IPv6 also in Postfix's bracketed form ``[::1]/128``; host bits refused."""
     address, slash, prefix = value.partition("/")
