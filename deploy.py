@@ -6,7 +6,10 @@ stamp still matches (pyinfra_deploys/stamp.py) is left alone after one
 command; anything changed or drifted runs every role.
 """
 
+from typing import cast
+
 from pyinfra import host
+from pyinfra.api.operation import OperationMeta
 
 from pyinfra_deploys import stamp
 from pyinfra_deploys.roles.backup import backup
@@ -27,7 +30,8 @@ if not baking() and stamp.already_converged(wanted):
 else:
     base()
     updates()
-    tls_changes = tls()
+    # pyinfra types every @deploy as returning OperationMeta; tls() returns its list.
+    tls_changes = cast(list[OperationMeta], tls())
     dovecot(tls_changes=tls_changes)
     rspamd()
     postfix(tls_changes=tls_changes)

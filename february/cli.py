@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import typer
@@ -30,6 +31,9 @@ from february.paths import REPO
 from images.progress import console, stage
 from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost
+
+if TYPE_CHECKING:
+    from images.seed import HostIdentity
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 vm_app = typer.Typer(help="The local February VM (Debian 12 stand-in for Ubuntu 24.04, under QEMU).")
@@ -256,7 +260,7 @@ def _parse_size(text: str | None) -> int | None:
     return int(number) * units.get(unit, 1)
 
 
-def _identity(inventory: Path, host: str | None):  # -> images.seed.HostIdentity
+def _identity(inventory: Path, host: str | None) -> HostIdentity:
     from images.seed import identity_of
 
     return identity_of(_host(inventory, host, check_files=False))

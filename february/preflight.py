@@ -37,7 +37,7 @@ def package_of() -> dict[str, str]:
     for line in HOST_PACKAGES.read_text().splitlines():
         fields = line.split("#", 1)[0].split()
         if fields:
-            owners.update({command: fields[0] for command in fields[1:]})
+            owners.update(dict.fromkeys(fields[1:], fields[0]))
     return owners
 
 

@@ -195,7 +195,7 @@ def image_record(image: Path, manifest: Path | None = None) -> dict[str, object]
     """The image's artifact record (sha256, size) from the build's manifest.json."""
     manifest = manifest or image.parent / MANIFEST
     try:
-        record = json.loads(manifest.read_text())["artifacts"][image.name]
+        record: dict[str, object] = json.loads(manifest.read_text())["artifacts"][image.name]
         if not isinstance(record["sha256"], str) or not isinstance(record["size"], int):
             raise TypeError
     except FileNotFoundError:

@@ -8,15 +8,15 @@ import time
 from pathlib import Path
 
 from february.dns_records import zone_lines
-from february.remote import dkim_records
 from february.paths import REPO
-from images.progress import console, stage
+from february.remote import dkim_records
 from february.vm import qemu, rspamd_cache
 from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.seed import write_seed
 from february.vm.world_process import spool, start_world, stop_world, write_zone
 from images.base_image import base_image
+from images.progress import console, stage
 from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost, inventory_host
 from pyinfra_deploys.settings.model import Settings

@@ -80,38 +80,39 @@ def start_world(config: VmConfig, timeout: float = 20.0) -> int:
     cert, key = ensure_world_certs(config)
     pidfile = folder / "pid"
     pidfile.unlink(missing_ok=True)
-    log = open(folder / "log", "ab")
-    subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "february.world",
-            "--spool",
-            str(spool()),
-            "--smarthost-port",
-            str(config.smarthost_port),
-            "--dns-port",
-            str(config.dns_port),
-            "--username",
-            SMARTHOST_USER,
-            "--password-file",
-            str(config.secrets / "smarthost.password"),
-            "--cert",
-            str(cert),
-            "--key",
-            str(key),
-            "--common-name",
-            RELAY_NAME,
-            "--zone-file",
-            str(zone_file()),
-            "--pidfile",
-            str(pidfile),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    # The world keeps its own copy of the log's descriptor; ours is closed once it started.
+    with open(folder / "log", "ab") as log:
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "february.world",
+                "--spool",
+                str(spool()),
+                "--smarthost-port",
+                str(config.smarthost_port),
+                "--dns-port",
+                str(config.dns_port),
+                "--username",
+                SMARTHOST_USER,
+                "--password-file",
+                str(config.secrets / "smarthost.password"),
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+                "--common-name",
+                RELAY_NAME,
+                "--zone-file",
+                str(zone_file()),
+                "--pidfile",
+                str(pidfile),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = _pid()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shlex
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -67,10 +68,11 @@ def rspamd() -> None:
         place("/etc/rspamd/local.d/redis.conf", s=s),
         place("/etc/rspamd/local.d/greylist.conf", s=s),
     ]
-    for path, context in (
+    offline_files: tuple[tuple[str, dict[str, Any]], ...] = (
         ("/etc/rspamd/local.d/multimap.conf", {"rules": REMOTE_MAP_RULES, "map": OFFLINE_MAP}),
         (OFFLINE_MAP, {}),
-    ):
+    )
+    for path, context in offline_files:
         if s.rspamd.offline:
             changes.append(place(path, **context))
         else:

@@ -30,12 +30,11 @@ from pyinfra_deploys.settings.types import (
     Flag,
     HashFile,
     Host,
-    OnCalendar,
-    ResticRepository,
     MessageSize,
     Milter,
     Nameserver,
     Network,
+    OnCalendar,
     PasswordFile,
     PasswordHash,
     PerMinute,
@@ -43,12 +42,12 @@ from pyinfra_deploys.settings.types import (
     PostfixNetwork,
     PrivateKeyFile,
     ProxyUrl,
+    ResticRepository,
     Selector,
     SpfSource,
     SshKeyFile,
     Username,
 )
-
 
 # Mozilla's server-side TLS "intermediate" profile (5.7) for TLS 1.2, without
 # its DHE suites (they need a DH parameters file and add nothing here).

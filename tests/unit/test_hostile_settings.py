@@ -368,8 +368,8 @@ def test_a_symlink_within_the_secrets_folder_is_fine(sample: dict[str, Any], sec
 def test_a_relative_path_must_stay_in_the_settings_folder(sample: dict[str, Any], secrets_dir: Path) -> None:
     base = secrets_dir / "base"
     base.mkdir()
-    problems = dict(
-        pytest.raises(SettingsError, load_settings, set_path(sample, PASSWORD, "../smarthost.password"), base=base).value.problems
-    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(set_path(sample, PASSWORD, "../smarthost.password"), base=base)
+    problems = dict(caught.value.problems)
     assert "outside" in problems["smarthost.password_file"]
     assert load_settings(set_path(sample, PASSWORD, "smarthost.password"), base=secrets_dir)

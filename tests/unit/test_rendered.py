@@ -8,6 +8,7 @@ file the check refuses, naming it, before ``place`` uploads anything.
 from __future__ import annotations
 
 import logging
+import re
 from io import StringIO
 from types import SimpleNamespace
 from typing import Any
@@ -152,7 +153,7 @@ def test_place_refuses_before_anything_is_uploaded(sample: dict[str, Any], monke
     monkeypatch.setattr(place_module.files, "template", upload)
     monkeypatch.setattr(place_module, "manage_path", lambda *paths: None)
     bad = hostile(load_settings(sample), banner="$myhostname ESMTP" + INJECT)
-    with pytest.raises(RenderedFileError, match="/etc/postfix/main.cf"):
+    with pytest.raises(RenderedFileError, match=re.escape("/etc/postfix/main.cf")):
         place("/etc/postfix/main.cf", s=bad)
 
 

@@ -13,7 +13,6 @@ from pyinfra_deploys.place import render
 from pyinfra_deploys.settings import load_settings
 from tests.unit.test_postfix_templates import postconf, write_config
 
-
 needs_postconf = pytest.mark.skipif(shutil.which("postconf") is None, reason="needs Postfix's postconf")
 needs_doveconf = pytest.mark.skipif(shutil.which("doveconf") is None, reason="needs Dovecot's doveconf (dovecot-core)")
 
