@@ -6,7 +6,10 @@ stamp still matches (pyinfra_deploys/stamp.py) is left alone after one
 command; anything changed or drifted runs every role.
 """
 
+from typing import cast
+
 from pyinfra import host
+from pyinfra.api.operation import OperationMeta
 
 from pyinfra_deploys import stamp
 from pyinfra_deploys.roles.backup import backup
@@ -20,17 +23,15 @@ from pyinfra_deploys.roles.updates import updates
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 secrets = current_secrets()
-wanted = stamp.wanted_digest(
-    stamp.settings_json(current()),
-    [secrets.smarthost_password, secrets.backup_password, secrets.backup_ssh_key, *sorted(secrets.mailbox_hashes.values())],
-)
+wanted = stamp.wanted_digest(stamp.settings_json(current()), secrets.stamp_values())
 
 if not baking() and stamp.already_converged(wanted):
     host.noop("February is converged: settings, code and the observed state match the stamp")
 else:
     base()
     updates()
-    tls_changes = tls()
+    # pyinfra types every @deploy as returning OperationMeta; tls() returns its list.
+    tls_changes = cast(list[OperationMeta], tls())
     dovecot(tls_changes=tls_changes)
     rspamd()
     postfix(tls_changes=tls_changes)

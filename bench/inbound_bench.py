@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from february.vm import qemu  # noqa: E402
-from february.vm.config import DEFAULT  # noqa: E402
-from tests.vm.burst import send_burst, wait_until_landed  # noqa: E402
-from tests.vm.mailvm import MailVm  # noqa: E402
+from february.vm import qemu
+from february.vm.config import DEFAULT
+from tests.vm.burst import send_burst, wait_until_landed
+from tests.vm.mailvm import MailVm
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     if qemu.running_pid(DEFAULT) is None:
         sys.exit("no VM in the default slot: run `february vm` first")
-    vm = MailVm(config=DEFAULT, started_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
+    vm = MailVm(config=DEFAULT, started_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
     tag = f"bench-{uuid.uuid4().hex[:8]}"
     began = time.monotonic()
     expected = send_burst(DEFAULT, ["alice@example.test", "bob@example.test"], args.count, args.sessions, tag)

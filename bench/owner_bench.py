@@ -20,11 +20,11 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from february.paths import state_dir  # noqa: E402
-from february.vm import qemu  # noqa: E402
-from images.pipeline import build  # noqa: E402
-from tests.image import test_owner_path as flow  # noqa: E402
-from tests.image.conftest import TIMINGS  # noqa: E402
+from february.paths import state_dir
+from february.vm import qemu
+from images.pipeline import build
+from tests.image import test_owner_path as flow
+from tests.image.conftest import TIMINGS
 
 
 def main() -> int:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from february.vm import lifecycle, qemu  # noqa: E402
-from february.vm.config import DEFAULT  # noqa: E402
-from february.vm.world_process import stop_world  # noqa: E402
-from images.base_image import base_image  # noqa: E402
+from february.vm import lifecycle, qemu
+from february.vm.config import DEFAULT
+from february.vm.world_process import stop_world
+from images.base_image import base_image
 
 
 def timed(label: str, figures: dict[str, float], func, *args):

@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import typer
@@ -31,6 +32,9 @@ from images import oses
 from images.progress import console, stage
 from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost
+
+if TYPE_CHECKING:
+    from images.seed import HostIdentity
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 vm_app = typer.Typer(help="The local February VM (Ubuntu 24.04, under QEMU).")
@@ -266,7 +270,7 @@ def _parse_size(text: str | None) -> int | None:
     return int(number) * units.get(unit, 1)
 
 
-def _identity(inventory: Path, host: str | None):  # -> images.seed.HostIdentity
+def _identity(inventory: Path, host: str | None) -> HostIdentity:
     from images.seed import identity_of
 
     return identity_of(_host(inventory, host, check_files=False))
@@ -283,8 +287,10 @@ def image_flash(
     manifest: Path = typer.Option(None, help="The build's manifest.json (default: beside IMAGE)."),
 ) -> None:
     """Write IMAGE onto TARGET, verify it, and seed the host's name, admin user and SSH key for its first boot."""
+    from february import preflight
     from images.flash import FlashError, flash
 
+    preflight.require_tools(*preflight.FLASH_TOOLS)
     identity = _identity(inventory, host)
     try:
         report = flash(image, target, identity, manifest=manifest, assume_yes=yes, size=_parse_size(size))
@@ -305,8 +311,10 @@ def image_seed(
     out: Path = typer.Option(..., help="Where to write the vfat image (label CIDATA); dd it onto a USB stick."),
 ) -> None:
     """Write the host's first-boot seed (name, admin user, SSH key) as a small CIDATA vfat image."""
+    from february import preflight
     from images.seed import write_seed_vfat
 
+    preflight.require_tools(*preflight.SEED_TOOLS)
     identity = _identity(inventory, host)
     write_seed_vfat(out, identity)
     typer.echo(f"{out}: NoCloud seed (CIDATA) for {identity.hostname}, user {identity.admin_user}")
@@ -323,7 +331,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except (PreflightError, RemoteError, VmError, InventoryError) as error:
-        console.print(f"[red]february:[/red] {error}")
+        console.print(f"[red]february:[/red] {error}", soft_wrap=True)  # one line, as long as it is
         raise SystemExit(2) from None
     except SettingsError as error:
         console.print(str(error), markup=False)

@@ -22,7 +22,9 @@ VM_TOOLS = ("qemu-system-x86_64", "qemu-img", "mkfs.vfat", "mcopy", "nc", "ssh",
 BASE_TOOLS = ("mmdebstrap", "grub-mkstandalone", "mcopy", "mmd", "mkfs.vfat", "sfdisk", "mke2fs")
 # xorriso: Packer's cd_files puts the bake's seed on a CD with it.
 IMAGE_TOOLS = (*VM_TOOLS, *BASE_TOOLS, "packer", "xorriso")
-FLASH_TOOLS = ("sfdisk", "mkfs.vfat", "mcopy")
+# The NoCloud seed (images.disk.make_vfat) and the flash that adds it to a disk.
+SEED_TOOLS = ("mkfs.vfat", "mcopy", "mmd")
+FLASH_TOOLS = ("sfdisk", *SEED_TOOLS)
 
 
 class PreflightError(RuntimeError):
@@ -35,7 +37,7 @@ def package_of() -> dict[str, str]:
     for line in HOST_PACKAGES.read_text().splitlines():
         fields = line.split("#", 1)[0].split()
         if fields:
-            owners.update({command: fields[0] for command in fields[1:]})
+            owners.update(dict.fromkeys(fields[1:], fields[0]))
     return owners
 
 

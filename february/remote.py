@@ -34,9 +34,9 @@ def as_root(host: InventoryHost, command: str) -> str:
     return command if host.ssh_user == "root" else f"sudo -n sh -c {shlex.quote(command)}"
 
 
-def run(host: InventoryHost, command: str, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run(host: InventoryHost, command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``command`` as root on the host; RemoteError (with its stderr) when it fails and ``check``."""
-    done = subprocess.run([*ssh_argv(host), as_root(host, command)], capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    done = subprocess.run([*ssh_argv(host), as_root(host, command)], capture_output=True, text=True)
     if check and done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise RemoteError(f"{host.name}: `{command}` exited {done.returncode}: {detail[-1] if detail else 'no output'}")

@@ -195,7 +195,7 @@ def image_record(image: Path, manifest: Path | None = None) -> dict[str, object]
     """The image's artifact record (sha256, size) from the build's manifest.json."""
     manifest = manifest or image.parent / MANIFEST
     try:
-        record = json.loads(manifest.read_text())["artifacts"][image.name]
+        record: dict[str, object] = json.loads(manifest.read_text())["artifacts"][image.name]
         if not isinstance(record["sha256"], str) or not isinstance(record["size"], int):
             raise TypeError
     except FileNotFoundError:
@@ -295,10 +295,10 @@ def seed_gap(table: dict[str, object]) -> tuple[int, int]:
 
 def add_seed_partition(target: Path, seed_image: Path, start: int, sectors: int) -> None:
     """Relocate the backup GPT to the disk's end, add partition CIDATA at ``start``, write the seed into it."""
-    for argv in (["sfdisk", "--quiet", "--relocate", "gpt-bak-std", str(target)],):
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise FlashError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
+    argv = ["sfdisk", "--quiet", "--relocate", "gpt-bak-std", str(target)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise FlashError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
     dump = subprocess.run(["sfdisk", "--dump", str(target)], capture_output=True, text=True, check=True).stdout
     lines = [f"first-lba: {start}" if line.startswith("first-lba:") else line for line in dump.splitlines()]
     lines.append(f'start={start}, size={sectors}, type={BASIC_DATA}, name="{SEED_LABEL}"')
@@ -353,11 +353,28 @@ def check_target(
     have = target.stat().st_size if target.exists() else 0
     want = max(have, size or 0)
     if want < image_bytes:
-        what = f"{target} has {have} bytes" if target.exists() else f"{target} does not exist"
+        if size is not None:
+            grown = f" (and {target} has {human_size(have)})" if have > size else ""
+            raise FlashError(
+                f"--size {human_size(size)} is smaller than the image ({human_size(image_bytes)}){grown}: "
+                f"give at least --size {human_size(image_bytes, up=True)}"
+            )
+        what = f"{target} has {human_size(have)}" if target.exists() else f"{target} does not exist"
         raise FlashError(
-            f"{what} and the image needs {image_bytes}: pass --size (e.g. --size 8G) to create or grow the disk file"
+            f"{what} and the image needs {human_size(image_bytes)}: pass --size (e.g. --size 8G) to create or grow the disk file"
         )
     return False, want
+
+
+def human_size(n: int, up: bool = False) -> str:
+    """Bytes as --size takes them: the largest binary unit that states ``n`` exactly, else bytes.
+
+    ``up``: round up to a whole unit instead (a size that is at least ``n``).
+    """
+    for unit, factor in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= factor and (up or n % factor == 0):
+            return f"{-(-n // factor)}{unit}"
+    return f"{n} bytes"
 
 
 def flash(

@@ -41,10 +41,6 @@ class Event:
             return self.data[1]
         return None
 
-    @property
-    def is_error(self) -> bool:
-        return (self.type == "ui" and self.data[:1] == ("error",)) or self.type == "error"
-
 
 def unescape(field_text: str) -> str:
     return field_text.replace("%!(PACKER_COMMA)", ",").replace("\\r", "\r").replace("\\n", "\n")

@@ -36,13 +36,13 @@ from typing import Any
 
 import jinja2
 
-from images.accel import accel_args
 from images import oses
+from images.accel import accel_args
 from images.base_image import base_image, cache_root
 from images.base_layer import BaseLayer
 from images.firmware import OVMF_CODE, OVMF_VARS
-from images.oses import DEFAULT
 from images.manifest import read_manifest, write_manifest
+from images.oses import DEFAULT
 from images.packer_stream import Event, packer_env, run_packer
 from images.progress import console, stage
 from images.stream import run_streamed

@@ -179,7 +179,7 @@ def expected_items(source: str, parse: Parser) -> dict[Item, tuple[int, float]]:
 def _matches(pattern: Item, item: Item) -> bool:
     if len(pattern) != len(item):
         return False
-    for want, got in zip(pattern, item):
+    for want, got in zip(pattern, item, strict=True):
         if WILDCARD in want:
             regex = "".join(_WILD_VALUE if part == WILDCARD else re.escape(part) for part in re.split(f"({WILDCARD})", want))
             if not re.fullmatch(regex, got):

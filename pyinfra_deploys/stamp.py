@@ -29,6 +29,7 @@ import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
+from pydantic import BaseModel
 from pyinfra import host
 from pyinfra.api import FactBase
 from pyinfra.api.operation import OperationMeta
@@ -102,7 +103,7 @@ def wanted_digest(settings_json: str, secret_values: Iterable[str | None]) -> st
     return digest.hexdigest()
 
 
-class ConvergeStamp(FactBase):
+class ConvergeStamp(FactBase[dict[str, str] | None]):
     """The stamp of the last converge and the host's state observed now.
 
     .. code:: python
@@ -128,7 +129,7 @@ class ConvergeStamp(FactBase):
 
 def already_converged(wanted: str) -> bool:
     stamp = host.get_fact(ConvergeStamp)
-    return bool(stamp) and stamp["wanted"] == wanted and stamp["observed_then"] == stamp["observed_now"]
+    return stamp is not None and stamp["wanted"] == wanted and stamp["observed_then"] == stamp["observed_now"]
 
 
 def write_stamp(wanted: str) -> OperationMeta:
@@ -145,6 +146,6 @@ def write_stamp(wanted: str) -> OperationMeta:
     return server.shell(name="Record the converge stamp", commands=[command])
 
 
-def settings_json(settings: object) -> str:
-    dump = getattr(settings, "model_dump_json")
-    return json.dumps(json.loads(dump()), sort_keys=True)
+def settings_json(settings: BaseModel) -> str:
+    """The settings as canonical JSON (sorted keys): the same settings give the same text."""
+    return json.dumps(json.loads(settings.model_dump_json()), sort_keys=True)

@@ -9,7 +9,7 @@ import pytest
 
 from february.vm.secrets import hash_password
 
-pytest_plugins = ["tests.vm.fixtures"]
+pytest_plugins = ["tests.vm.fixtures", "tests.ci_skips"]
 
 
 @pytest.fixture

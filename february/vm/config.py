@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from february.paths import state_dir
+from february.paths import state_dir, world_dir
 
 # Inside QEMU user networking the guest reaches forwarded host services at
 # this address; nothing else outside the guest is reachable (restrict=on).
@@ -57,7 +57,7 @@ class VmConfig:
     @property
     def world_ca(self) -> Path:
         """The test CA that signs the fake smarthost's certificate (made with the VM's secrets)."""
-        return state_dir() / "world" / "ca.pem"
+        return world_dir() / "ca.pem"
 
     @property
     def ssh_key(self) -> Path:

@@ -8,17 +8,17 @@ import time
 from pathlib import Path
 
 from february.dns_records import zone_lines
-from february.remote import dkim_records
 from february.paths import REPO
-from images.progress import console, stage
+from february.remote import dkim_records
 from february.vm import qemu, rspamd_cache
 from february.vm.config import DEFAULT, VmConfig
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.seed import write_seed
-from february.vm.world_process import start_world, stop_world, write_zone
+from february.vm.world_process import spool, start_world, stop_world, write_zone
 from images import oses
 from images.base_image import base_image
 from images.base_layer import BaseLayer
+from images.progress import console, stage
 from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost, inventory_host
 from pyinfra_deploys.settings.model import Settings
@@ -91,7 +91,7 @@ def cold_converge(config: VmConfig = DEFAULT, inventory: Path = VM_INVENTORY, ho
 def publish_dns(config: VmConfig = DEFAULT, host: InventoryHost | None = None) -> None:
     """Put the host's DNS records (with its DKIM key) into the fake DNS; default: the VM inventory's host."""
     host = host or vm_host(config)
-    write_zone(config, "\n".join(zone_lines(host.settings, dkim_records(host))) + "\n")
+    write_zone("\n".join(zone_lines(host.settings, dkim_records(host))) + "\n")
 
 
 def up(config: VmConfig = DEFAULT) -> None:
@@ -113,11 +113,11 @@ def report(config: VmConfig = DEFAULT) -> None:
     console.print(f"  submission  127.0.0.1:{config.submission_port}  -> 587 (STARTTLS + AUTH)")
     console.print(f"  imaps       127.0.0.1:{config.imaps_port}  -> 993")
     console.print(f"  passwords   {config.secrets}/<address>.password")
-    console.print(f"  relayed     {config.dir / 'world' / 'spool'} (what the fake smarthost received)")
+    console.print(f"  relayed     {spool()} (what the fake smarthost received)")
     console.print("  stop        february vm stop")
 
 
 def stop(config: VmConfig = DEFAULT) -> None:
     vm = qemu.stop(config)
-    world = stop_world(config)
+    world = stop_world()
     console.print(f"VM: {'stopped' if vm else 'was not running'}; outside world: {'stopped' if world else 'was not running'}")

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from february.process import pid_of, terminate
+from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
 from images.accel import accel_args
 from images.firmware import OVMF_CODE, OVMF_VARS
-from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
 
 
 class VmError(RuntimeError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import subprocess
 import tarfile
+from pathlib import Path
 
 from february.remote import as_root, ssh_argv
 from images.base_image import cache_root
@@ -26,7 +27,7 @@ RSPAMD_DB = "/var/lib/rspamd"
 RSPAMD_USER = "_rspamd"  # as pyinfra_deploys.roles.rspamd says; the same on Debian 12 and Ubuntu 24.04
 
 
-def cache_dir():  # -> Path
+def cache_dir() -> Path:
     return cache_root() / "rspamd-hs"
 
 

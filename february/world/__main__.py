@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -32,7 +32,7 @@ _print_lock = threading.Lock()
 
 def log_line(text: str) -> None:
     """One timestamped, flushed line; called from the services' threads, hence the lock."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with _print_lock:
         print(f"{stamp} {text}", flush=True)
 
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         pending.append(signum)
         wake.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, on_signal)
+    for handled in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(handled, on_signal)
 
     try:
         password = read_password(args.password_file)

@@ -49,7 +49,7 @@ def _is_usable(cert_path: Path, key_path: Path, common_name: str) -> bool:
         return False
     if _san_entry(common_name) not in san:
         return False
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return cert.not_valid_before_utc <= now and cert.not_valid_after_utc - now > _MIN_REMAINING
 
 
@@ -80,7 +80,7 @@ def self_signed(cert_path: Path | str, key_path: Path | str, common_name: str, d
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()
@@ -156,7 +156,7 @@ def make_ca(ca_cert: Path | str, ca_key: Path | str, name: str = "February test 
         return False
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -181,7 +181,7 @@ def _is_usable_pair(cert_path: Path, key_path: Path) -> bool:
     except (OSError, ValueError, TypeError):
         return False
     der, spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return (
         key.public_key().public_bytes(der, spki) == cert.public_key().public_bytes(der, spki)
         and cert.not_valid_before_utc <= now
@@ -216,7 +216,7 @@ def ca_signed(
     signer = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
     assert isinstance(signer, ec.EllipticCurvePrivateKey)
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))

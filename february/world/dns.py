@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dnslib import CLASS, QTYPE, RCODE, RR, TXT, DNSError, DNSLabel, DNSRecord
-from dnslib.dns import RDMAP, RD, ZoneParser
+from dnslib.dns import RD, RDMAP, ZoneParser
 from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
 
 from february.world.smarthost import require_loopback
@@ -171,10 +171,7 @@ class ZoneResolver(BaseResolver):
                     # NXDOMAIN also when a CNAME points at a missing name: the final name decides.
                     reply.header.rcode = RCODE.NXDOMAIN
                 break
-            if qtype == QTYPE.ANY:
-                matching = list(rrs)
-            else:
-                matching = [rr for rr in rrs if rr.rtype == qtype]
+            matching = list(rrs) if qtype == QTYPE.ANY else [rr for rr in rrs if rr.rtype == qtype]
             if matching:
                 reply.rr.extend(matching)
                 break

@@ -13,6 +13,7 @@ records what arrives.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hmac
@@ -128,7 +129,7 @@ class _Handler:
         msg_id = uuid.uuid4().hex
         record: dict[str, Any] = {
             "id": msg_id,
-            "received_at": dt.datetime.fromtimestamp(now_ns / 1e9, dt.timezone.utc).isoformat(timespec="microseconds"),
+            "received_at": dt.datetime.fromtimestamp(now_ns / 1e9, dt.UTC).isoformat(timespec="microseconds"),
             "received_at_ns": now_ns,
             "peer": _peer_text(session.peer),
             "helo": session.host_name,
@@ -162,7 +163,7 @@ class _Controller(Controller):
     """
 
     def _trigger_server(self) -> None:
-        if self.server is not None and self.port == 0:
+        if isinstance(self.server, asyncio.Server) and self.port == 0:  # AbstractServer has no sockets
             self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
 

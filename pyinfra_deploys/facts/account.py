@@ -49,5 +49,5 @@ class SystemAccount(FactBase[AccountValue]):
                 value["group_gid"] = int(line.split(":")[2])
             elif not in_group and line.count(":") == 6:
                 _, _, uid, gid, _, home, shell = line.split(":")
-                value.update(uid=int(uid), gid=int(gid), home=home, shell=shell)
+                value["uid"], value["gid"], value["home"], value["shell"] = int(uid), int(gid), home, shell
         return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files, server
@@ -16,7 +18,7 @@ from pyinfra_deploys.settings.model import SMARTHOST_CA
 from pyinfra_deploys.stamp import manage_path, manage_service
 
 
-def postmapped(path: str, mode: str = "644", secret: bool = False, **context: object) -> list[OperationMeta]:
+def postmapped(path: str, mode: str = "644", secret: bool = False, **context: Any) -> list[OperationMeta]:
     """Place a lookup table and rebuild its .db when it changed.
 
     A ``secret`` table's .db is made owner-only from the start (umask), never

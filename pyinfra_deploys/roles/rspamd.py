@@ -1,9 +1,10 @@
-"""Rspamd: the milter on 127.0.0.1:11332 and DKIM signing with keys made on the host."""
+"""Rspamd: the milter on 127.0.0.1:11332 (or a unix socket in Postfix's chroot) and DKIM signing with keys made on the host."""
 
 from __future__ import annotations
 
 import io
 import shlex
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -16,6 +17,7 @@ from pyinfra_deploys.place import absent, place
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import enabled_and_running, restart_on_change
 from pyinfra_deploys.settings.host import baking, current
+from pyinfra_deploys.settings.types import MILTER_SOCKET_DIR
 from pyinfra_deploys.stamp import manage_path, manage_presence, manage_service
 
 DKIM_DIR = layout.DKIM_DIR
@@ -66,10 +68,11 @@ def rspamd() -> None:
         place("/etc/rspamd/local.d/redis.conf", s=s),
         place("/etc/rspamd/local.d/greylist.conf", s=s),
     ]
-    for path, context in (
+    offline_files: tuple[tuple[str, dict[str, Any]], ...] = (
         ("/etc/rspamd/local.d/multimap.conf", {"rules": REMOTE_MAP_RULES, "map": OFFLINE_MAP}),
         (OFFLINE_MAP, {}),
-    ):
+    )
+    for path, context in offline_files:
         if s.rspamd.offline:
             changes.append(place(path, **context))
         else:
@@ -81,6 +84,9 @@ def rspamd() -> None:
         else:
             changes.append(absent(path))
 
+    if s.rspamd.milter.startswith("/"):
+        manage_path(MILTER_SOCKET_DIR)
+        files.directory(name="Milter socket directory", path=MILTER_SOCKET_DIR, user=RSPAMD_USER, group=RSPAMD_USER, mode="755")
     manage_path(DKIM_DIR)
     files.directory(name="DKIM key directory", path=DKIM_DIR, user=RSPAMD_USER, group=RSPAMD_USER, mode="750")
     if baking():  # DKIM keys are per host, made at the first converge
@@ -119,9 +125,12 @@ def rspamd() -> None:
     # its regexps first: minutes under emulation); until then Postfix passes
     # mail unfiltered and unsigned (milter_default_action = accept). So a
     # converge ends only once the milter answers.
-    port = s.rspamd.milter.rpartition(":")[2]
+    if s.rspamd.milter.startswith("/"):
+        listening = f"test -S {shlex.quote(s.rspamd.milter)}"
+    else:
+        listening = f"ss -Hltn 'sport = :{s.rspamd.milter.rpartition(':')[2]}' | grep -q ."
     server.shell(
         name="Wait for the Rspamd milter",
-        commands=[f"for i in $(seq 900); do ss -Hltn 'sport = :{port}' | grep -q . && exit 0; sleep 1; done; exit 1"],
+        commands=[f"for i in $(seq 900); do {listening} && exit 0; sleep 1; done; exit 1"],
         _if=any_changed(*changes),
     )

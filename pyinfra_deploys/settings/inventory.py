@@ -77,7 +77,7 @@ def inventory_host(inventory: Path, host: str | None = None, check_files: bool =
     try:
         with ctx_state.use(State(check_for_changes=False)):
             loaded = make_inventory_from_files(str(inventory), cwd=cwd)
-    except Exception as error:  # an inventory is Python: report what it raised, in one line
+    except Exception as error:  # noqa: BLE001 (an inventory is Python: report whatever it raised, in one line)
         raise InventoryError(f"{inventory}: could not be loaded: {type(error).__name__}: {error}") from None
     names = [h.name for h in loaded]
     if host is None:

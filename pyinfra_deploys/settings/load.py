@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,15 @@ class Secrets:
     mailbox_hashes: dict[str, str]
     backup_password: str | None = None
     backup_ssh_key: str | None = None
+    # Every local file the settings name (rules.secret_files), its checked content by settings key.
+    files: dict[str, str] = field(default_factory=dict)
+
+    def stamp_values(self) -> list[str]:
+        """What the converge stamp's wanted digest takes from the files: each one's key and content.
+
+        A secret or certificate changed in its file, with the settings unchanged, still makes the next converge run.
+        """
+        return [f"{key}\n{content}" for key, content in sorted(self.files.items())]
 
 
 def read_secrets(settings: Settings, base: Path | None = None) -> Secrets:
@@ -91,4 +100,5 @@ def read_secrets(settings: Settings, base: Path | None = None) -> Secrets:
         mailbox_hashes=hashes,
         backup_password=values.get("backup.password_file"),
         backup_ssh_key=values.get("backup.ssh_key_file"),
+        files=values,
     )

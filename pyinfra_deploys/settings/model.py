@@ -11,40 +11,43 @@ Secrets are never values here, only paths to files that are never committed
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
-
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from pyinfra_deploys.settings.types import (
+    MILTER_SOCKET_DIR,
+    POSTFIX_CHROOT,
     Address,
     Banner,
     CertificateDays,
+    CertificateFile,
     Clock,
     Concurrency,
     DelaySeconds,
     Destination,
     Domain,
     Flag,
+    HashFile,
     Host,
-    HostPort,
-    OnCalendar,
-    ResticRepository,
     MessageSize,
+    Milter,
     Nameserver,
     Network,
+    OnCalendar,
+    PasswordFile,
     PasswordHash,
     PerMinute,
     Port,
     PostfixNetwork,
+    PrivateKeyFile,
     ProxyUrl,
+    ResticRepository,
     Selector,
     SpfSource,
+    SshKeyFile,
     Username,
 )
-
 
 # Mozilla's server-side TLS "intermediate" profile (5.7) for TLS 1.2, without
 # its DHE suites (they need a DH parameters file and add nothing here).
@@ -71,7 +74,7 @@ class Mailbox(Strict):
     hashed_password: PasswordHash | None = Field(
         None, description="A crypt hash ({SHA512-CRYPT}$6$...). Lands in the repo if set here: prefer hashed_password_file."
     )
-    hashed_password_file: Path | None = Field(None, description="File holding the hash; kept out of the repo.")
+    hashed_password_file: HashFile | None = Field(None, description="File holding the hash; kept out of the repo.")
 
     @model_validator(mode="after")
     def _one_password_source(self) -> Mailbox:
@@ -88,7 +91,7 @@ class Smarthost(Strict):
     )
     port: Port = 587
     username: Username = Field(description="SASL login at the relay (no spaces, no ':').")
-    password_file: Path = Field(description="File holding the SASL password (never committed).")
+    password_file: PasswordFile = Field(description="File holding the SASL password (never committed).")
     spf_include: SpfSource | None = Field(
         None,
         description="Who sends for the relay, authorised in each domain's SPF: a domain (include:, e.g. "
@@ -102,7 +105,7 @@ class Smarthost(Strict):
         "name the relay host (smtp_tls_security_level = secure). 'encrypt-only': the seed's `encrypt`, TLS without "
         "checking who answers: anyone in the middle gets the relay password.",
     )
-    ca_file: Path | None = Field(
+    ca_file: CertificateFile | None = Field(
         None,
         description="Local PEM file of the CA(s) that sign the relay's certificate (a private relay); uploaded to "
         "/etc/postfix/smarthost-ca.pem and trusted instead of the system CAs. None: the system CAs.",
@@ -121,8 +124,8 @@ class Tls(Strict):
     source: Literal["self-signed", "files"] = Field(
         "self-signed", description="'self-signed': made on the host once; 'files': uploaded."
     )
-    cert_file: Path | None = Field(None, description="Local PEM certificate (chain) to upload when source is 'files'.")
-    key_file: Path | None = Field(None, description="Local PEM private key to upload when source is 'files'.")
+    cert_file: CertificateFile | None = Field(None, description="Local PEM certificate (chain) to upload when source is 'files'.")
+    key_file: PrivateKeyFile | None = Field(None, description="Local PEM private key to upload when source is 'files'.")
     profile: Literal["intermediate", "modern"] = Field(
         "intermediate",
         description="Mozilla server-side TLS profile on submission (587) and IMAPS (993). 'intermediate': TLS 1.2 "
@@ -130,8 +133,8 @@ class Tls(Strict):
         "opportunistic for other mail servers (TLS 1.2+, no anonymous suites).",
     )
     self_signed_days: CertificateDays = Field(
-        397,
-        description="Life of the self-signed certificate (60 to 397 days); a converge renews it, same key, 30 days before its end.",
+        365,
+        description="Life of the self-signed certificate (60 to 365 days); a converge renews it, same key, 30 days before its end.",
     )
 
     @property
@@ -151,6 +154,8 @@ class Tls(Strict):
     def _files_given(self) -> Tls:
         if self.source == "files" and (self.cert_file is None or self.key_file is None):
             raise ValueError("source 'files' needs both cert_file and key_file")
+        if self.source != "files" and (self.cert_file is not None or self.key_file is not None):
+            raise ValueError("cert_file and key_file are only used with source 'files'; remove them or set source: files")
         return self
 
 
@@ -176,7 +181,11 @@ class Updates(Strict):
 
 
 class Rspamd(Strict):
-    milter: HostPort = Field("127.0.0.1:11332", description="Where the rspamd_proxy milter listens; Postfix connects here.")
+    milter: Milter = Field(
+        "127.0.0.1:11332",
+        description="Where the rspamd_proxy milter listens, Postfix connects: a loopback address with a port, or a unix "
+        f"socket in {MILTER_SOCKET_DIR}/ (inside Postfix's chroot). Nothing beyond this host.",
+    )
     dkim_selector: Selector = Field("february", description="DKIM selector for every domain.")
     offline: Flag = Field(False, description="Turn off modules that need the internet (DNS blocklists, remote maps, fuzzy).")
     nameservers: list[Nameserver] = Field(
@@ -212,10 +221,10 @@ class Backup(Strict):
         "or sftp:user@host:/path (reached as root with ssh_key_file).",
         examples=["/srv/backup/february", "sftp:backup@nas.home.arpa:/backups/february"],
     )
-    password_file: Path = Field(
+    password_file: PasswordFile = Field(
         description="File holding the repository password (never committed); lose it and the backups are lost."
     )
-    ssh_key_file: Path | None = Field(None, description="Private key for an sftp: repository (never committed).")
+    ssh_key_file: SshKeyFile | None = Field(None, description="Private key for an sftp: repository (never committed).")
     schedule: OnCalendar = Field("*-*-* 03:15:00", description="systemd OnCalendar expression for the backup timer.")
     keep_daily: StrictInt = Field(7, ge=0, le=3660)
     keep_weekly: StrictInt = Field(4, ge=0, le=520)
@@ -319,4 +328,7 @@ class Settings(Strict):
 
     @property
     def milter(self) -> str:
+        """The milter as Postfix names it; a unix socket relative to its chroot (smtpd and cleanup run in it)."""
+        if self.rspamd.milter.startswith("/"):
+            return f"unix:{self.rspamd.milter.removeprefix(POSTFIX_CHROOT)}"
         return f"inet:{self.rspamd.milter}"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import stat
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from pyinfra_deploys.settings.model import Settings
-from pyinfra_deploys.settings.types import check_password_hash, is_private
+from pyinfra_deploys.settings.types import LocalFile, is_private
 
 Problem = tuple[str, str]
 
@@ -29,6 +32,34 @@ def public_network_problems(key: str, networks: list[str], opt_in: str, allowed:
         for index, network in enumerate(networks)
         if not is_private(network)
     ]
+
+
+def alias_loops(aliases: dict[str, list[str]]) -> list[list[str]]:
+    """Loops among the aliases (a -> b -> a, or a -> a), each starting at its first address in sorted order.
+
+    One depth-first walk (each alias entered once, so a large table stays
+    fast); every loop is found, though of loops sharing addresses only those
+    the walk closes are named.
+    """
+    loops: set[tuple[str, ...]] = set()
+    done: set[str] = set()
+    for alias in sorted(aliases):
+        if alias in done:
+            continue
+        path, pending = [alias], [iter(aliases[alias])]  # no recursion: a long chain is no RecursionError
+        while path:
+            target = next(pending[-1], None)
+            if target is None:
+                done.add(path.pop())
+                pending.pop()
+            elif target in path:
+                loop = path[path.index(target) :]
+                start = loop.index(min(loop))
+                loops.add(tuple(loop[start:] + loop[:start]))
+            elif target in aliases and target not in done:
+                path.append(target)
+                pending.append(iter(aliases[target]))
+    return [list(loop) for loop in sorted(loops)]
 
 
 def cross_field_problems(settings: Settings) -> list[Problem]:
@@ -60,6 +91,14 @@ def cross_field_problems(settings: Settings) -> list[Problem]:
             problems.append((f"aliases.{alias}", "is also a mailbox; an address is either a mailbox or an alias"))
         if not targets:
             problems.append((f"aliases.{alias}", "has no targets"))
+    for loop in alias_loops(settings.aliases):
+        problems.append(
+            (
+                f"aliases.{loop[0]}",
+                f"is in an alias loop: {' -> '.join([*loop, loop[0]])}; Postfix would bounce every message to "
+                "these addresses: point one of them at a mailbox instead",
+            )
+        )
 
     problems += public_network_problems(
         "mynetworks",
@@ -93,41 +132,6 @@ def cross_field_problems(settings: Settings) -> list[Problem]:
     return problems
 
 
-def check_password_line(content: str) -> str:
-    """The relay password: one non-empty line (a final newline is fine), no control characters, no outer spaces."""
-    value = content.removesuffix("\n")
-    if not value:
-        raise ValueError("is empty; write the password on one line")
-    if "\n" in value or "\r" in value:
-        raise ValueError("has more than one line; write only the password, on one line")
-    if not value.isprintable():
-        raise ValueError("holds control characters (tab, escape, ...); the password must be printable text")
-    if value != value.strip():
-        raise ValueError("starts or ends with a space; postmap would drop it: remove it")
-    return value
-
-
-def check_hash_line(content: str) -> str:
-    """A mailbox hash file: exactly one SHA512-CRYPT hash, one line (a final newline is fine)."""
-    value = content.removesuffix("\n")
-    if "\n" in value:
-        raise ValueError("has more than one line; it must hold exactly one SHA512-CRYPT hash")
-    return check_password_hash(value)
-
-
-def check_ssh_private_key(content: str) -> str:
-    """An OpenSSH private key (unencrypted: root runs it unattended), as ssh-keygen writes it."""
-    lines = content.strip().splitlines()
-    if (
-        len(lines) < 3
-        or lines[0] != "-----BEGIN OPENSSH PRIVATE KEY-----"
-        or lines[-1] != "-----END OPENSSH PRIVATE KEY-----"
-        or not all(re.fullmatch(r"[A-Za-z0-9+/=]+", line) for line in lines[1:-1])
-    ):
-        raise ValueError("is not an OpenSSH private key (ssh-keygen -t ed25519 -N '' -f FILE writes one)")
-    return "\n".join(lines) + "\n"
-
-
 # Modes a secret file may have: read (and write) for its owner only.
 OWNER_ONLY = (0o600, 0o400)
 
@@ -136,34 +140,39 @@ OWNER_ONLY = (0o600, 0o400)
 class SecretFile:
     key: str
     path: Path
-    parse: Callable[[str], str] | None  # None: checked but not read here (the TLS files)
+    parse: Callable[[str], str] | None  # None: any UTF-8 text (a PEM certificate or key, placed as it is)
     secret: bool = True  # False: a certificate, public: any mode
 
 
-def secret_files(settings: Settings) -> list[SecretFile]:
+def local_file(field: FieldInfo) -> LocalFile | None:
+    """The LocalFile mark of a model field typed as a local file path (``PasswordFile``, ``PasswordFile | None``), or None."""
+    marks = [*field.metadata, *(meta for arg in get_args(field.annotation) for meta in getattr(arg, "__metadata__", ()))]
+    return next((mark for mark in marks if isinstance(mark, LocalFile)), None)
+
+
+def secret_files(model: BaseModel, prefix: str = "") -> list[SecretFile]:
+    """Every local file the settings name, found by the type of its field (types.LocalFile), keyed as the settings say it.
+
+    Nested models (``smarthost``) and mappings of them (``mailboxes``) are searched too, so
+    a file field added to the model is read, checked and stamped without being listed here.
+    """
     files: list[SecretFile] = []
-    if settings.smarthost is not None:
-        files.append(SecretFile("smarthost.password_file", settings.smarthost.password_file, check_password_line))
-    for address, mailbox in settings.mailboxes.items():
-        if mailbox.hashed_password_file is not None:
-            files.append(SecretFile(f"mailboxes.{address}.hashed_password_file", mailbox.hashed_password_file, check_hash_line))
-    if settings.backup is not None:
-        files.append(SecretFile("backup.password_file", settings.backup.password_file, check_password_line))
-        if settings.backup.ssh_key_file is not None:
-            files.append(SecretFile("backup.ssh_key_file", settings.backup.ssh_key_file, check_ssh_private_key))
-    if settings.smarthost is not None and settings.smarthost.ca_file is not None:
-        # A CA certificate is public: any mode.
-        files.append(SecretFile("smarthost.ca_file", settings.smarthost.ca_file, None, secret=False))
-    if settings.tls.source == "files":
-        assert settings.tls.cert_file is not None and settings.tls.key_file is not None
-        files += [
-            SecretFile("tls.cert_file", settings.tls.cert_file, None, secret=False),
-            SecretFile("tls.key_file", settings.tls.key_file, None),
-        ]
+    for name, field in type(model).model_fields.items():
+        value, key = getattr(model, name), f"{prefix}{name}"
+        mark = local_file(field)
+        if mark is not None:
+            if value is not None:
+                files.append(SecretFile(key, value, mark.parse, mark.secret))
+        elif isinstance(value, BaseModel):
+            files += secret_files(value, f"{key}.")
+        elif isinstance(value, dict):
+            for item, nested in value.items():
+                if isinstance(nested, BaseModel):
+                    files += secret_files(nested, f"{key}.{item}.")
     return files
 
 
-def read_secret_file(file: SecretFile, base: Path) -> str | None:
+def read_secret_file(file: SecretFile, base: Path) -> str:
     """Check a secret file (where it is, its mode, its content) and return its checked value.
 
     Where: a relative path must stay inside ``base`` (the settings folder)
@@ -191,12 +200,12 @@ def read_secret_file(file: SecretFile, base: Path) -> str | None:
             raise ValueError(
                 f"{full} has mode {mode:04o}; a secret must be readable by its owner only: chmod 600 it (0600 or 0400)"
             )
-    if file.parse is None:
-        return None
     try:
         content = target.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{full}: its content is not UTF-8 text") from None
+    if file.parse is None:
+        return content
     try:
         return file.parse(content)
     except ValueError as error:
@@ -213,11 +222,5 @@ def read_secret_files(settings: Settings, base: Path) -> tuple[dict[str, str], l
         except ValueError as error:
             problems.append((file.key, str(error)))
         else:
-            if value is not None:
-                values[file.key] = value
+            values[file.key] = value
     return values, problems
-
-
-def secret_file_problems(settings: Settings, base: Path) -> list[Problem]:
-    """Secret files: where they are, their mode (0600/0400) and their content, as the deploy reads them."""
-    return read_secret_files(settings, base)[1]

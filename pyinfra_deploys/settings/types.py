@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -80,13 +82,6 @@ def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ipaddress.ip_address(value)
 
 
-def check_ip(value: str) -> str:
-    try:
-        return str(parse_ip(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IP address like 192.0.2.1 or 2001:db8::1 (no scope id, no spaces)") from None
-
-
 def parse_network(value: str) -> IPNetwork:
     """A network in CIDR form, IPv6 also in Postfix's bracketed form ``[::1]/128``; host bits refused."""
     address, slash, prefix = value.partition("/")
@@ -135,8 +130,8 @@ def check_password_hash(value: str) -> str:
     return value
 
 
-def _split_port(value: str, need_port: bool) -> tuple[str, str | None]:
-    """Split 'ip:port' / '[ipv6]:port' (or a bare ip when the port is optional)."""
+def _split_port(value: str) -> tuple[str, str | None]:
+    """Split 'host:port' / '[ipv6]:port' into host and port; a bare IPv4 or IPv6 address has port None."""
     if value.startswith("["):
         host, bracket, rest = value[1:].partition("]")
         if not bracket or ":" not in host or (rest and not rest.startswith(":")):
@@ -148,23 +143,54 @@ def _split_port(value: str, need_port: bool) -> tuple[str, str | None]:
     return value, None  # an IPv4 address without port, or a bare IPv6 address
 
 
-def check_ip_port(value: str, need_port: bool) -> str:
-    form = (
-        "IP:port like 127.0.0.1:11332 or [::1]:11332"
-        if need_port
-        else "IP address with an optional :port, like 127.0.0.1, 127.0.0.1:53 or [::1]:53"
-    )
+def _is_port(text: str) -> bool:
+    return text.isdigit() and text.isascii() and len(text) <= 5 and 0 < int(text) < 65536
+
+
+def check_nameserver(value: str) -> str:
+    """An IP address with an optional port: 127.0.0.1, 127.0.0.1:53, [::1]:53, ::1."""
     try:
-        host, port = _split_port(value, need_port)
+        host, port = _split_port(value)
         parse_ip(host)
-        if port is None:
-            ok = not need_port
-        else:
-            ok = port.isdigit() and port.isascii() and len(port) <= 5 and 0 < int(port) < 65536
+        ok = port is None or _is_port(port)
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{value!r} is not an {form} (no scope id, no spaces)")
+        raise ValueError(
+            f"{value!r} is not an IP address with an optional :port, like 127.0.0.1, 127.0.0.1:53 or [::1]:53 "
+            "(no scope id, no spaces)"
+        )
+    return value
+
+
+# Postfix's smtpd and cleanup run chrooted in /var/spool/postfix: a milter's
+# unix socket must be inside it, and Postfix names it relative to it.
+POSTFIX_CHROOT = "/var/spool/postfix"
+MILTER_SOCKET_DIR = f"{POSTFIX_CHROOT}/rspamd"
+_MILTER_SOCKET_RE = re.compile(re.escape(MILTER_SOCKET_DIR) + r"/[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+
+
+def check_milter(value: str) -> str:
+    """Where Rspamd's milter listens: a loopback address with a port, or a unix socket in MILTER_SOCKET_DIR.
+
+    Anything else (0.0.0.0, a LAN address) would let other hosts talk to the
+    milter, with only the firewall in front of it.
+    """
+    message = (
+        "is not a place the milter may listen: a loopback address with a port (127.0.0.1:11332, [::1]:11332, "
+        f"localhost:11332) or a unix socket in {MILTER_SOCKET_DIR}/ (like {MILTER_SOCKET_DIR}/milter.sock, inside "
+        "Postfix's chroot); any other address lets hosts beyond this one reach Rspamd"
+    )
+    if value.startswith("/"):
+        return fullmatch(_MILTER_SOCKET_RE, value, message)
+    try:
+        host, port = _split_port(value)
+        loopback = host == "localhost" or parse_ip(host).is_loopback
+        ok = loopback and port is not None and _is_port(port)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{value!r} {message}")
     return value
 
 
@@ -292,8 +318,8 @@ Address = Annotated[str, AfterValidator(check_address)]
 Network = Annotated[str, AfterValidator(check_network)]
 PostfixNetwork = Annotated[str, AfterValidator(check_postfix_network)]
 PasswordHash = Annotated[str, AfterValidator(check_password_hash)]
-HostPort = Annotated[str, AfterValidator(lambda value: check_ip_port(value, need_port=True))]
-Nameserver = Annotated[str, AfterValidator(lambda value: check_ip_port(value, need_port=False))]
+Milter = Annotated[str, AfterValidator(check_milter)]
+Nameserver = Annotated[str, AfterValidator(check_nameserver)]
 ProxyUrl = Annotated[str, AfterValidator(check_url)]
 Banner = Annotated[str, AfterValidator(check_banner)]
 Username = Annotated[str, AfterValidator(check_username)]
@@ -304,11 +330,71 @@ MessageSize = Annotated[StrictInt, AfterValidator(between(MIB, 2 * GIB, " bytes 
 Flag = StrictBool
 Clock = Annotated[str, AfterValidator(check_clock)]
 # A self-signed certificate's life: current clients refuse server
-# certificates valid for more than 398 days; renewed 30 days before its end.
-CertificateDays = Annotated[StrictInt, AfterValidator(between(60, 397, " days"))]
+# certificates valid for more than 398 days, and Mozilla's TLS profile check
+# (sslyze) wants less than 366; renewed 30 days before its end.
+CertificateDays = Annotated[StrictInt, AfterValidator(between(60, 365, " days"))]
 PerMinute = Annotated[StrictInt, AfterValidator(between(1, 100000, " per minute"))]
 Concurrency = Annotated[StrictInt, AfterValidator(between(1, 1000, " connections"))]
 DelaySeconds = Annotated[StrictInt, AfterValidator(between(0, 15, " seconds"))]
 ResticRepository = Annotated[str, AfterValidator(check_restic_repository)]
 OnCalendar = Annotated[str, AfterValidator(check_on_calendar)]
 SpfSource = Annotated[str, AfterValidator(check_spf_source)]
+
+
+# ----- local files: settings that are paths, whose content is what the host gets -----
+
+
+def check_password_line(content: str) -> str:
+    """The relay password: one non-empty line (a final newline is fine), no control characters, no outer spaces."""
+    value = content.removesuffix("\n")
+    if not value:
+        raise ValueError("is empty; write the password on one line")
+    if "\n" in value or "\r" in value:
+        raise ValueError("has more than one line; write only the password, on one line")
+    if not value.isprintable():
+        raise ValueError("holds control characters (tab, escape, ...); the password must be printable text")
+    if value != value.strip():
+        raise ValueError("starts or ends with a space; postmap would drop it: remove it")
+    return value
+
+
+def check_hash_line(content: str) -> str:
+    """A mailbox hash file: exactly one SHA512-CRYPT hash, one line (a final newline is fine)."""
+    value = content.removesuffix("\n")
+    if "\n" in value:
+        raise ValueError("has more than one line; it must hold exactly one SHA512-CRYPT hash")
+    return check_password_hash(value)
+
+
+def check_ssh_private_key(content: str) -> str:
+    """An OpenSSH private key (unencrypted: root runs it unattended), as ssh-keygen writes it."""
+    lines = content.strip().splitlines()
+    if (
+        len(lines) < 3
+        or lines[0] != "-----BEGIN OPENSSH PRIVATE KEY-----"
+        or lines[-1] != "-----END OPENSSH PRIVATE KEY-----"
+        or not all(re.fullmatch(r"[A-Za-z0-9+/=]+", line) for line in lines[1:-1])
+    ):
+        raise ValueError("is not an OpenSSH private key (ssh-keygen -t ed25519 -N '' -f FILE writes one)")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """Marks a settings field as the path of a local file whose content the deploy reads (a secret, a certificate).
+
+    ``parse`` checks the content and returns the value used (None: any UTF-8 text,
+    placed as it is); ``secret``: the file must be readable by its owner only.
+    rules.secret_files finds every field so marked: the checks, the reading and
+    the converge stamp's digest follow the model, with no list kept by hand.
+    """
+
+    parse: Callable[[str], str] | None
+    secret: bool = True
+
+
+PasswordFile = Annotated[Path, LocalFile(check_password_line)]
+HashFile = Annotated[Path, LocalFile(check_hash_line)]
+SshKeyFile = Annotated[Path, LocalFile(check_ssh_private_key)]
+PrivateKeyFile = Annotated[Path, LocalFile(None)]
+CertificateFile = Annotated[Path, LocalFile(None, secret=False)]  # public: any mode

@@ -51,7 +51,7 @@ def extract_and_scan(raw: Path, part: Partition, dest: Path, needles: dict[str, 
     a chunk keeps the tail of the previous one, so a needle that straddles a
     chunk boundary is still found.
     """
-    counts = {name: 0 for name in needles}
+    counts = dict.fromkeys(needles, 0)
     overlap = max((len(n) for n in needles.values()), default=1) - 1
     with open(raw, "rb") as src, open(dest, "wb") as out:
         out.truncate(part.size)

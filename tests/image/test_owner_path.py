@@ -118,7 +118,7 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
     TIMINGS["flash_write_mib_per_s"] = report.write_mib_per_s
     (site.config.dir / "OVMF_VARS.fd").unlink(missing_ok=True)
     start_world(site.config)
-    started_at = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    started_at = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
     qemu.start(site.config, disk, None, extra_disks=(site.backup_disk,))
     qemu.wait_for_ssh(site.config, timeout=600)
     TIMINGS["flash_to_ssh_s"] = time.monotonic() - began

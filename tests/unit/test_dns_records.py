@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from february.dns_records import spf_value, zone_lines
 from february.vm.config import OUTSIDE_ADDRESS
-from february.world.dns import FakeDns
 from february.vm.lifecycle import VM_INVENTORY
-from pyinfra_deploys.settings.inventory import inventory_host
+from february.world.dns import FakeDns
 from pyinfra_deploys.settings import SettingsError, load_settings
+from pyinfra_deploys.settings.inventory import inventory_host
 from tests.receiver import evaluate
 
 

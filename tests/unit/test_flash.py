@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from february.cli import app
-from images.flash import FlashError, check_target, device_in_use, file_in_use, flash, root_disks
+from images.flash import FlashError, check_target, device_in_use, file_in_use, flash, human_size, root_disks
 from images.pipeline import artifact_record
 from images.seed import HostIdentity, check_ssh_public_key, identity_of, user_data
 from pyinfra_deploys.settings.inventory import inventory_host
@@ -138,11 +138,31 @@ def test_a_target_smaller_than_the_image_is_refused(golden: Path, identity: Host
     small.write_bytes(b"keep" * 1024)
     with pytest.raises(FlashError, match="pass --size"):
         flash(golden, small, identity, assume_yes=True, progress=False)
-    with pytest.raises(FlashError, match="pass --size"):
-        flash(golden, small, identity, assume_yes=True, progress=False, size=32 * MIB)
     with pytest.raises(FlashError, match="does not exist"):
         flash(golden, tmp_path / "missing.img", identity, assume_yes=True, progress=False)
     assert small.read_bytes() == b"keep" * 1024
+
+
+def test_a_size_smaller_than_the_image_is_named_as_such(golden: Path, identity: HostIdentity, tmp_path: Path) -> None:
+    # The golden image is 64 MiB; --size was given, so "pass --size" would be wrong advice.
+    for target in (tmp_path / "missing.img", tmp_path / "small.img"):
+        if target.name == "small.img":
+            target.write_bytes(b"keep" * 1024)
+        with pytest.raises(FlashError) as refused:
+            flash(golden, target, identity, assume_yes=True, progress=False, size=32 * MIB)
+        message = str(refused.value)
+        assert message.startswith("--size 32M is smaller than the image (64M)"), message
+        assert "does not exist" not in message and "pass --size" not in message
+    assert (tmp_path / "small.img").read_bytes() == b"keep" * 1024
+    with pytest.raises(FlashError, match=r"--size 32M is smaller than the image \(64M\) \(and .*big.img has 48M\)"):
+        big = tmp_path / "big.img"
+        big.write_bytes(bytes(48 * MIB))
+        check_target(big, 64 * MIB, 32 * MIB, proc_mounts="", sys_block=tmp_path)
+
+
+def test_sizes_are_named_in_the_units_size_takes() -> None:
+    assert human_size(64 * MIB) == "64M" and human_size(1 << 30) == "1G" and human_size(1536 * MIB) == "1536M"
+    assert human_size(4 * (1 << 30) + 1, up=True) == "5G" and human_size(1000) == "1000 bytes"
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_written(golden: Path, identity: HostIdentity, tmp_path: Path) -> None:
@@ -267,6 +287,8 @@ def test_cli_seed_and_flash_refusal(golden: Path, tmp_path: Path) -> None:
     argv = ["image", "flash", str(golden), str(disk), "--inventory", str(inventory), "--host", "box.lan", "--size", "96M"]
     done = CliRunner().invoke(app, argv)
     assert done.exit_code == 1 and "--yes" in done.output and not disk.exists()
+    done = CliRunner().invoke(app, [*argv[:-1], "32M", "--yes"])
+    assert done.exit_code == 1 and "--size 32M is smaller than the image (64M)" in done.output and not disk.exists()
     done = CliRunner().invoke(app, [*argv, "--yes"])
     assert done.exit_code == 0, done.output
     assert "matches the manifest" in done.output

@@ -11,7 +11,6 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-
 from images.base_layer import GENERALIZE
 
 # This machine's identity files: a generalize that escaped its root would change them.

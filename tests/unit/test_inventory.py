@@ -60,7 +60,7 @@ def test_february_check_names_a_bad_key_in_one_message_without_a_traceback(tmp_p
     assert "february.submission_networks.0" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_the_vm_inventory_layers_its_overrides(tmp_path: Path) -> None:
+def test_the_vm_inventory_layers_its_overrides() -> None:
     settings = inventory_host(REPO / "inventory" / "vm.py", check_files=False).settings
     assert settings.smarthost is not None and settings.smarthost.host == "relay.example.net"
     assert settings.rspamd.offline and "10.0.2.0/24" in settings.submission_networks

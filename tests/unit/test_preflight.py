@@ -15,7 +15,7 @@ from february.paths import REPO
 
 def test_every_tool_a_command_needs_is_in_the_host_package_list() -> None:
     owners = preflight.package_of()
-    for command in {*preflight.IMAGE_TOOLS, *preflight.FLASH_TOOLS}:
+    for command in {*preflight.IMAGE_TOOLS, *preflight.FLASH_TOOLS, *preflight.SEED_TOOLS}:
         assert command in owners, command
 
 
@@ -33,6 +33,23 @@ def test_february_vm_without_its_tools_says_so_in_one_line() -> None:
     )
     assert done.returncode == 2
     assert "missing host packages:" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "packages"),
+    [
+        (["image", "flash", "february.raw", "disk.img", "--size", "8G", "--yes"], "dosfstools fdisk mtools"),
+        (["image", "seed", "--out", "seed.img"], "dosfstools mtools"),
+    ],
+)
+def test_image_flash_and_seed_without_their_tools_say_so_in_one_line(tmp_path: Path, argv: list[str], packages: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "february", *argv], capture_output=True, text=True, cwd=tmp_path, env={"PATH": str(tmp_path)}
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"missing host packages: {packages} (run ./bootstrap" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 def test_a_busy_port_is_named() -> None:

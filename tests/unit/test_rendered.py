@@ -8,6 +8,7 @@ file the check refuses, naming it, before ``place`` uploads anything.
 from __future__ import annotations
 
 import logging
+import re
 from io import StringIO
 from types import SimpleNamespace
 from typing import Any
@@ -38,18 +39,52 @@ def test_the_checked_files_are_the_postfix_dovecot_and_rspamd_ones() -> None:
     assert parser_for("/etc/postfix/master.cf") is None  # not checked (see rendered.py)
 
 
-@pytest.mark.parametrize("dest", CHECKED)
-@pytest.mark.parametrize(
-    "variant",
-    [
-        {},
+# A variant of the sample settings, and the lines it must put in the files it changes; every other
+# checked file must render exactly as for the sample.
+VARIANTS: list[tuple[dict[str, Any], dict[str, list[str]]]] = [
+    (
         {"smarthost": None},
+        {"/etc/postfix/main.cf": ["relayhost =", "smtp_tls_security_level = may"]},
+    ),
+    (
         {"rspamd": {"offline": True, "test_patterns": True, "nameservers": ["127.0.0.1", "[::1]:53"]}},
+        {"/etc/rspamd/local.d/options.inc": ["enable_test_patterns = true;", '  nameserver = ["127.0.0.1", "[::1]:53"];']},
+    ),
+    (
         {"virtual_domains": ["yourdomain.com", "other.test"], "mynetworks": ["127.0.0.0/8", "::1/128", "10.0.0.0/8"]},
-    ],
-)
-def test_valid_settings_render_files_that_pass(sample: dict[str, Any], dest: str, variant: dict[str, Any]) -> None:
-    rendered(dest, load_settings(dict(sample, **variant)))
+        {
+            "/etc/postfix/main.cf": ["mynetworks = 127.0.0.0/8 [::1]/128 10.0.0.0/8"],
+            "/etc/rspamd/local.d/dkim_signing.conf": ['    path = "/var/lib/rspamd/dkim/other.test.february.key";'],
+        },
+    ),
+    (
+        {"rspamd": {"milter": "/var/spool/postfix/rspamd/milter.sock"}},
+        {
+            # Postfix's smtpd and cleanup are chrooted in /var/spool/postfix: the path is relative to it.
+            "/etc/postfix/main.cf": ["smtpd_milters = unix:/rspamd/milter.sock", "non_smtpd_milters = unix:/rspamd/milter.sock"],
+            "/etc/rspamd/local.d/worker-proxy.inc": ['bind_socket = "/var/spool/postfix/rspamd/milter.sock mode=0666";'],
+        },
+    ),
+]
+
+
+def test_the_sample_renders_the_seed_milter_and_relay(sample: dict[str, Any]) -> None:
+    settings = load_settings(sample)
+    main = rendered("/etc/postfix/main.cf", settings).splitlines()
+    assert "smtpd_milters = inet:127.0.0.1:11332" in main and "relayhost = [smtp.fastmail.com]:587" in main
+    assert 'bind_socket = "127.0.0.1:11332";' in rendered("/etc/rspamd/local.d/worker-proxy.inc", settings).splitlines()
+
+
+@pytest.mark.parametrize(("variant", "expected"), VARIANTS)
+def test_valid_settings_change_only_the_files_they_drive(
+    sample: dict[str, Any], variant: dict[str, Any], expected: dict[str, list[str]]
+) -> None:
+    base = {dest: rendered(dest, load_settings(sample)) for dest in CHECKED}
+    changed = {dest: rendered(dest, load_settings(dict(sample, **variant))) for dest in CHECKED}
+    assert {dest for dest in CHECKED if changed[dest] != base[dest]} == set(expected)
+    for dest, lines in expected.items():
+        for line in lines:
+            assert line in changed[dest].splitlines(), (dest, line)
 
 
 def hostile(settings: Settings, **update: Any) -> Settings:
@@ -118,7 +153,7 @@ def test_place_refuses_before_anything_is_uploaded(sample: dict[str, Any], monke
     monkeypatch.setattr(place_module.files, "template", upload)
     monkeypatch.setattr(place_module, "manage_path", lambda *paths: None)
     bad = hostile(load_settings(sample), banner="$myhostname ESMTP" + INJECT)
-    with pytest.raises(RenderedFileError, match="/etc/postfix/main.cf"):
+    with pytest.raises(RenderedFileError, match=re.escape("/etc/postfix/main.cf")):
         place("/etc/postfix/main.cf", s=bad)
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from february.paths import REPO
-from pyinfra_deploys.settings.inventory import inventory_host
 from pyinfra_deploys.settings import SettingsError, load_settings
+from pyinfra_deploys.settings.inventory import inventory_host
 
 
 def problems_of(data: dict[str, Any]) -> dict[str, str]:

@@ -44,7 +44,7 @@ def test_a_present_path_is_observed_by_existence_and_owner_not_content(tmp_path:
     assert f"missing {counters}" in observe(listing)
 
 
-def test_a_missing_package_or_user_shows(tmp_path: Path) -> None:
+def test_a_missing_package_or_user_shows() -> None:
     out = observe("package no-such-package-february\nuser no-such-user-february\n")
     assert "no-such-package-february" in out and "no user no-such-user-february" in out
 

@@ -21,7 +21,7 @@ def test_lines_arrive_in_order_and_land_in_the_log(tmp_path: Path) -> None:
     assert log.read_text() == "a\nb\n"
 
 
-def test_a_failure_is_raised_as_the_caller_says(tmp_path: Path) -> None:
+def test_a_failure_is_raised_as_the_caller_says() -> None:
     with pytest.raises(CommandFailed, match="exited 3"):
         run_streamed([sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(ValueError, match="code 3"):

@@ -628,7 +628,7 @@ def test_fact_unreadable_rules_is_an_error() -> None:
         f"{MARKER} file {UFW_DEFAULTS}", "IPV6=yes",
         f"{MARKER} file {USER_RULES}", f"{MARKER} unreadable",
     ]  # fmt: skip
-    with pytest.raises(FactProcessError, match="cannot read /etc/ufw/user.rules"):
+    with pytest.raises(FactProcessError, match=re.escape("cannot read /etc/ufw/user.rules")):
         UfwState().process(output)
 
 

@@ -48,7 +48,7 @@ def backup_disk(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def mailvm(backup_disk: Path) -> Iterator[MailVm]:
-    started_at = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    started_at = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
     reuse = os.environ.get("FEBRUARY_VM_REUSE") == "1" and qemu.running_pid(DEFAULT) is not None
     if reuse:
         start_world(DEFAULT)

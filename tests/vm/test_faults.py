@@ -59,7 +59,7 @@ def wait_until_started(vm: MailVm) -> None:
 def services_active(vm: MailVm) -> dict[str, str]:
     names = ("postfix", "dovecot", "rspamd", "redis-server")  # the units behind MailVm.MAIL_UNITS
     states = vm.run(f"systemctl is-active {' '.join(names)}", check=False).stdout.split()
-    return dict(zip(names, states))
+    return dict(zip(names, states, strict=True))
 
 
 @pytest.fixture

@@ -36,9 +36,8 @@ def signed(mailvm: MailVm) -> dict:
 
 
 def test_gtube_is_rejected_at_end_of_data(mailvm: MailVm) -> None:
-    with mailvm.smtp() as client:
-        with pytest.raises(smtplib.SMTPDataError) as caught:
-            client.send_message(message("carol@example.net", "alice@example.test", "gtube", f"{GTUBE_REJECT}\n"))
+    with mailvm.smtp() as client, pytest.raises(smtplib.SMTPDataError) as caught:
+        client.send_message(message("carol@example.net", "alice@example.test", "gtube", f"{GTUBE_REJECT}\n"))
     assert caught.value.smtp_code == 554
     assert b"5.7.1" in caught.value.smtp_error
 
