@@ -44,10 +44,20 @@ def sample(secrets_dir: Path) -> dict[str, Any]:
     }
 
 
+# Files that run at the end, in this order (the rest keep pytest's order): the
+# health check judges everything the VM tests did to the session's VM; the
+# owner's path then ends that VM for good (it is the server that dies).
+RUN_LAST = ("tests/vm/test_health.py", "tests/image/test_owner_path.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The owner's path goes last: its first server is the session's VM, after every VM test has used it."""
-    last = [item for item in items if item.nodeid.startswith("tests/image/test_owner_path.py")]
-    items[:] = [item for item in items if item not in last] + last
+    """Move the RUN_LAST files to the end, in RUN_LAST's order."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return RUN_LAST.index(path) + 1 if path in RUN_LAST else 0
+
+    items.sort(key=rank)  # stable: the order within each rank stays
 
 
 # Seconds spent per test file (setup, call and teardown, fixtures included): the phases of a run.

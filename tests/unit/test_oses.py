@@ -26,7 +26,10 @@ def _throwaway_key(folder: Path) -> Path:
         capture_output=True,
     )
     out = folder / "other.gpg"
-    out.write_bytes(subprocess.run(["gpg", "--batch", "--export"], env=env, check=True, capture_output=True).stdout)
+    try:
+        out.write_bytes(subprocess.run(["gpg", "--batch", "--export"], env=env, check=True, capture_output=True).stdout)
+    finally:  # key generation started an agent for this home: stop it
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False, capture_output=True)
     return out
 
 

@@ -1,12 +1,14 @@
 """Check 10, after all the mail above: configs clean, queue empty, journals free of errors.
 
-Named to run last: it judges everything the session did to the VM.
+It judges everything the session did to the VM, so tests/conftest.py runs it
+after every other VM test (and before the owner's path, which ends the VM).
 """
 
 from __future__ import annotations
 
 import time
 
+from pyinfra_deploys import layout
 from tests.vm.mailvm import MailVm
 
 
@@ -32,7 +34,7 @@ def test_the_services_run_and_listen_where_the_seed_says(mailvm: MailVm) -> None
     for address in ("tcp://0.0.0.0:25", "tcp://0.0.0.0:587", "tcp://0.0.0.0:993", "tcp://127.0.0.1:11332"):
         assert host.socket(address).is_listening, address
     assert not host.socket("tcp://0.0.0.0:143").is_listening
-    assert host.file("/etc/ssl/mail/mail.key").mode == 0o600
+    assert host.file(layout.TLS_KEY).mode == 0o600
     assert host.file("/etc/postfix/sasl_passwd").mode == 0o600
     assert host.file("/etc/postfix/sasl_passwd.db").mode == 0o600
     assert host.file("/var/spool/postfix/private/auth").is_socket

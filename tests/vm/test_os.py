@@ -1,0 +1,66 @@
+"""The booted VM is the declared OS (images/oses.py): Ubuntu 24.04, its kernel with the February-class NIC modules, its archive."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from february.vm.config import OUTSIDE_ADDRESS, RELAY_NAME
+from images import oses
+from tests.vm.mailvm import MailVm
+
+RELEASE = oses.DEFAULT
+
+
+def test_the_vm_runs_the_declared_release(mailvm: MailVm) -> None:
+    release = dict(line.split("=", 1) for line in mailvm.run("cat /etc/os-release").stdout.splitlines() if "=" in line)
+    assert release["ID"] == "ubuntu" and release["VERSION_CODENAME"] == RELEASE.suite
+
+
+def test_the_mail_stack_is_noble_s(mailvm: MailVm) -> None:
+    """The versions the owner's box runs (a test fails here first when the archive moves on to a new upstream)."""
+    versions = mailvm.run("postconf -h mail_version; dovecot --version; rspamd --version; uname -r").stdout.splitlines()
+    print("versions:", versions)  # in the CI log: what actually ran
+    postfix, dovecot, rspamd, kernel = versions[0], versions[1], " ".join(versions[2:-1]), versions[-1]
+    assert postfix.startswith("3.8."), postfix
+    assert dovecot.startswith("2.3.21"), dovecot
+    assert re.search(r"\b3\.8\.\d", rspamd), rspamd
+    assert kernel.endswith("-generic"), kernel
+
+
+@pytest.mark.parametrize("module", ["igc", "r8169", "e1000e", "igb", "nvme"])
+def test_the_kernel_has_the_february_class_drivers(mailvm: MailVm, module: str) -> None:
+    """igc and r8169 live in linux-modules-extra, which linux-image-virtual alone lacks."""
+    done = mailvm.run(f"modinfo -F filename {module}", check=False)
+    assert done.returncode == 0 and f"/{module}.ko" in done.stdout, done.stderr
+
+
+def test_r8169_finds_its_firmware(mailvm: MailVm) -> None:
+    assert mailvm.run("ls /lib/firmware/rtl_nic/ | grep -c '^rtl8168'").stdout.strip() != "0"
+
+
+def test_apt_uses_the_declared_pockets_and_trusts_only_ubuntu_s_key(mailvm: MailVm) -> None:
+    sources = mailvm.run("grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null; true").stdout
+    assert sorted(sources.splitlines()) == sorted(RELEASE.mirrors)
+    # No other list beside them (cloud-init's apt_configure would write an ubuntu.sources of its own).
+    assert mailvm.run("ls /etc/apt/sources.list.d/").stdout.split() == []
+    keys = mailvm.run(
+        "gpg --show-keys --with-colons /etc/apt/trusted.gpg.d/*.gpg 2>/dev/null | grep '^fpr' | cut -d: -f10"
+    ).stdout
+    assert RELEASE.key_fingerprint in keys.split()
+    assert "trusted=yes" not in mailvm.run("cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null; true").stdout
+
+
+def test_cloud_init_finished_cleanly(mailvm: MailVm) -> None:
+    """Exit 0: done without the recoverable errors that make cloud-init >= 23.4 exit 2."""
+    done = mailvm.run("cloud-init status --long", check=False)
+    assert done.returncode == 0, done.stdout
+    assert "status: done" in done.stdout
+
+
+def test_dns_goes_through_the_vm_s_own_resolv_conf(mailvm: MailVm) -> None:
+    """systemd-resolved runs, as on a stock server; the VM's resolv.conf (the fake DNS over TCP) replaced its stub link."""
+    assert mailvm.run("systemctl is-active systemd-resolved").stdout.strip() == "active"
+    assert mailvm.run("test -L /etc/resolv.conf || echo file").stdout.strip() == "file"
+    assert mailvm.run(f"getent hosts {RELAY_NAME}").stdout.split()[0] == OUTSIDE_ADDRESS
