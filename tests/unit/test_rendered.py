@@ -48,7 +48,7 @@ VARIANTS: list[tuple[dict[str, Any], dict[str, list[str]]]] = [
     ),
     (
         {"rspamd": {"offline": True, "test_patterns": True, "nameservers": ["127.0.0.1", "[::1]:53"]}},
-        {"/etc/rspamd/local.d/options.inc": ["enable_test_patterns = true;", '  nameserver = ["127.0.0.1", "[::1]:53"];']},
+        {"/etc/rspamd/local.d/options.inc": ['gtube_patterns = "all";', '  nameserver = ["127.0.0.1", "[::1]:53"];']},
     ),
     (
         {"virtual_domains": ["yourdomain.com", "other.test"], "mynetworks": ["127.0.0.0/8", "::1/128", "10.0.0.0/8"]},
