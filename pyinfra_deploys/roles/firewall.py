@@ -5,12 +5,12 @@ from __future__ import annotations
 from pyinfra.api import deploy
 
 from pyinfra_deploys import packages
-from pyinfra_deploys.operations import ufw
 from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.stamp import manage_path
-from pyinfra_deploys.ufw_rule import UfwRule
+from pyinfra_deploys.ufw import operations as ufw
+from pyinfra_deploys.ufw.rule import UfwRule
 
 SMTP_PORT = 25
 SUBMISSION_PORT = 587

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 
-from pyinfra_deploys.facts.ufw import UfwState
-from pyinfra_deploys.ufw_rule import UfwRule
+from pyinfra_deploys.ufw.facts import UfwState
+from pyinfra_deploys.ufw.rule import UfwRule
 
 POLICIES = ("allow", "deny", "reject")
 
@@ -98,7 +98,7 @@ def rules(rules: list[UfwRule], exclusive: bool = True) -> Generator[StringComma
     """
     Add the missing ufw rules and, when exclusive, delete the others.
 
-    + rules: the wanted inbound rules, a list of ``pyinfra_deploys.ufw_rule.UfwRule``
+    + rules: the wanted inbound rules, a list of ``pyinfra_deploys.ufw.rule.UfwRule``
     + exclusive: also ``ufw delete`` every present rule that is not wanted
 
     Rules are compared the way ufw matches them: on proto, port and source,

@@ -5,7 +5,7 @@ Facts need to be imported before use, eg
 
 .. code:: python
 
-    from pyinfra_deploys.facts.ufw import UfwState
+    from pyinfra_deploys.ufw.facts import UfwState
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pyinfra.api import FactBase
 from pyinfra.api.exceptions import FactProcessError
 from typing_extensions import override
 
-from pyinfra_deploys.ufw_rule import ANY_V4, ANY_V6, UfwRule
+from pyinfra_deploys.ufw.rule import ANY_V4, ANY_V6, UfwRule
 
 UFW_BINARY = "/usr/sbin/ufw"
 UFW_CONF = "/etc/ufw/ufw.conf"
