@@ -14,8 +14,8 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import place, place_secret
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
 

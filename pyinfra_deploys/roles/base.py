@@ -6,8 +6,8 @@ from pyinfra.api import deploy
 from pyinfra.operations import server
 
 from pyinfra_deploys import packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.stamp import manage_path
 

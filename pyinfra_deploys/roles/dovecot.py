@@ -7,10 +7,10 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files, server
 
 from pyinfra_deploys import packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.layout import VMAIL_DIR, VMAIL_UID
 from pyinfra_deploys.operations import account
 from pyinfra_deploys.place import place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_user

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyinfra.api import deploy
 
 from pyinfra_deploys import packages
-from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.stamp import manage_path

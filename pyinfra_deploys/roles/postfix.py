@@ -9,8 +9,8 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files, server
 
 from pyinfra_deploys import packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.settings.load import settings_base_dir

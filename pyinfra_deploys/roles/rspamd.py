@@ -13,8 +13,8 @@ from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import enabled_and_running, restart_on_change
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.settings.types import MILTER_SOCKET_DIR

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pyinfra.api import deploy
 
 from pyinfra_deploys import packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import current
 
 
