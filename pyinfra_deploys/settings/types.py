@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, StrictBool, StrictInt
 
+from pyinfra_deploys.layout import MILTER_SOCKET_DIR
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -163,10 +165,8 @@ def check_nameserver(value: str) -> str:
     return value
 
 
-# Postfix's smtpd and cleanup run chrooted in /var/spool/postfix: a milter's
+# Postfix's smtpd and cleanup run chrooted (layout.POSTFIX_CHROOT): a milter's
 # unix socket must be inside it, and Postfix names it relative to it.
-POSTFIX_CHROOT = "/var/spool/postfix"
-MILTER_SOCKET_DIR = f"{POSTFIX_CHROOT}/rspamd"
 _MILTER_SOCKET_RE = re.compile(re.escape(MILTER_SOCKET_DIR) + r"/[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 
 
