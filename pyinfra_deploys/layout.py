@@ -1,7 +1,8 @@
 """Where things live on a February host, declared once.
 
-Roles, templates (as context: ``{{ layout.NAME }}``), the CLI, the backup
-and the tests read these names; none of them spells a path of its own.
+Roles, templates (as context: ``{{ layout.NAME }}``), the CLI, the backup,
+the image's generalize step and the tests read these names; none of them
+spells a path of its own.
 """
 
 from __future__ import annotations
@@ -125,3 +126,13 @@ BACKUP_TIMER = "february-backup.timer"
 BACKUP_SERVICE_FILE = f"{SYSTEMD_UNITS}/{BACKUP_SERVICE}"
 BACKUP_TIMER_FILE = f"{SYSTEMD_UNITS}/{BACKUP_TIMER}"
 BACKUP_STATUS = f"{RECORDS_DIR}/backup-last-success"
+
+# ----- what an image must not carry (images/generalize.sh, given these by images/generalize.py) -----
+
+# Emptied, the folders kept: every state path.
+IMAGE_EMPTIED: tuple[str, ...] = STATE_PATHS
+# Removed: per-host secrets and the deploy's records. A bake makes none of
+# the secrets; this is the backstop.
+IMAGE_REMOVED: tuple[str, ...] = (SASL_PASSWD, f"{SASL_PASSWD}.db", BACKUP_DIR, RECORDS_DIR)
+# Must hold no password hash after a bake: the bake fails instead.
+IMAGE_NO_HASHES: tuple[str, ...] = (DOVECOT_USERS,)
