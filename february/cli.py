@@ -177,12 +177,13 @@ def backup_restore(
     import re
 
     from february.remote import run
+    from pyinfra_deploys import layout
 
     if not re.fullmatch(r"latest|[0-9a-f]{8,64}", snapshot):
         raise typer.BadParameter("a snapshot id (hex) or 'latest'", param_hint="--snapshot")
     found = _host(inventory, host)
     with stage(f"Restore snapshot {snapshot} on {found.name}"):
-        run(found, f"/usr/local/sbin/february-backup restore {snapshot}")
+        run(found, f"{layout.BACKUP_SCRIPT} restore {snapshot}")
     argv = [sys.executable, "-m", "pyinfra", "-y", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
     with stage(f"Converge {found.name} after the restore") as on_line:
         run_streamed(argv, on_line=on_line)
@@ -199,7 +200,7 @@ def _print_backups(found: InventoryHost) -> None:
 
     if found.settings.backup is None:
         raise typer.BadParameter(f"{found.name} has no backup settings (february.backup)", param_hint="--host")
-    status = run(found, "/usr/local/sbin/february-backup status").stdout.splitlines()
+    status = run(found, f"{layout.BACKUP_SCRIPT} status").stdout.splitlines()
     failed = run(found, f"systemctl is-failed --quiet {layout.BACKUP_SERVICE}", check=False).returncode == 0
     listing = "\n".join(status[1:]).strip()
     reachable = listing != "unreachable"

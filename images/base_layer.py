@@ -22,13 +22,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shlex
 import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from images.generalize import GENERALIZE, generalize_env, generalize_hook
 from images.oses import DEFAULT, OsRelease
 from images.stream import run_streamed
 from pyinfra_deploys.digest import files_matching, hash_files
@@ -36,7 +36,6 @@ from pyinfra_deploys.packages import deploy_packages
 
 HERE = Path(__file__).resolve().parent
 ROOTFS_OVERLAY = HERE / "rootfs"
-GENERALIZE = HERE / "generalize.sh"
 
 # Postfix must not ask questions; the deploy's base role preseeds the real
 # answers ("Internet Site", the mailname) on the host itself.
@@ -81,9 +80,10 @@ class BaseLayer:
     def cache_key(self) -> str:
         r = self.release
         digest = hashlib.sha256()
-        # The whole declaration (the key file by its content, below), the packages and the debconf answer.
+        # The whole declaration (the key file by its content, below), the packages, the debconf answer and
+        # the paths generalize.sh is given (from pyinfra_deploys/layout.py).
         declaration = {**dataclasses.asdict(r), "keyring": r.keyring.name}
-        digest.update(json.dumps([declaration, self.packages, DEBCONF], sort_keys=True).encode())
+        digest.update(json.dumps([declaration, self.packages, DEBCONF, generalize_env()], sort_keys=True).encode())
         hash_files(files_matching(ROOTFS_OVERLAY, ["**/*"]), ROOTFS_OVERLAY, digest)
         hash_files([HERE / "base_layer.py", HERE / "disk.py", GENERALIZE, r.keyring], HERE, digest)
         return digest.hexdigest()
@@ -116,7 +116,7 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
         # The mail services start once the converge has configured them; some never.
         f'--customize-hook=chroot "$1" systemctl disable {" ".join((*r.deferred_services, *r.disabled_services))}',
         # Run on this machine with the root as its argument: only paths under it change.
-        f'--customize-hook=sh {shlex.quote(str(GENERALIZE))} "$1"',
+        f"--customize-hook={generalize_hook()}",
         r.suite,
         root,
         *r.mirrors,

@@ -10,6 +10,12 @@
 #                          the base layer's mmdebstrap --customize-hook
 #                          (images/base_layer.py) passes its root
 #
+# February's own paths come from pyinfra_deploys/layout.py, in the
+# environment (images/generalize.py; both callers pass them):
+#   FEBRUARY_EMPTIED    state folders: emptied, kept
+#   FEBRUARY_REMOVED    per-host secrets and the deploy's records: removed
+#   FEBRUARY_NO_HASHES  files that must hold no password hash after a bake
+#
 # Every path is under the root ("$r"). Given a ROOT, nothing outside it is
 # touched: what acts on a running system (cloud-init clean, apt-get clean,
 # journald, fstrim) is done by path instead, or not at all.
@@ -19,6 +25,23 @@ if [ $# -gt 1 ] || { [ $# -eq 1 ] && [ -z "$1" ]; }; then
     echo "usage: generalize.sh [ROOT] (no argument: the running system; never an empty ROOT)" >&2
     exit 2
 fi
+if [ -z "${FEBRUARY_EMPTIED:-}" ] || [ -z "${FEBRUARY_REMOVED:-}" ] || [ -z "${FEBRUARY_NO_HASHES:-}" ]; then
+    echo "generalize.sh: FEBRUARY_EMPTIED, FEBRUARY_REMOVED and FEBRUARY_NO_HASHES must name February's paths (images/generalize.py)" >&2
+    exit 2
+fi
+# Each an absolute path below / of plain characters: the lists are split on
+# blanks (globbing off: set -f), and a path that were / or led out of the
+# root would be fatal.
+set -f
+for path in $FEBRUARY_EMPTIED $FEBRUARY_REMOVED $FEBRUARY_NO_HASHES; do
+    case $path in
+    [!/]* | / | */ | *//* | */./* | */../* | */. | */.. | *[!A-Za-z0-9_./+@%=:,-]*)
+        echo "generalize.sh: not a plain absolute path: $path" >&2
+        exit 2
+        ;;
+    esac
+done
+set +f
 r=$(CDPATH='' cd -- "${1:-/}" && pwd -P)
 if [ "$r" = / ]; then r=; fi
 
@@ -52,20 +75,26 @@ else
 fi
 rm -rf "$r"/var/lib/cloud/*
 
-# 4. Per-host secrets and keys. The deploy in bake mode makes none of them;
-#    a bake that did is a bug, so fail rather than scrub in silence where a
-#    file must exist, and remove the rest.
-if [ -f "$r"/etc/dovecot/users ] && grep -q '\$' "$r"/etc/dovecot/users; then
-    echo "generalize: $r/etc/dovecot/users holds password hashes after a bake" >&2
-    exit 1
-fi
-rm -f "$r"/etc/postfix/sasl_passwd "$r"/etc/postfix/sasl_passwd.db
-if [ -d "$r"/etc/ssl/mail ]; then find "$r"/etc/ssl/mail -mindepth 1 -delete; fi
-if [ -d "$r"/var/lib/rspamd/dkim ]; then find "$r"/var/lib/rspamd/dkim -mindepth 1 -delete; fi
+# 4. Per-host secrets, keys and state. The deploy in bake mode makes none of
+#    them; a bake that did is a bug, so fail rather than scrub in silence
+#    where a file must exist, and remove the rest. The deploy's records go
+#    too (the bake's debconf answers, its stamp): the first converge makes
+#    them again for the host.
+set -f
+for file in $FEBRUARY_NO_HASHES; do
+    if [ -f "$r$file" ] && grep -q '\$' "$r$file"; then
+        echo "generalize: $r$file holds password hashes after a bake" >&2
+        exit 1
+    fi
+done
+for path in $FEBRUARY_REMOVED; do
+    if [ -d "$r$path" ] && [ ! -h "$r$path" ]; then rm -rf "$r$path"; else scrub "$r$path"; fi
+done
+for dir in $FEBRUARY_EMPTIED; do
+    if [ -d "$r$dir" ] && [ ! -h "$r$dir" ]; then find "$r$dir" -mindepth 1 -delete; fi
+done
+set +f
 rm -f "$r"/etc/ssl/private/ssl-cert-snakeoil.key "$r"/etc/ssl/certs/ssl-cert-snakeoil.pem
-# Debconf answers fed by the base role (the bake's mail name): the first
-# converge places them again and feeds the host's own.
-rm -rf "$r"/var/lib/february
 
 # 5. The build's throwaway SSH key, wherever cloud-init put it.
 rm -f "$r"/root/.ssh/authorized_keys "$r"/root/.ssh/known_hosts

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from images.generalize import generalize_env
 from images.stream import run_streamed
 
 
@@ -156,7 +157,8 @@ def _sigterm_raises() -> Iterator[None]:
 
 
 def packer_env(tmp: Path, cache: Path) -> dict[str, str]:
-    """Environment for packer: no update check (it would call out), temp files and cache where we say."""
+    """Environment for packer: no update check (it would call out), temp files and cache where we say,
+    and generalize.sh's paths (variables.pkr.hcl reads them with env())."""
     env = dict(os.environ)
     env.update(
         {
@@ -164,6 +166,7 @@ def packer_env(tmp: Path, cache: Path) -> dict[str, str]:
             "PACKER_NO_COLOR": "1",
             "PACKER_CACHE_DIR": str(cache),
             "TMPDIR": str(tmp),
+            **generalize_env(),
         }
     )
     env.pop("PACKER_LOG", None)

@@ -1,10 +1,13 @@
 """Where things live on a February host, declared once.
 
-Roles, templates (as context), the CLI, the backup and the tests read these
-names; none of them spells a path of its own.
+Roles, templates (as context: ``{{ layout.NAME }}``), the CLI, the backup,
+the image's generalize step and the tests read these names; none of them
+spells a path of its own.
 """
 
 from __future__ import annotations
+
+# ----- state: what a rebuild from image + inventory + secrets cannot make again -----
 
 # Mail store: /var/vmail/<domain>/<user>/Maildir, owned by vmail.
 VMAIL_DIR = "/var/vmail"
@@ -15,8 +18,13 @@ TLS_DIR = "/etc/ssl/mail"
 TLS_CERT = f"{TLS_DIR}/mail.crt"
 TLS_KEY = f"{TLS_DIR}/mail.key"
 
+# Rspamd's own folder (statistics, compiled databases) and its user.
+RSPAMD_DIR = "/var/lib/rspamd"
+RSPAMD_USER = "_rspamd"  # the same on Debian 12 and Ubuntu 24.04
+RSPAMD_STATS = f"{RSPAMD_DIR}/stats.ucl"
+
 # DKIM keys, made on the host; the .txt beside each is its DNS record.
-DKIM_DIR = "/var/lib/rspamd/dkim"
+DKIM_DIR = f"{RSPAMD_DIR}/dkim"
 
 
 def dkim_key(domain: str, selector: str) -> str:
@@ -27,15 +35,104 @@ def dkim_record(domain: str, selector: str) -> str:
     return f"{DKIM_DIR}/{domain}.{selector}.txt"
 
 
-# State: what a rebuild from image + inventory + secrets cannot make again.
 # The nightly backup keeps exactly these, and a restore puts them back.
 STATE_PATHS: tuple[str, ...] = (VMAIL_DIR, DKIM_DIR, TLS_DIR)
 
-# Backups (restic): the repository password on the host, the units.
+# ----- the deploy's own records -----
+
+# The converge stamp, Postfix's debconf answers, the last backup's time.
+RECORDS_DIR = "/var/lib/february"
+STAMP = f"{RECORDS_DIR}/converged"
+POSTFIX_PRESEED = f"{RECORDS_DIR}/postfix.preseed"
+
+
+def staging_dir(user: str) -> str:
+    """The SSH user's private folder for uploads that sudo moves into place."""
+    return f"/var/tmp/february-stage-{user}"
+
+
+# ----- the system -----
+
+HOSTNAME = "/etc/hostname"
+MAILNAME = "/etc/mailname"
+RESOLV_CONF = "/etc/resolv.conf"  # Rspamd's resolvers when the settings name none
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+NOLOGIN = "/usr/sbin/nologin"  # the shell of a service account
+SYSTEMD_UNITS = "/etc/systemd/system"
+APT_CONF_D = "/etc/apt/apt.conf.d"
+APT_PROXY = f"{APT_CONF_D}/80february-proxy"
+APT_AUTO_UPGRADES = f"{APT_CONF_D}/20auto-upgrades"
+APT_UNATTENDED = f"{APT_CONF_D}/52february-unattended"
+NEEDRESTART_CONF = "/etc/needrestart/conf.d/february.conf"
+
+# The services a mail host runs (stopped while a backup is put back), and Rspamd's Redis.
+MAIL_SERVICES: tuple[str, ...] = ("postfix", "dovecot", "rspamd")
+REDIS_SERVICE = "redis-server"
+
+# ----- Postfix -----
+
+POSTFIX_DIR = "/etc/postfix"
+POSTFIX_MAIN_CF = f"{POSTFIX_DIR}/main.cf"
+POSTFIX_MASTER_CF = f"{POSTFIX_DIR}/master.cf"
+VIRTUAL_DOMAINS = f"{POSTFIX_DIR}/virtual_domains"
+VIRTUAL_MAILBOXES = f"{POSTFIX_DIR}/virtual_mailboxes"
+VIRTUAL_ALIASES = f"{POSTFIX_DIR}/virtual_aliases"
+SASL_PASSWD = f"{POSTFIX_DIR}/sasl_passwd"  # the relay password (a secret); postmap makes SASL_PASSWD.db
+SMARTHOST_CA = f"{POSTFIX_DIR}/smarthost-ca.pem"  # the relay's private CA, when the settings give one
+ALIASES = "/etc/aliases"
+# smtpd and cleanup run chrooted here: Dovecot's and the milter's sockets live inside.
+POSTFIX_CHROOT = "/var/spool/postfix"
+MILTER_SOCKET_DIR = f"{POSTFIX_CHROOT}/rspamd"
+
+# ----- Dovecot -----
+
+DOVECOT_DIR = "/etc/dovecot"
+DOVECOT_CONF = f"{DOVECOT_DIR}/dovecot.conf"
+DOVECOT_USERS = f"{DOVECOT_DIR}/users"  # the mailbox password hashes (a secret)
+SIEVE_DIR = f"{DOVECOT_DIR}/sieve"
+SIEVE = f"{SIEVE_DIR}/spam-to-junk.sieve"
+
+# ----- Rspamd -----
+
+RSPAMD_LOCAL_D = "/etc/rspamd/local.d"
+RSPAMD_OFFLINE_MAP = f"{RSPAMD_LOCAL_D}/offline-empty.map"
+RSPAMD_DROP_IN = f"{SYSTEMD_UNITS}/rspamd.service.d/february.conf"
+
+
+def rspamd_local(name: str) -> str:
+    """A file of Rspamd's local.d (local.d/NAME overrides the package's NAME)."""
+    return f"{RSPAMD_LOCAL_D}/{name}"
+
+
+# ----- UFW: the files its fact reads and the stamp observes -----
+
+UFW_BINARY = "/usr/sbin/ufw"
+UFW_CONF = "/etc/ufw/ufw.conf"
+UFW_DEFAULTS = "/etc/default/ufw"
+UFW_USER_RULES = "/etc/ufw/user.rules"
+UFW_USER6_RULES = "/etc/ufw/user6.rules"
+UFW_FILES: tuple[str, ...] = (UFW_CONF, UFW_DEFAULTS, UFW_USER_RULES, UFW_USER6_RULES)
+
+# ----- backups (restic): the repository password on the host, the script, the units -----
+
 BACKUP_DIR = "/etc/february/backup"
 BACKUP_PASSWORD = f"{BACKUP_DIR}/restic.password"
 BACKUP_ENV = f"{BACKUP_DIR}/restic.env"
 BACKUP_SSH_KEY = f"{BACKUP_DIR}/ssh_key"
+BACKUP_CACHE = "/var/cache/restic"
+BACKUP_SCRIPT = "/usr/local/sbin/february-backup"
 BACKUP_SERVICE = "february-backup.service"
 BACKUP_TIMER = "february-backup.timer"
-BACKUP_STATUS = "/var/lib/february/backup-last-success"
+BACKUP_SERVICE_FILE = f"{SYSTEMD_UNITS}/{BACKUP_SERVICE}"
+BACKUP_TIMER_FILE = f"{SYSTEMD_UNITS}/{BACKUP_TIMER}"
+BACKUP_STATUS = f"{RECORDS_DIR}/backup-last-success"
+
+# ----- what an image must not carry (images/generalize.sh, given these by images/generalize.py) -----
+
+# Emptied, the folders kept: every state path.
+IMAGE_EMPTIED: tuple[str, ...] = STATE_PATHS
+# Removed: per-host secrets and the deploy's records. A bake makes none of
+# the secrets; this is the backstop.
+IMAGE_REMOVED: tuple[str, ...] = (SASL_PASSWD, f"{SASL_PASSWD}.db", BACKUP_DIR, RECORDS_DIR)
+# Must hold no password hash after a bake: the bake fails instead.
+IMAGE_NO_HASHES: tuple[str, ...] = (DOVECOT_USERS,)

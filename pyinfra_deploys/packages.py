@@ -1,6 +1,6 @@
 """The packages each role installs, in one place.
 
-The roles install these with ``apt.packages``; the image pipeline installs the
+The roles install these with ``pyinfra_deploys.apt.install``; the image pipeline installs the
 same lists natively into the base image root (``images/base_layer.py``), so the
 deploy stays the single source of truth for what a February host runs.
 

@@ -103,7 +103,7 @@ def staging_dir() -> str | None:
     user = host.data.get("ssh_user")
     if not host.data.get("_sudo") or not user or user == "root":
         return None
-    return f"/var/tmp/february-stage-{user}"
+    return layout.staging_dir(user)
 
 
 def place_secret(dest: str, content: str, mode: str = "600", user: str = "root", group: str = "root") -> OperationMeta:

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pyinfra_deploys import layout
+
 Item = tuple[str, ...]  # a parameter's place: enclosing sections, then "=name" (or "{section", "+name" for a continuation)
 Parser = Callable[[str], Iterator[tuple[int, Item]]]  # yields (line number, item)
 
@@ -26,6 +28,7 @@ _BLOCK_LINE = re.compile(r"\s*\{%-?\s*(if|for|elif|else|endif|endfor)\b.*?-?%\}\
 _COMMENT = re.compile(r"\{#.*?#\}", re.S)
 _TAG = re.compile(r"\{%.*?%\}")
 _EXPRESSION = re.compile(r"\{\{.*?\}\}")
+_LAYOUT_NAME = re.compile(r"\{\{\s*layout\.([A-Z][A-Z0-9_]*)\s*\}\}")
 
 
 class RenderedFileError(ValueError):
@@ -141,13 +144,21 @@ def _ucl(text: str) -> Iterator[tuple[int, Item]]:
 
 def parser_for(dest: str) -> Parser | None:
     """The parser of a target path's format; None for files not checked here."""
-    if dest == "/etc/postfix/main.cf":
+    if dest == layout.POSTFIX_MAIN_CF:
         return _postfix
-    if dest == "/etc/dovecot/dovecot.conf":
+    if dest == layout.DOVECOT_CONF:
         return _dovecot
-    if dest.startswith("/etc/rspamd/local.d/") and dest.endswith((".conf", ".inc")):
+    if dest.startswith(f"{layout.RSPAMD_LOCAL_D}/") and dest.endswith((".conf", ".inc")):
         return _ucl
     return None
+
+
+def _layout_value(match: re.Match[str]) -> str:
+    """A ``{{ layout.NAME }}`` expression is a constant path, not a value from the settings: its text, not a wildcard."""
+    value = getattr(layout, match[1])
+    if not isinstance(value, str):
+        raise RenderedFileError(f"layout.{match[1]} is not a string")
+    return value
 
 
 def expected_items(source: str, parse: Parser) -> dict[Item, tuple[int, float]]:
@@ -167,7 +178,7 @@ def expected_items(source: str, parse: Parser) -> dict[Item, tuple[int, float]]:
             lines.append("")
             continue
         multiplicity[number] = "any" if "for" in blocks else "optional" if blocks else "once"
-        lines.append(_EXPRESSION.sub(WILDCARD, _TAG.sub("", line)))
+        lines.append(_EXPRESSION.sub(WILDCARD, _TAG.sub("", _LAYOUT_NAME.sub(_layout_value, line))))
     expected: dict[Item, tuple[int, float]] = {}
     for number, item in parse("\n".join(lines)):
         kind = "any" if item[-1].startswith("+") else multiplicity[number]

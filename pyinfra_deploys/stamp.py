@@ -36,9 +36,9 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
 from pyinfra_deploys.digest import files_matching, hash_files
+from pyinfra_deploys.layout import STAMP
 from pyinfra_deploys.repo import REPO
 
-STAMP = "/var/lib/february/converged"
 CODE = ("deploy.py", "pyinfra_deploys/**/*", "files/**/*")
 
 # Reads "kind value" lines on stdin and prints what each thing looks like now.

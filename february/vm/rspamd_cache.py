@@ -2,7 +2,7 @@
 
 At its first start Rspamd compiles its multipattern databases (9628 TLD
 suffixes among them) and its regexp cache with Hyperscan and keeps them in
-/var/lib/rspamd as ``<hash>.hsmp`` and ``<hash>.hs``, the hash taken over
+Rspamd's folder (``layout.RSPAMD_DIR``) as ``<hash>.hsmp`` and ``<hash>.hs``, the hash taken over
 the patterns *and* the CPU platform.
 Under TCG that compile took 3-4 minutes, and a converge waits for it (the
 milter listens only afterwards). Every lab VM runs the same QEMU CPU model,
@@ -21,10 +21,8 @@ from pathlib import Path
 
 from february.remote import as_root, ssh_argv
 from images.base_image import cache_root
+from pyinfra_deploys.layout import RSPAMD_DIR, RSPAMD_USER
 from pyinfra_deploys.settings.inventory import InventoryHost
-
-RSPAMD_DB = "/var/lib/rspamd"
-RSPAMD_USER = "_rspamd"  # as pyinfra_deploys.roles.rspamd says; the same on Debian 12 and Ubuntu 24.04
 
 
 def cache_dir() -> Path:
@@ -40,14 +38,14 @@ def push(host: InventoryHost) -> int:
     with tarfile.open(fileobj=archive, mode="w") as tar:
         for path in files:
             tar.add(path, arcname=path.name)
-    unpack = f"tar -C {RSPAMD_DB} --no-same-owner -xf - && chown {RSPAMD_USER}:{RSPAMD_USER} {RSPAMD_DB}/*.hs*"
+    unpack = f"tar -C {RSPAMD_DIR} --no-same-owner -xf - && chown {RSPAMD_USER}:{RSPAMD_USER} {RSPAMD_DIR}/*.hs*"
     subprocess.run([*ssh_argv(host), as_root(host, unpack)], input=archive.getvalue(), check=True, capture_output=True)
     return len(files)
 
 
 def pull(host: InventoryHost) -> int:
     """Keep the databases the VM's Rspamd compiled (finished ones only); returns how many are kept."""
-    pack = f"cd {RSPAMD_DB} && find . -maxdepth 1 -name '*.hs*' ! -name '*.tmp' -print0 | xargs -0r tar cf -"
+    pack = f"cd {RSPAMD_DIR} && find . -maxdepth 1 -name '*.hs*' ! -name '*.tmp' -print0 | xargs -0r tar cf -"
     done = subprocess.run([*ssh_argv(host), as_root(host, pack)], check=True, capture_output=True)
     if not done.stdout:
         return 0

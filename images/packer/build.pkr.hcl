@@ -56,10 +56,16 @@ build {
   }
 
   # 4. Generalize: remove everything that is per host or per build (host
-  #    keys, machine-id, cloud-init state, logs, the build key, ...). The
-  #    builder's shutdown_command then powers the VM off.
+  #    keys, machine-id, cloud-init state, logs, the build key, ...), with
+  #    February's paths from pyinfra_deploys/layout.py (images/generalize.py).
+  #    The builder's shutdown_command then powers the VM off.
   provisioner "shell" {
     execute_command = local.sudo_sh
-    script          = "${path.root}/../generalize.sh"
+    environment_vars = [
+      "FEBRUARY_EMPTIED=${var.generalize_emptied}",
+      "FEBRUARY_REMOVED=${var.generalize_removed}",
+      "FEBRUARY_NO_HASHES=${var.generalize_no_hashes}",
+    ]
+    script = "${path.root}/../generalize.sh"
   }
 }

@@ -188,3 +188,26 @@ variable "output_directory" {
   type        = string
   description = "Packer's output folder (must not exist yet); the pipeline converts its qcow2 into the final artifacts."
 }
+
+# ----- generalize -----
+# generalize.sh's February paths, from pyinfra_deploys/layout.py: the
+# pipeline's Packer environment carries them (images/generalize.py, through
+# images/packer_stream.packer_env); the script refuses to run without them.
+
+variable "generalize_emptied" {
+  type        = string
+  description = "FEBRUARY_EMPTIED of generalize.sh: the state folders it empties."
+  default     = env("FEBRUARY_EMPTIED")
+}
+
+variable "generalize_removed" {
+  type        = string
+  description = "FEBRUARY_REMOVED of generalize.sh: the per-host secrets and records it removes."
+  default     = env("FEBRUARY_REMOVED")
+}
+
+variable "generalize_no_hashes" {
+  type        = string
+  description = "FEBRUARY_NO_HASHES of generalize.sh: the files that must hold no password hash after a bake."
+  default     = env("FEBRUARY_NO_HASHES")
+}

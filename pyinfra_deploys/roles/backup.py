@@ -14,16 +14,10 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import place, place_secret
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
-
-SCRIPT = "/usr/local/sbin/february-backup"
-SERVICE_FILE = f"/etc/systemd/system/{layout.BACKUP_SERVICE}"
-TIMER_FILE = f"/etc/systemd/system/{layout.BACKUP_TIMER}"
-# Stopped while a snapshot is put back, so no mail is written meanwhile.
-MAIL_SERVICES = ("postfix", "dovecot", "rspamd")
 
 
 def sftp_command(repository: str) -> str | None:
@@ -44,7 +38,7 @@ def backup() -> None:
     if baking():  # the repository and its password are per host
         return
     if s.backup is None:
-        if host.get_fact(File, path=TIMER_FILE):
+        if host.get_fact(File, path=layout.BACKUP_TIMER_FILE):
             systemd.service(name="No backups: timer off", service=layout.BACKUP_TIMER, running=False, enabled=False)
         return
 
@@ -57,16 +51,17 @@ def backup() -> None:
         place_secret(layout.BACKUP_SSH_KEY, secrets.backup_ssh_key)
     place(layout.BACKUP_ENV, mode="600", s=s, password_file=layout.BACKUP_PASSWORD)
     place(
-        SCRIPT,
+        layout.BACKUP_SCRIPT,
         mode="755",
         s=s,
         env_file=layout.BACKUP_ENV,
         state_paths=layout.STATE_PATHS,
         status_file=layout.BACKUP_STATUS,
-        services=MAIL_SERVICES,
+        # Stopped while a snapshot is put back, so no mail is written meanwhile.
+        services=layout.MAIL_SERVICES,
         sftp_command=sftp_command(s.backup.repository),
     )
-    units = [place(SERVICE_FILE, s=s), place(TIMER_FILE, s=s)]
+    units = [place(layout.BACKUP_SERVICE_FILE, s=s), place(layout.BACKUP_TIMER_FILE, s=s)]
     systemd.daemon_reload(name="systemd reads the backup units", _if=any_changed(*units))
     manage_service(layout.BACKUP_TIMER)
     systemd.service(

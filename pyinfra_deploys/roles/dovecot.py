@@ -6,31 +6,28 @@ from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files, server
 
-from pyinfra_deploys import packages
-from pyinfra_deploys.layout import VMAIL_DIR, VMAIL_UID
+from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
+from pyinfra_deploys.layout import SIEVE, SIEVE_DIR, VMAIL_DIR, VMAIL_UID
 from pyinfra_deploys.operations import account
 from pyinfra_deploys.place import place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_user
-
-SIEVE_DIR = "/etc/dovecot/sieve"
-SIEVE = f"{SIEVE_DIR}/spam-to-junk.sieve"
 
 
 @deploy("February Dovecot")
 def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
     s = current()
     install("dovecot", packages.DOVECOT)
-    account.system_account(name="vmail account", user="vmail", uid=VMAIL_UID, home=VMAIL_DIR, shell="/usr/sbin/nologin")
+    account.system_account(name="vmail account", user="vmail", uid=VMAIL_UID, home=VMAIL_DIR, shell=layout.NOLOGIN)
     manage_user("vmail")
     manage_path(VMAIL_DIR, SIEVE.replace(".sieve", ".svbin"))
     files.directory(name="Mail store", path=VMAIL_DIR, user="vmail", group="vmail", mode="750")
 
-    conf = place("/etc/dovecot/dovecot.conf", s=s, vmail_uid=VMAIL_UID)
+    conf = place(layout.DOVECOT_CONF, s=s, vmail_uid=VMAIL_UID)
     # Password hashes are per host: an image carries an empty user list.
-    users = place("/etc/dovecot/users", mode="640", group="dovecot", secret=True, mailbox_hashes=current_secrets().mailbox_hashes)
+    users = place(layout.DOVECOT_USERS, mode="640", group="dovecot", secret=True, mailbox_hashes=current_secrets().mailbox_hashes)
     manage_path(SIEVE_DIR)
     files.directory(name="Sieve directory", path=SIEVE_DIR, mode="755")
     sieve = place(SIEVE)

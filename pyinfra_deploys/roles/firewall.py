@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
-from pyinfra_deploys import packages
-from pyinfra_deploys.operations import ufw
-from pyinfra_deploys.roles.packages import install
+from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.stamp import manage_path
-from pyinfra_deploys.ufw_rule import UfwRule
+from pyinfra_deploys.ufw import operations as ufw
+from pyinfra_deploys.ufw.rule import UfwRule
 
 SMTP_PORT = 25
 SUBMISSION_PORT = 587
@@ -38,7 +38,7 @@ def firewall() -> None:
         return
     install("firewall", packages.FIREWALL)
     rules = firewall_rules(s)
-    manage_path("/etc/ufw/ufw.conf", "/etc/default/ufw", "/etc/ufw/user.rules", "/etc/ufw/user6.rules")
+    manage_path(*layout.UFW_FILES)
     ufw.default_policy(name="UFW: deny incoming, allow outgoing", incoming="deny", outgoing="allow", routed="deny")
     # Rules (SSH first) go in before UFW is enabled, and enabling refuses to
     # run unless SSH stays allowed, so a deploy cannot lock itself out.

@@ -8,13 +8,12 @@ from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files, server
 
-from pyinfra_deploys import packages
+from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.settings.load import settings_base_dir
-from pyinfra_deploys.settings.model import SMARTHOST_CA
 from pyinfra_deploys.stamp import manage_path, manage_service
 
 
@@ -36,8 +35,8 @@ def postmapped(path: str, mode: str = "644", secret: bool = False, **context: An
 
 def aliases() -> list[OperationMeta]:
     """The host's local aliases (alias_maps), rebuilt with newaliases on change."""
-    table = place("/etc/aliases")
-    manage_path("/etc/aliases.db")
+    table = place(layout.ALIASES)
+    manage_path(f"{layout.ALIASES}.db")
     return [table, server.shell(name="newaliases", commands=["newaliases"], _if=table.did_change)]
 
 
@@ -47,12 +46,12 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     install("postfix", packages.POSTFIX)
 
     changes: list[OperationMeta] = [
-        place("/etc/postfix/main.cf", s=s),
-        place("/etc/postfix/master.cf", s=s),
-        place("/etc/postfix/virtual_domains", s=s),
+        place(layout.POSTFIX_MAIN_CF, s=s),
+        place(layout.POSTFIX_MASTER_CF, s=s),
+        place(layout.VIRTUAL_DOMAINS, s=s),
         *aliases(),
-        *postmapped("/etc/postfix/virtual_mailboxes", s=s),
-        *postmapped("/etc/postfix/virtual_aliases", s=s),
+        *postmapped(layout.VIRTUAL_MAILBOXES, s=s),
+        *postmapped(layout.VIRTUAL_ALIASES, s=s),
         *(tls_changes or []),
     ]
     if baking():  # the relay password and running services come with the first converge
@@ -61,22 +60,25 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     if s.smarthost is not None:
         # The relay password: 0600 on the host, .db too, never in the repo.
         changes += postmapped(
-            "/etc/postfix/sasl_passwd", mode="600", secret=True, s=s, smarthost_password=current_secrets().smarthost_password
+            layout.SASL_PASSWD, mode="600", secret=True, s=s, smarthost_password=current_secrets().smarthost_password
         )
     else:
-        for path in ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db"):
+        for path in (layout.SASL_PASSWD, f"{layout.SASL_PASSWD}.db"):
             changes.append(absent(path))
-    if s.smtp_ca_file == SMARTHOST_CA:
+    if s.smtp_ca_file == layout.SMARTHOST_CA:
         # The relay's private CA (public data), read by smtp(8) before its chroot.
         assert s.smarthost is not None and s.smarthost.ca_file is not None
-        manage_path(SMARTHOST_CA)
+        manage_path(layout.SMARTHOST_CA)
         changes.append(
             files.put(
-                name=f"Place {SMARTHOST_CA}", src=str(settings_base_dir() / s.smarthost.ca_file), dest=SMARTHOST_CA, mode="644"
+                name=f"Place {layout.SMARTHOST_CA}",
+                src=str(settings_base_dir() / s.smarthost.ca_file),
+                dest=layout.SMARTHOST_CA,
+                mode="644",
             )
         )
     else:
-        changes.append(absent(SMARTHOST_CA))
+        changes.append(absent(layout.SMARTHOST_CA))
 
     # Validate before every reload: `postfix check` fails on a broken
     # configuration and `postconf` prints warnings (unknown parameters, bad

@@ -13,16 +13,11 @@ from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.service import enabled_and_running, restart_on_change
 from pyinfra_deploys.settings.host import baking, current
-from pyinfra_deploys.settings.types import MILTER_SOCKET_DIR
 from pyinfra_deploys.stamp import manage_path, manage_presence, manage_service
-
-DKIM_DIR = layout.DKIM_DIR
-STATS = "/var/lib/rspamd/stats.ucl"
-RSPAMD_USER = "_rspamd"  # the same on Debian 12 and Ubuntu 24.04
 
 # Modules that reach the internet (DNS blocklists, hash servers, remote
 # maps); turned off when the settings say the host is offline.
@@ -47,9 +42,6 @@ ONLINE_MODULES = (
 REMOTE_MAP_RULES = tuple(
     f"{kind}_{part}" for kind in ("freemail", "disposable") for part in ("envfrom", "envrcpt", "from", "to", "cc", "replyto")
 )
-OFFLINE_MAP = "/etc/rspamd/local.d/offline-empty.map"
-# Works around Rspamd 3.4's failing symbol-cache save (see the file).
-UNIT_DROP_IN = "/etc/systemd/system/rspamd.service.d/february.conf"
 
 
 @deploy("February Rspamd")
@@ -57,20 +49,21 @@ def rspamd() -> None:
     s = current()
     install("rspamd", packages.RSPAMD)
 
-    unit = place(UNIT_DROP_IN)
+    # Works around Rspamd 3.4's failing symbol-cache save (see the file).
+    unit = place(layout.RSPAMD_DROP_IN)
     systemd.daemon_reload(name="systemd reads Rspamd's drop-in", _if=unit.did_change)
     changes = [
         unit,
-        place("/etc/rspamd/local.d/worker-proxy.inc", s=s),
-        place("/etc/rspamd/local.d/dkim_signing.conf", s=s),
-        place("/etc/rspamd/local.d/options.inc", s=s),
-        place("/etc/rspamd/local.d/logging.inc", s=s),
-        place("/etc/rspamd/local.d/redis.conf", s=s),
-        place("/etc/rspamd/local.d/greylist.conf", s=s),
+        place(layout.rspamd_local("worker-proxy.inc"), s=s),
+        place(layout.rspamd_local("dkim_signing.conf"), s=s),
+        place(layout.rspamd_local("options.inc"), s=s),
+        place(layout.rspamd_local("logging.inc"), s=s),
+        place(layout.rspamd_local("redis.conf"), s=s),
+        place(layout.rspamd_local("greylist.conf"), s=s),
     ]
     offline_files: tuple[tuple[str, dict[str, Any]], ...] = (
-        ("/etc/rspamd/local.d/multimap.conf", {"rules": REMOTE_MAP_RULES, "map": OFFLINE_MAP}),
-        (OFFLINE_MAP, {}),
+        (layout.rspamd_local("multimap.conf"), {"rules": REMOTE_MAP_RULES, "map": layout.RSPAMD_OFFLINE_MAP}),
+        (layout.RSPAMD_OFFLINE_MAP, {}),
     )
     for path, context in offline_files:
         if s.rspamd.offline:
@@ -78,26 +71,40 @@ def rspamd() -> None:
         else:
             changes.append(absent(path))
     for module in ONLINE_MODULES:
-        path = f"/etc/rspamd/local.d/{module}.conf"
+        path = layout.rspamd_local(f"{module}.conf")
         if s.rspamd.offline:
-            changes.append(place(path, template="/etc/rspamd/local.d/disabled-module.conf", module=module))
+            changes.append(place(path, template=layout.rspamd_local("disabled-module.conf"), module=module))
         else:
             changes.append(absent(path))
 
     if s.rspamd.milter.startswith("/"):
-        manage_path(MILTER_SOCKET_DIR)
-        files.directory(name="Milter socket directory", path=MILTER_SOCKET_DIR, user=RSPAMD_USER, group=RSPAMD_USER, mode="755")
-    manage_path(DKIM_DIR)
-    files.directory(name="DKIM key directory", path=DKIM_DIR, user=RSPAMD_USER, group=RSPAMD_USER, mode="750")
+        manage_path(layout.MILTER_SOCKET_DIR)
+        files.directory(
+            name="Milter socket directory",
+            path=layout.MILTER_SOCKET_DIR,
+            user=layout.RSPAMD_USER,
+            group=layout.RSPAMD_USER,
+            mode="755",
+        )
+    manage_path(layout.DKIM_DIR)
+    files.directory(
+        name="DKIM key directory", path=layout.DKIM_DIR, user=layout.RSPAMD_USER, group=layout.RSPAMD_USER, mode="750"
+    )
     if baking():  # DKIM keys are per host, made at the first converge
         return
-    manage_service("redis-server")
+    manage_service(layout.REDIS_SERVICE)
     # Rspamd's controller reads its saved counters at start and logs an error
     # when there are none yet; give a new host an empty set. Rspamd rewrites
     # them, so the stamp observes that they exist, not what they say.
-    manage_presence(STATS)
-    if not host.get_fact(File, path=STATS):
-        files.put(name="Rspamd controller stats", src=io.StringIO("{}\n"), dest=STATS, user=RSPAMD_USER, group=RSPAMD_USER)
+    manage_presence(layout.RSPAMD_STATS)
+    if not host.get_fact(File, path=layout.RSPAMD_STATS):
+        files.put(
+            name="Rspamd controller stats",
+            src=io.StringIO("{}\n"),
+            dest=layout.RSPAMD_STATS,
+            user=layout.RSPAMD_USER,
+            group=layout.RSPAMD_USER,
+        )
     for domain in s.served_domains:
         key = layout.dkim_key(domain, s.rspamd.dkim_selector)
         manage_path(key)
@@ -112,12 +119,12 @@ def rspamd() -> None:
                 commands=[
                     f"rspamadm dkim_keygen -b 2048 -s {shlex.quote(s.rspamd.dkim_selector)} -d {shlex.quote(domain)} "
                     f"-k {shlex.quote(key)} > {shlex.quote(layout.dkim_record(domain, s.rspamd.dkim_selector))}",
-                    f"chown {RSPAMD_USER}:{RSPAMD_USER} {shlex.quote(key)} && chmod 640 {shlex.quote(key)}",
+                    f"chown {layout.RSPAMD_USER}:{layout.RSPAMD_USER} {shlex.quote(key)} && chmod 640 {shlex.quote(key)}",
                 ],
             )
         )
 
-    enabled_and_running("Redis", "redis-server")
+    enabled_and_running("Redis", layout.REDIS_SERVICE)
     # A restart, not a reload: a reload while Rspamd still compiles its
     # regexps (minutes under emulation) made its main process exit.
     restart_on_change("Rspamd", "rspamd", changes, check=["rspamadm configtest -q"])

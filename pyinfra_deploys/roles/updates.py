@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
-from pyinfra_deploys import packages
+from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import place
-from pyinfra_deploys.roles.packages import install
 from pyinfra_deploys.settings.host import current
 
 
@@ -16,6 +16,6 @@ def updates() -> None:
     install("updates", packages.UPDATES)
     # apt's own timers (apt-daily, apt-daily-upgrade) are enabled by the
     # packages on both distributions; these files tell them what to do.
-    place("/etc/apt/apt.conf.d/20auto-upgrades", s=s)
-    place("/etc/apt/apt.conf.d/52february-unattended", s=s)
-    place("/etc/needrestart/conf.d/february.conf")
+    place(layout.APT_AUTO_UPGRADES, s=s)
+    place(layout.APT_UNATTENDED, s=s)
+    place(layout.NEEDRESTART_CONF)

@@ -15,9 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from pyinfra_deploys import layout
 from pyinfra_deploys.settings.types import (
-    MILTER_SOCKET_DIR,
-    POSTFIX_CHROOT,
     Address,
     Banner,
     CertificateDays,
@@ -60,8 +59,6 @@ MOZILLA_TLS12_CIPHERS = (
     "ECDHE-RSA-CHACHA20-POLY1305",
 )
 MOZILLA_CURVES = ("X25519", "prime256v1", "secp384r1")
-SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
-SMARTHOST_CA = "/etc/postfix/smarthost-ca.pem"
 
 
 class Strict(BaseModel):
@@ -108,7 +105,7 @@ class Smarthost(Strict):
     ca_file: CertificateFile | None = Field(
         None,
         description="Local PEM file of the CA(s) that sign the relay's certificate (a private relay); uploaded to "
-        "/etc/postfix/smarthost-ca.pem and trusted instead of the system CAs. None: the system CAs.",
+        f"{layout.SMARTHOST_CA} and trusted instead of the system CAs. None: the system CAs.",
     )
 
     @model_validator(mode="after")
@@ -184,13 +181,13 @@ class Rspamd(Strict):
     milter: Milter = Field(
         "127.0.0.1:11332",
         description="Where the rspamd_proxy milter listens, Postfix connects: a loopback address with a port, or a unix "
-        f"socket in {MILTER_SOCKET_DIR}/ (inside Postfix's chroot). Nothing beyond this host.",
+        f"socket in {layout.MILTER_SOCKET_DIR}/ (inside Postfix's chroot). Nothing beyond this host.",
     )
     dkim_selector: Selector = Field("february", description="DKIM selector for every domain.")
     offline: Flag = Field(False, description="Turn off modules that need the internet (DNS blocklists, remote maps, fuzzy).")
     nameservers: list[Nameserver] = Field(
         default_factory=list,
-        description="Resolver IPs (optionally ip:port, [ipv6]:port) for Rspamd; empty means /etc/resolv.conf.",
+        description=f"Resolver IPs (optionally ip:port, [ipv6]:port) for Rspamd; empty means {layout.RESOLV_CONF}.",
     )
     test_patterns: Flag = Field(
         False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
@@ -244,7 +241,7 @@ class Settings(Strict):
 
     hostname: Domain = Field("mail.example.test", description="The host's FQDN (myhostname).")
     domain: Domain = Field("example.test", description="The primary mail domain (mydomain, myorigin).")
-    mailname: Domain | None = Field(None, description="/etc/mailname; defaults to hostname, as the installer writes it.")
+    mailname: Domain | None = Field(None, description=f"{layout.MAILNAME}; defaults to hostname, as the installer writes it.")
     mydestination: list[Destination] = Field(
         default_factory=lambda: ["$myhostname", "localhost.$mydomain", "localhost"],
         description="Domains delivered locally; must not overlap virtual_domains (mail loop).",
@@ -323,12 +320,12 @@ class Settings(Strict):
         A CAfile (not a CApath) is read before the smtp client enters its chroot.
         """
         if self.smarthost is not None and self.smarthost.ca_file is not None:
-            return SMARTHOST_CA
-        return SYSTEM_CA
+            return layout.SMARTHOST_CA
+        return layout.SYSTEM_CA
 
     @property
     def milter(self) -> str:
         """The milter as Postfix names it; a unix socket relative to its chroot (smtpd and cleanup run in it)."""
         if self.rspamd.milter.startswith("/"):
-            return f"unix:{self.rspamd.milter.removeprefix(POSTFIX_CHROOT)}"
+            return f"unix:{self.rspamd.milter.removeprefix(layout.POSTFIX_CHROOT)}"
         return f"inet:{self.rspamd.milter}"

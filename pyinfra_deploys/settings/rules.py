@@ -12,11 +12,11 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from pyinfra_deploys.settings.model import Settings
-from pyinfra_deploys.settings.types import LocalFile, is_private
+from pyinfra_deploys.settings.types import PRIVATE_NETWORKS, LocalFile, is_private
 
 Problem = tuple[str, str]
 
-PRIVATE_RANGES = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, ::1/128, fc00::/7"
+PRIVATE_RANGES = ", ".join(map(str, PRIVATE_NETWORKS))
 
 
 def public_network_problems(key: str, networks: list[str], opt_in: str, allowed: bool, what: str) -> list[Problem]:

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, StrictBool, StrictInt
 
+from pyinfra_deploys.layout import MILTER_SOCKET_DIR
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -40,6 +42,7 @@ _URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/
 _SELECTOR_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _CLOCK_RE = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 
+# The private (RFC 1918), loopback and ULA ranges, declared once: is_private and its messages read them.
 PRIVATE_NETWORKS: tuple[IPNetwork, ...] = tuple(
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7")
 )
@@ -163,10 +166,8 @@ def check_nameserver(value: str) -> str:
     return value
 
 
-# Postfix's smtpd and cleanup run chrooted in /var/spool/postfix: a milter's
+# Postfix's smtpd and cleanup run chrooted (layout.POSTFIX_CHROOT): a milter's
 # unix socket must be inside it, and Postfix names it relative to it.
-POSTFIX_CHROOT = "/var/spool/postfix"
-MILTER_SOCKET_DIR = f"{POSTFIX_CHROOT}/rspamd"
 _MILTER_SOCKET_RE = re.compile(re.escape(MILTER_SOCKET_DIR) + r"/[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from pyinfra_deploys import layout
 from pyinfra_deploys.place import render
-from pyinfra_deploys.roles.backup import MAIL_SERVICES, SCRIPT, SERVICE_FILE, TIMER_FILE, sftp_command
+from pyinfra_deploys.roles.backup import sftp_command
 from pyinfra_deploys.settings import SettingsError, load_settings
 
 
@@ -74,12 +74,12 @@ def test_a_world_readable_repository_password_is_refused(with_backup: dict[str, 
 def test_the_script_backs_up_exactly_the_declared_state_and_prunes(with_backup: dict[str, Any]) -> None:
     s = load_settings(with_backup)
     script = render(
-        SCRIPT,
+        layout.BACKUP_SCRIPT,
         s=s,
         env_file=layout.BACKUP_ENV,
         state_paths=layout.STATE_PATHS,
         status_file=layout.BACKUP_STATUS,
-        services=MAIL_SERVICES,
+        services=layout.MAIL_SERVICES,
         sftp_command=None,
     )
     assert f"restic_ backup --tag february {' '.join(layout.STATE_PATHS)}\n" in script
@@ -89,8 +89,8 @@ def test_the_script_backs_up_exactly_the_declared_state_and_prunes(with_backup: 
 
 def test_the_units_schedule_and_guard_the_mount(with_backup: dict[str, Any]) -> None:
     s = load_settings(with_backup)
-    assert "OnCalendar=*-*-* 03:15:00\n" in render(TIMER_FILE, s=s)
-    assert "RequiresMountsFor=/srv/backup/february\n" in render(SERVICE_FILE, s=s)
+    assert "OnCalendar=*-*-* 03:15:00\n" in render(layout.BACKUP_TIMER_FILE, s=s)
+    assert "RequiresMountsFor=/srv/backup/february\n" in render(layout.BACKUP_SERVICE_FILE, s=s)
     env = render(layout.BACKUP_ENV, s=s, password_file=layout.BACKUP_PASSWORD)
     assert env.splitlines() == [
         "RESTIC_REPOSITORY=/srv/backup/february",

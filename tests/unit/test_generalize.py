@@ -2,16 +2,23 @@
 
 The script runs as the current user, root here: so every test gives it a
 root under tmp_path and checks that the machine's own files stayed as they
-were.
+were. Its February paths come from pyinfra_deploys/layout.py through its
+environment (images/generalize.py), as both callers pass them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import subprocess
 from pathlib import Path
 
-from images.base_layer import GENERALIZE
+import pytest
+
+from images.generalize import GENERALIZE, generalize_env, generalize_hook
+from images.packer_stream import packer_env
+from images.pipeline import PACKER_DIR
 
 # This machine's identity files: a generalize that escaped its root would change them.
 REAL = (
@@ -44,6 +51,9 @@ REMOVED = (
     "etc/postfix/sasl_passwd",
     "etc/postfix/sasl_passwd.db",
     "var/lib/february/debconf",
+    "var/lib/february/converged",
+    "etc/february/backup/restic.password",
+    "var/vmail/example.test/owner/Maildir/new/1700000000.M1P1.mail",
     "root/.ssh/authorized_keys",
     "root/.ssh/known_hosts",
     "root/.bash_history",
@@ -102,8 +112,21 @@ def real_state() -> dict[str, tuple[str, int]]:
     return state
 
 
+# The caller's environment without February's paths: each test passes them as a caller does, or not at all.
+BARE = {name: value for name, value in os.environ.items() if not name.startswith("FEBRUARY_")}
+
+
 def generalize(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["sh", str(GENERALIZE), *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["sh", str(GENERALIZE), *args], capture_output=True, text=True, env={**BARE, **generalize_env()}, timeout=60
+    )
+
+
+def hook(root: Path) -> subprocess.CompletedProcess[str]:
+    """The base layer's customize hook, run as mmdebstrap runs one: ``sh -c HOOK exec ROOT``."""
+    return subprocess.run(
+        ["sh", "-c", generalize_hook(), "exec", str(root)], capture_output=True, text=True, env=BARE, timeout=60
+    )
 
 
 def test_a_root_directory_is_generalized_and_nothing_outside_it_is_touched(tmp_path: Path) -> None:
@@ -113,7 +136,7 @@ def test_a_root_directory_is_generalized_and_nothing_outside_it_is_touched(tmp_p
     before = real_state()
     assert before, "none of this machine's identity files exists to watch"
 
-    done = generalize(str(root))
+    done = hook(root)
 
     assert done.returncode == 0, done.stderr
     assert [name for name in REMOVED if (root / name).exists()] == []
@@ -122,6 +145,8 @@ def test_a_root_directory_is_generalized_and_nothing_outside_it_is_touched(tmp_p
     assert (root / "etc/hostname").read_text() == "localhost\n"
     assert (root / "etc/ssl/mail").is_dir() and not any((root / "etc/ssl/mail").iterdir())
     assert (root / "var/lib/rspamd/dkim").is_dir() and not any((root / "var/lib/rspamd/dkim").iterdir())
+    assert (root / "var/vmail").is_dir() and not any((root / "var/vmail").iterdir())
+    assert not (root / "var/lib/february").exists() and not (root / "etc/february/backup").exists()
     assert not any((root / "var/lib/cloud").iterdir())
     assert not (root / "var/lib/cloud/instance").is_symlink() and not (root / "etc/ssh/ssh_host_ecdsa_key").is_symlink()
     assert (root / "var/log/elsewhere").is_symlink()
@@ -143,10 +168,11 @@ def test_password_hashes_left_by_a_bake_fail_it(tmp_path: Path) -> None:
     assert real_state() == before
 
 
-def no_commands(*args: str) -> subprocess.CompletedProcess[str]:
+def no_commands(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """generalize.sh without a PATH: had it gone on, its first external command (shred, rm) would fail instead."""
+    env = {**generalize_env(), **env}
     return subprocess.run(
-        ["/bin/sh", str(GENERALIZE), *args], capture_output=True, text=True, env={"PATH": "/nonexistent"}, timeout=60
+        ["/bin/sh", str(GENERALIZE), *args], capture_output=True, text=True, env={"PATH": "/nonexistent", **env}, timeout=60
     )
 
 
@@ -160,3 +186,30 @@ def test_a_root_that_does_not_exist_stops_it_before_anything_runs(tmp_path: Path
     done = no_commands(str(tmp_path / "missing"))
     assert done.returncode != 0
     assert "ssh_host" not in done.stderr
+
+
+def test_without_february_paths_it_refuses_before_anything_runs(tmp_path: Path) -> None:
+    root = fake_root(tmp_path / "root")
+    done = subprocess.run(["sh", str(GENERALIZE), str(root)], capture_output=True, text=True, env=BARE, timeout=60)
+    assert done.returncode == 2 and "FEBRUARY_EMPTIED, FEBRUARY_REMOVED and FEBRUARY_NO_HASHES" in done.stderr
+    assert [name for name in REMOVED if not (root / name).exists()] == []
+
+
+@pytest.mark.parametrize("bad", ["/", "var/vmail", "/var/../etc", "/var/vmail/", "/var/*", "/var/$(reboot)"])
+def test_a_path_that_is_not_plain_and_absolute_is_refused_before_anything_runs(tmp_path: Path, bad: str) -> None:
+    done = no_commands(str(tmp_path), FEBRUARY_REMOVED=bad)
+    assert done.returncode == 2 and "not a plain absolute path" in done.stderr
+    assert "ssh_host" not in done.stderr
+
+
+def test_the_packer_bake_passes_every_path_from_its_environment(tmp_path: Path) -> None:
+    """packer_env carries them, variables.pkr.hcl reads each with env(), the generalize provisioner passes each on."""
+    env = packer_env(tmp_path, tmp_path / "cache")
+    build = (PACKER_DIR / "build.pkr.hcl").read_text()
+    variables = (PACKER_DIR / "variables.pkr.hcl").read_text()
+    provisioner = build[build.index('script = "${path.root}/../generalize.sh"') - 400 :]
+    for name, value in generalize_env().items():
+        assert env[name] == value
+        variable = re.search(rf'variable "(\w+)" {{[^}}]*default\s*=\s*env\("{name}"\)', variables)
+        assert variable, name
+        assert f'"{name}=${{var.{variable[1]}}}"' in provisioner

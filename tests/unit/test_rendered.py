@@ -16,16 +16,17 @@ from typing import Any
 import pytest
 
 from pyinfra_deploys import place as place_module
+from pyinfra_deploys.layout import RSPAMD_OFFLINE_MAP
 from pyinfra_deploys.operations import secret
 from pyinfra_deploys.place import FILES, place, render, template_for
 from pyinfra_deploys.rendered import RenderedFileError, check_rendered, parser_for
-from pyinfra_deploys.roles.rspamd import OFFLINE_MAP, REMOTE_MAP_RULES
+from pyinfra_deploys.roles.rspamd import REMOTE_MAP_RULES
 from pyinfra_deploys.settings import Settings, load_settings
 
 CHECKED = ["/etc/postfix/main.cf", "/etc/dovecot/dovecot.conf"] + sorted(
     f"/etc/rspamd/local.d/{path.name.removesuffix('.j2')}" for path in (FILES / "etc/rspamd/local.d").glob("*.j2")
 )
-CONTEXT = {"vmail_uid": 5000, "rules": REMOTE_MAP_RULES, "map": OFFLINE_MAP, "module": "rbl"}
+CONTEXT = {"vmail_uid": 5000, "rules": REMOTE_MAP_RULES, "map": RSPAMD_OFFLINE_MAP, "module": "rbl"}
 
 
 def rendered(dest: str, s: Settings) -> str:
@@ -48,7 +49,7 @@ VARIANTS: list[tuple[dict[str, Any], dict[str, list[str]]]] = [
     ),
     (
         {"rspamd": {"offline": True, "test_patterns": True, "nameservers": ["127.0.0.1", "[::1]:53"]}},
-        {"/etc/rspamd/local.d/options.inc": ["enable_test_patterns = true;", '  nameserver = ["127.0.0.1", "[::1]:53"];']},
+        {"/etc/rspamd/local.d/options.inc": ['gtube_patterns = "all";', '  nameserver = ["127.0.0.1", "[::1]:53"];']},
     ),
     (
         {"virtual_domains": ["yourdomain.com", "other.test"], "mynetworks": ["127.0.0.0/8", "::1/128", "10.0.0.0/8"]},

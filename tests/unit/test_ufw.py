@@ -40,9 +40,9 @@ from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import FactProcessError, OperationError
 from pyinfra.context import ctx_host
 
-from pyinfra_deploys.facts.ufw import UfwState, UfwStateValue
-from pyinfra_deploys.operations import ufw as ufw_operations
-from pyinfra_deploys.ufw_rule import UfwRule
+from pyinfra_deploys.ufw import operations as ufw_operations
+from pyinfra_deploys.ufw.facts import UfwState, UfwStateValue
+from pyinfra_deploys.ufw.rule import UfwRule
 
 CASES_DIR = Path(__file__).parent / "ufw_cases"
 FILES_DIR = CASES_DIR / "files"

@@ -38,7 +38,7 @@ def test_the_vm_seed_is_the_flash_seed_for_root_with_its_own_disk_and_dns(tmp_pa
     assert vm["growpart"] == {"mode": "off"} and vm["resize_rootfs"] is False
     assert vm["write_files"] == [{"path": "/etc/resolv.conf", "permissions": "0644", "content": RESOLV_CONF}]
     different = {key for key in vm.keys() | flashed.keys() if vm.get(key) != flashed.get(key)}
-    assert different == {"growpart", "resize_rootfs", "write_files"}
+    assert different == {"growpart", "resize_rootfs", "bootcmd", "write_files"}
     meta = json.loads(mtools("mtype", "-i", str(seed), "::meta-data"))
     assert meta["local-hostname"] == "mail" and meta["instance-id"].startswith("february-")
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from february.vm.lifecycle import vm_settings
-from pyinfra_deploys.facts.ufw import UfwState
 from pyinfra_deploys.roles.firewall import firewall_rules
+from pyinfra_deploys.ufw.facts import UfwState
 from tests.vm.mailvm import MailVm
 
 

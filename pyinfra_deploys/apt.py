@@ -1,4 +1,4 @@
-"""Install a role's packages, refreshing apt lists only when something is missing."""
+"""Install a role's packages (the lists in ``pyinfra_deploys.packages``), refreshing apt lists only when something is missing."""
 
 from __future__ import annotations
 

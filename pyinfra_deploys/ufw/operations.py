@@ -15,8 +15,9 @@ from dataclasses import replace
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 
-from pyinfra_deploys.facts.ufw import UfwState
-from pyinfra_deploys.ufw_rule import UfwRule
+from pyinfra_deploys.layout import UFW_DEFAULTS
+from pyinfra_deploys.ufw.facts import UfwState
+from pyinfra_deploys.ufw.rule import UfwRule
 
 POLICIES = ("allow", "deny", "reject")
 
@@ -98,7 +99,7 @@ def rules(rules: list[UfwRule], exclusive: bool = True) -> Generator[StringComma
     """
     Add the missing ufw rules and, when exclusive, delete the others.
 
-    + rules: the wanted inbound rules, a list of ``pyinfra_deploys.ufw_rule.UfwRule``
+    + rules: the wanted inbound rules, a list of ``pyinfra_deploys.ufw.rule.UfwRule``
     + exclusive: also ``ufw delete`` every present rule that is not wanted
 
     Rules are compared the way ufw matches them: on proto, port and source,
@@ -138,7 +139,7 @@ def rules(rules: list[UfwRule], exclusive: bool = True) -> Generator[StringComma
     wanted: dict[RuleKey, UfwRule] = {}
     for rule in wanted_rules:
         if not ipv6 and rule.family == "v6":
-            raise OperationError(f"IPV6 is not enabled in /etc/default/ufw, cannot add: {rule}")
+            raise OperationError(f"IPV6 is not enabled in {UFW_DEFAULTS}, cannot add: {rule}")
         for half in rule.split(ipv6):
             other = wanted.setdefault(half.key(), half)
             if other != half:

@@ -5,7 +5,7 @@ Facts need to be imported before use, eg
 
 .. code:: python
 
-    from pyinfra_deploys.facts.ufw import UfwState
+    from pyinfra_deploys.ufw.facts import UfwState
 """
 
 from __future__ import annotations
@@ -18,14 +18,8 @@ from pyinfra.api import FactBase
 from pyinfra.api.exceptions import FactProcessError
 from typing_extensions import override
 
-from pyinfra_deploys.ufw_rule import ANY_V4, ANY_V6, UfwRule
-
-UFW_BINARY = "/usr/sbin/ufw"
-UFW_CONF = "/etc/ufw/ufw.conf"
-UFW_DEFAULTS = "/etc/default/ufw"
-USER_RULES = "/etc/ufw/user.rules"
-USER6_RULES = "/etc/ufw/user6.rules"
-FILES = (UFW_CONF, UFW_DEFAULTS, USER_RULES, USER6_RULES)
+from pyinfra_deploys.layout import UFW_BINARY, UFW_CONF, UFW_DEFAULTS, UFW_FILES, UFW_USER6_RULES, UFW_USER_RULES
+from pyinfra_deploys.ufw.rule import ANY_V4, ANY_V6, UfwRule
 
 MARKER = "@@ufwstate@@"
 
@@ -126,7 +120,7 @@ class UfwState(FactBase[UfwStateValue]):
         # (KEY=value settings, rule tuples: a tenth of user.rules). Missing files
         # are tolerated (ufw not installed yet), unreadable ones are reported.
         return (
-            f"for f in {' '.join(FILES)}; do "
+            f"for f in {' '.join(UFW_FILES)}; do "
             f'echo "{MARKER} file $f"; '
             """if [ -r "$f" ]; then grep -E '^([A-Za-z0-9_]+=|### tuple ###)' "$f"; """
             f'elif [ -e "$f" ]; then echo "{MARKER} unreadable"; '
@@ -174,7 +168,7 @@ class UfwState(FactBase[UfwStateValue]):
 
         unmanaged: list[str] = []
         by_family: dict[str, list[UfwRule]] = {"v4": [], "v6": []}
-        files = {"v4": USER_RULES, "v6": USER6_RULES} if ipv6 else {"v4": USER_RULES}
+        files = {"v4": UFW_USER_RULES, "v6": UFW_USER6_RULES} if ipv6 else {"v4": UFW_USER_RULES}
         for family, filename in files.items():
             for line in sections.get(filename, []):
                 if not line.startswith("### tuple ###"):
