@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyinfra_deploys import layout
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -87,7 +89,7 @@ UBUNTU_2404 = OsRelease(
         "procps",
         "ubuntu-keyring",
     ),
-    deferred_services=("postfix", "dovecot", "rspamd", "redis-server", "e2scrub_reap"),
+    deferred_services=(*layout.MAIL_SERVICES, layout.REDIS_SERVICE, "e2scrub_reap"),
     # ssl-cert makes a snakeoil key pair at every boot that lacks one (14.6 s of
     # an emulated first boot); the tls role makes the host's own certificate.
     disabled_services=("ssl-cert",),

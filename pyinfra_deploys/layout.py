@@ -20,7 +20,7 @@ TLS_KEY = f"{TLS_DIR}/mail.key"
 
 # Rspamd's own folder (statistics, compiled databases) and its user.
 RSPAMD_DIR = "/var/lib/rspamd"
-RSPAMD_USER = "_rspamd"  # the same on Debian 12 and Ubuntu 24.04
+RSPAMD_USER = "_rspamd"  # made by Ubuntu's rspamd package
 RSPAMD_STATS = f"{RSPAMD_DIR}/stats.ucl"
 
 # DKIM keys, made on the host; the .txt beside each is its DNS record.

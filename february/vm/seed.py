@@ -7,10 +7,12 @@ VM's resolv.conf.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
 from images.seed import HostIdentity, write_seed_vfat
+from pyinfra_deploys import layout
 
 
 def vm_overrides(resolv_conf: str | None = None) -> dict[str, Any]:
@@ -21,8 +23,9 @@ def vm_overrides(resolv_conf: str | None = None) -> dict[str, Any]:
         # asks over UDP; the fake DNS answers over TCP only (guestfwd). Make it
         # a file of its own (bootcmd runs before write_files; once it is a
         # file, later boots keep it).
-        overrides["bootcmd"] = [["sh", "-c", "if [ -L /etc/resolv.conf ]; then rm -f /etc/resolv.conf; fi"]]
-        overrides["write_files"] = [{"path": "/etc/resolv.conf", "permissions": "0644", "content": resolv_conf}]
+        link = shlex.quote(layout.RESOLV_CONF)
+        overrides["bootcmd"] = [["sh", "-c", f"if [ -L {link} ]; then rm -f {link}; fi"]]
+        overrides["write_files"] = [{"path": layout.RESOLV_CONF, "permissions": "0644", "content": resolv_conf}]
     return overrides
 
 

@@ -37,9 +37,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("pyinfra_deploys/settings/model.py", "/srv/backup/february"): "an example of a setting's value",
     ("pyinfra_deploys/settings/types.py", "/srv/backup/february"): "an example of a setting's value",
     ("inventory/group_data/vm.py", "/srv/backup/february"): "the VM inventory's setting value",
-    # The lab VM's resolver file, written by its own cloud-init seed for the fake DNS; no deploy
-    # manages it. (layout.RESOLV_CONF names it; seed.py is being edited on another branch.)
-    ("february/vm/seed.py", "/etc/resolv.conf"): "the lab VM's seed, not the deploy",
     # Templates: an executable (systemd wants an absolute ExecStart path) and the Dovecot package's
     # own DH parameters, read where the package puts them; neither is a place the deploy chooses.
     ("files/etc/systemd/system/rspamd.service.d/february.conf.j2", "/usr/bin/touch"): "an executable",
