@@ -29,16 +29,17 @@ def test_rspamd_configtest_is_clean(mailvm: MailVm) -> None:
 
 def test_the_services_run_and_listen_where_the_seed_says(mailvm: MailVm) -> None:
     host = mailvm.host
-    for service in ("postfix", "dovecot", "rspamd", "redis-server"):
+    for service in (*layout.MAIL_SERVICES, layout.REDIS_SERVICE):
         assert host.service(service).is_running and host.service(service).is_enabled, service
     for address in ("tcp://0.0.0.0:25", "tcp://0.0.0.0:587", "tcp://0.0.0.0:993", "tcp://127.0.0.1:11332"):
         assert host.socket(address).is_listening, address
     assert not host.socket("tcp://0.0.0.0:143").is_listening
     assert host.file(layout.TLS_KEY).mode == 0o600
-    assert host.file("/etc/postfix/sasl_passwd").mode == 0o600
-    assert host.file("/etc/postfix/sasl_passwd.db").mode == 0o600
-    assert host.file("/var/spool/postfix/private/auth").is_socket
-    assert host.file("/var/spool/postfix/private/dovecot-lmtp").is_socket
+    assert host.file(layout.SASL_PASSWD).mode == 0o600
+    assert host.file(f"{layout.SASL_PASSWD}.db").mode == 0o600
+    # Dovecot's sockets inside Postfix's chroot (main.cf names them relative to it).
+    assert host.file(f"{layout.POSTFIX_CHROOT}/private/auth").is_socket
+    assert host.file(f"{layout.POSTFIX_CHROOT}/private/dovecot-lmtp").is_socket
 
 
 def test_the_queue_is_empty_after_the_tests(mailvm: MailVm) -> None:
