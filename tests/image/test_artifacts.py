@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from images import pipeline
+from images import oses, pipeline
 from images.manifest import MANIFEST
 from images.pipeline import ARTIFACTS, build, cached, digest_of, sha256_file
 from tests.image.conftest import TIMINGS, Baked
@@ -54,7 +54,7 @@ def test_the_manifest_names_every_input(baked: Baked) -> None:
 
 def test_the_manifest_lists_the_installed_versions(baked: Baked) -> None:
     versions = baked.manifest["installed_versions"]
-    for package in ("postfix", "dovecot-core", "rspamd", "ufw", "cloud-init", "linux-image-amd64", "openssh-server"):
+    for package in ("postfix", "dovecot-core", "rspamd", "ufw", "cloud-init", *oses.DEFAULT.kernel, "openssh-server"):
         assert versions.get(package), package
     base_versions = json.loads((Path(baked.manifest["base_image"]["path"]).parent / "manifest.json").read_text())[
         "installed_versions"
