@@ -65,4 +65,5 @@ def render(results: list[dict[str, str]], console: Console, title: str | None = 
         line.append(item["message"])
         console.print(line)
     counts = {level: sum(1 for item in results if item["level"] == level) for level in health.LEVELS}
-    console.print(Text(f"{counts['ok']} ok, {counts['warning']} warnings, {counts['error']} errors"))
+    warnings, errors = counts[health.WARNING], counts[health.ERROR]
+    console.print(Text(f"{counts[health.OK]} ok, {warnings} warning{'s' * (warnings != 1)}, {errors} error{'s' * (errors != 1)}"))

@@ -252,7 +252,8 @@ def queue_results(messages: list[dict[str, Any]], now: float) -> list[Result]:
     for message in messages:
         counts[message.get("queue_name", "?")] = counts.get(message.get("queue_name", "?"), 0) + 1
     detail = ", ".join(f"{n} {queue}" for queue, n in sorted(counts.items()))
-    size = result("Mail queue", "size", OK, f"{len(messages)} messages" + (f" ({detail})" if detail else ""))
+    noun = "message" if len(messages) == 1 else "messages"
+    size = result("Mail queue", "size", OK, f"{len(messages)} {noun}" + (f" ({detail})" if detail else ""))
     deferred = [m["arrival_time"] for m in messages if m.get("queue_name") == "deferred" and "arrival_time" in m]
     if not deferred:
         return [size, result("Mail queue", "deferred", OK, "none")]

@@ -114,6 +114,8 @@ def test_a_deferred_message_is_a_warning_past_an_hour() -> None:
     results = health.queue_results(health.parse_postqueue(old), NOW)
     assert levels(results) == {"size": OK, "deferred": WARNING}
     assert results[1]["message"] == "2, the oldest for 2.0 h"
+    one = health.queue_results(health.parse_postqueue(queued("hold", 60)), NOW)
+    assert [r["message"] for r in one] == ["1 message (1 hold)", "none"]
 
 
 def test_postqueue_failing_is_an_error(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def test_the_report_is_rendered_under_headings_with_marks() -> None:
         "  ✖ dovecot: failed",
         "Disk",
         "  ! mail store: 25 % free (2.0 GiB) on /var/vmail",
-        "1 ok, 1 warnings, 1 errors",
+        "1 ok, 1 warning, 1 error",
     ]
 
 
