@@ -18,6 +18,7 @@ from pyinfra_deploys.roles.dovecot import dovecot
 from pyinfra_deploys.roles.firewall import firewall
 from pyinfra_deploys.roles.postfix import postfix
 from pyinfra_deploys.roles.rspamd import rspamd
+from pyinfra_deploys.roles.status import status
 from pyinfra_deploys.roles.tls import tls
 from pyinfra_deploys.roles.updates import updates
 from pyinfra_deploys.settings.host import baking, current, current_secrets
@@ -37,5 +38,6 @@ else:
     postfix(tls_changes=tls_changes)
     firewall()
     backup()
+    status()
     if not baking():
         stamp.write_stamp(wanted)

@@ -9,6 +9,7 @@
     february deploy INV [--host H]  converge it (pyinfra INV deploy.py)
     february dns -i INV [--host H]  the DNS records it needs (A, MX, SPF, DKIM, DMARC)
     february backup now|list|restore -i INV [--host H]   its restic backups
+    february status -i INV [--host H] [--json]          its live health (exit 0 ok, 1 warning, 2 error)
     february hash-password          make a password hash for a mailbox
 
 Every command that talks to a host takes --inventory/--host: the local VM
@@ -222,6 +223,32 @@ def _print_backups(found: InventoryHost) -> None:
         console.print(f"[red]the repository cannot be read[/red]: {found.settings.backup.repository}")
     if failed:
         console.print(f"[red]the last backup run failed[/red]: journalctl -u {layout.BACKUP_SERVICE}")
+
+
+@app.command()
+def status(
+    inventory: Path = INVENTORY,
+    host: str = HOST,
+    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON (section, name, level, message)."),
+) -> None:
+    """Check the live host: services, ports, milter, queue, certificate, disk, backups, reboot, updates.
+
+    Exit status: 0 when all is ok, 1 with any warning, 2 with any error.
+    """
+    import json
+
+    from rich.console import Console
+
+    from february.status import fetch, render
+    from pyinfra_deploys import health
+
+    found = _host(inventory, host, check_files=False)
+    results = fetch(found)
+    if as_json:
+        typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        render(results, Console(highlight=False), title=f"{found.name} ({found.settings.hostname})")
+    raise typer.Exit(health.exit_code(results))
 
 
 @app.command("hash-password")

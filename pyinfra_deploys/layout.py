@@ -127,6 +127,14 @@ BACKUP_SERVICE_FILE = f"{SYSTEMD_UNITS}/{BACKUP_SERVICE}"
 BACKUP_TIMER_FILE = f"{SYSTEMD_UNITS}/{BACKUP_TIMER}"
 BACKUP_STATUS = f"{RECORDS_DIR}/backup-last-success"
 
+# ----- the health report (`february status`): the checks' script, its configuration, what it reads -----
+
+STATUS_SCRIPT = "/usr/local/sbin/february-status"  # pyinfra_deploys/health.py, uploaded verbatim
+STATUS_CONFIG = "/etc/february/status.json"  # the host's paths, services and ports for it (roles/status.py)
+REBOOT_REQUIRED = "/var/run/reboot-required"  # written by packages that need a reboot (.pkgs beside it names them)
+APT_CHECK = "/usr/lib/update-notifier/apt-check"  # update-notifier-common's counter, when installed
+APT_LISTS = "/var/lib/apt/lists"  # the package lists apt last downloaded
+
 # ----- what an image must not carry (images/generalize.sh, given these by images/generalize.py) -----
 
 # Emptied, the folders kept: every state path.

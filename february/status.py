@@ -1,0 +1,69 @@
+"""`february status`: the host's health checks, run there, shown here.
+
+The checks are ``pyinfra_deploys/health.py``, which the deploy places on the
+host as ``layout.STATUS_SCRIPT`` with its configuration; this runs it over
+SSH and renders its JSON: one line per check under its section's heading.
+The exit status is the script's rule (``health.exit_code``).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from february.remote import RemoteError, run
+from pyinfra_deploys import health, layout
+from pyinfra_deploys.settings.inventory import InventoryHost
+
+MARKS = {health.OK: ("✓", "green"), health.WARNING: ("!", "yellow"), health.ERROR: ("✖", "red")}
+KEYS = ("section", "name", "level", "message")
+
+
+def parse_report(host: str, stdout: str) -> list[dict[str, str]]:
+    """The script's JSON, checked for its shape; RemoteError naming the host otherwise."""
+    try:
+        data: Any = json.loads(stdout)
+    except ValueError:
+        raise RemoteError(f"{host}: {layout.STATUS_SCRIPT} printed no report (converge the host first)") from None
+    if not isinstance(data, list) or not all(
+        isinstance(item, dict) and all(isinstance(item.get(key), str) for key in KEYS) and item["level"] in health.LEVELS
+        for item in data
+    ):
+        raise RemoteError(f"{host}: {layout.STATUS_SCRIPT} printed a report of another shape")
+    return [{key: item[key] for key in KEYS} for item in data]
+
+
+def fetch(found: InventoryHost) -> list[dict[str, str]]:
+    """Run the checks on the host (as root) and return their results."""
+    command = f"{layout.STATUS_SCRIPT} {shlex.quote(layout.STATUS_CONFIG)}"
+    done = run(found, command, check=False)
+    if done.returncode not in (0, 1, 2) or not done.stdout.strip():
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        missing = done.returncode == 127 or "No such file" in done.stderr
+        hint = " (converge the host first: february deploy)" if missing else ""
+        raise RemoteError(f"{found.name}: `{command}` exited {done.returncode}: {detail[-1] if detail else 'no output'}{hint}")
+    return parse_report(found.name, done.stdout)
+
+
+def render(results: list[dict[str, str]], console: Console, title: str | None = None) -> None:
+    """Each section as a heading, then one line per check: ✓ ok, ! warning, ✖ error."""
+    if title:
+        console.print(Text(title, style="bold"))
+    section = None
+    for item in results:
+        if item["section"] != section:
+            section = item["section"]
+            console.print(Text(section, style="bold underline"))
+        mark, colour = MARKS[item["level"]]
+        line = Text("  ")
+        line.append(mark, style=f"bold {colour}")
+        line.append(f" {item['name']}: ", style=colour if item["level"] != health.OK else "")
+        line.append(item["message"])
+        console.print(line)
+    counts = {level: sum(1 for item in results if item["level"] == level) for level in health.LEVELS}
+    warnings, errors = counts[health.WARNING], counts[health.ERROR]
+    console.print(Text(f"{counts[health.OK]} ok, {warnings} warning{'s' * (warnings != 1)}, {errors} error{'s' * (errors != 1)}"))

@@ -1,0 +1,78 @@
+"""Status: the health checks' script (``pyinfra_deploys/health.py``) and its configuration on the host.
+
+The script is uploaded verbatim: it is the one implementation of the checks,
+run by ``february status`` over SSH (and, later, by a timer on the host).
+What it checks (paths, services, ports, the milter, whether backups are
+configured) it reads from ``layout.STATUS_CONFIG``, written here from
+``layout`` and the settings.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from pyinfra.api import deploy
+from pyinfra.operations import files
+
+from pyinfra_deploys import health, layout
+from pyinfra_deploys.roles.firewall import IMAPS_PORT, SMTP_PORT, SUBMISSION_PORT
+from pyinfra_deploys.settings.host import baking, current
+from pyinfra_deploys.settings.model import Settings
+from pyinfra_deploys.stamp import manage_path
+
+SCRIPT_SOURCE = Path(health.__file__)
+
+
+def status_config(s: Settings) -> dict[str, Any]:
+    """The checks' configuration for a host (``health.Config``): everything they look at, from layout and the settings."""
+    # Postfix listens on the loopback of the families inet_protocols names; Dovecot (listen = *) on IPv4.
+    smtp_address = "::1" if s.inet_protocols == "ipv6" else "127.0.0.1"
+    return {
+        "hostname": s.hostname,
+        "services": [*layout.MAIL_SERVICES, layout.REDIS_SERVICE],
+        "ports": [
+            {"name": "smtp", "address": smtp_address, "port": SMTP_PORT, "mode": "starttls"},
+            {"name": "submission", "address": smtp_address, "port": SUBMISSION_PORT, "mode": "starttls"},
+            {"name": "imaps", "address": "127.0.0.1", "port": IMAPS_PORT, "mode": "tls"},
+        ],
+        "milter": s.rspamd.milter,
+        "cert": layout.TLS_CERT,
+        "key": layout.TLS_KEY,
+        "mail_store": layout.VMAIL_DIR,
+        "backup_status": layout.BACKUP_STATUS if s.backup is not None else None,
+        "backup_service": layout.BACKUP_SERVICE if s.backup is not None else None,
+        "reboot_required": layout.REBOOT_REQUIRED,
+        "apt_check": layout.APT_CHECK,
+        "apt_lists": layout.APT_LISTS,
+    }
+
+
+def config_text(s: Settings) -> str:
+    return json.dumps(status_config(s), indent=2, sort_keys=True) + "\n"
+
+
+@deploy("February status")
+def status() -> None:
+    manage_path(layout.STATUS_SCRIPT)
+    files.put(
+        name=f"Place {layout.STATUS_SCRIPT}",
+        src=str(SCRIPT_SOURCE),
+        dest=layout.STATUS_SCRIPT,
+        mode="755",
+        user="root",
+        group="root",
+    )
+    if baking():  # the configuration names the host: written at its first converge
+        return
+    manage_path(layout.STATUS_CONFIG)
+    files.put(
+        name=f"Place {layout.STATUS_CONFIG}",
+        src=io.StringIO(config_text(current())),
+        dest=layout.STATUS_CONFIG,
+        mode="644",
+        user="root",
+        group="root",
+    )
