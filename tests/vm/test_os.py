@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -45,10 +46,12 @@ def test_apt_uses_the_declared_pockets_and_trusts_only_ubuntu_s_key(mailvm: Mail
     assert sorted(sources.splitlines()) == sorted(RELEASE.mirrors)
     # No other list beside them (cloud-init's apt_configure would write an ubuntu.sources of its own).
     assert mailvm.run("ls /etc/apt/sources.list.d/").stdout.split() == []
-    keys = mailvm.run(
-        "gpg --show-keys --with-colons /etc/apt/trusted.gpg.d/*.gpg 2>/dev/null | grep '^fpr' | cut -d: -f10"
-    ).stdout
-    assert RELEASE.key_fingerprint in keys.split()
+    # Only ubuntu-keyring's files (its archive key and its CD image key), the archive
+    # key byte for byte the one the base was verified with.
+    trusted = mailvm.run("ls /etc/apt/trusted.gpg.d/; ls /etc/apt/keyrings/ 2>/dev/null; true").stdout.split()
+    assert sorted(trusted) == ["ubuntu-keyring-2012-cdimage.gpg", "ubuntu-keyring-2018-archive.gpg"]
+    on_host = mailvm.run("sha256sum /etc/apt/trusted.gpg.d/ubuntu-keyring-2018-archive.gpg").stdout.split()[0]
+    assert on_host == hashlib.sha256(RELEASE.keyring.read_bytes()).hexdigest()
     assert "trusted=yes" not in mailvm.run("cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null; true").stdout
 
 
