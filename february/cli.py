@@ -357,7 +357,10 @@ def main() -> None:
     from pyinfra_deploys.settings.inventory import InventoryError
 
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns a command's typer.Exit code instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except (PreflightError, RemoteError, VmError, InventoryError) as error:
         console.print(f"[red]february:[/red] {error}", soft_wrap=True)  # one line, as long as it is
         raise SystemExit(2) from None
