@@ -23,6 +23,17 @@ def hash_password(password: str) -> str:
     return done.stdout.strip()
 
 
+def new_password(nbytes: int) -> str:
+    """A random URL-safe password that does not begin with "-".
+
+    Command-line clients read such an argument as an option: swaks has no way
+    to take it (``--auth-password -x...`` and ``--auth-password=-x...`` both fail).
+    """
+    while (password := secrets.token_urlsafe(nbytes)).startswith("-"):
+        pass
+    return password
+
+
 def _write_secret(path: Path, value: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -36,13 +47,13 @@ def ensure_vm_secrets(config: VmConfig) -> Path:
     for address in MAILBOXES:
         plain = folder / f"{address}.password"
         if not plain.exists():
-            _write_secret(plain, secrets.token_urlsafe(18))
+            _write_secret(plain, new_password(18))
         hashed = folder / f"{address}.hash"
         if not hashed.exists():
             _write_secret(hashed, hash_password(plain.read_text().strip()))
     for name in ("smarthost.password", "restic.password"):
         if not (folder / name).exists():
-            _write_secret(folder / name, secrets.token_urlsafe(24))
+            _write_secret(folder / name, new_password(24))
     ensure_world_certs(config)  # the relay's CA is part of the VM's settings (smarthost.ca_file)
     if not config.ssh_key.exists():
         subprocess.run(
