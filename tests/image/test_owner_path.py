@@ -20,7 +20,7 @@ Ordered last in the session (tests/conftest.py): it ends the session VM.
 from __future__ import annotations
 
 import datetime
-import shlex
+import os
 import subprocess
 import sys
 import time
@@ -43,6 +43,7 @@ from images.stream import run_streamed
 from pyinfra_deploys import layout
 from pyinfra_deploys.settings.inventory import inventory_host
 from tests.image.conftest import TIMINGS, Baked
+from tests.image.secret_watch import watcher_command
 from tests.vm.fixtures import MOUNT_BACKUP_DISK, make_backup_disk
 from tests.vm.mailvm import MailVm, message, sudo_inventory
 from tests.vm.test_reconverge import grand_total
@@ -52,17 +53,14 @@ SECRET_FILES = ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db", "/etc
 # While the sudo user's first converge writes them, an unprivileged user reads
 # everything it can where a secret passes: pyinfra's default staging, ours,
 # the destinations. No secret may be readable by others at any moment.
-WATCHED = "/tmp/pyinfra-* /var/tmp/pyinfra-* /var/tmp/february-stage-*/* " + " ".join(SECRET_FILES)
-# At the lowest priority (nice 19): it reads whenever a vCPU is free, which under
-# emulation is most of the time (the converge is one process chain at a time on
-# two vCPUs), instead of taking turns with the converge it watches.
-WATCHER = (
-    "rm -f /tmp/watch.out /tmp/watch.stop; nohup nice -n 19 runuser -u nobody -- sh -c "
-    f"'while [ ! -e /tmp/watch.stop ]; do echo tick; cat {WATCHED} 2>/dev/null; done' > /tmp/watch.out 2>&1 &"
-)
+# Where a secret passes while the sudo user's first converge writes them: pyinfra's
+# default staging, ours, the destinations. No secret may be readable by others at any moment.
+WATCHED = ["/tmp/pyinfra-*", "/var/tmp/pyinfra-*", "/var/tmp/february-stage-*/*", *SECRET_FILES]
+WATCH_OUT, WATCH_STOP = "/tmp/watch.out", "/tmp/watch.stop"
 DISK_GIB = 8
 # Outside the deploy: the owner's network gives a resolver, the owner mounts the backup disk.
 # (The fake DNS answers over TCP only, so resolv.conf replaces the link to systemd-resolved's UDP stub.)
+CANARY = f"canary-{uuid.uuid4().hex}"
 OWNERS_HANDS = (
     "rm -f /etc/resolv.conf && printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf && " + MOUNT_BACKUP_DISK
 )
@@ -138,20 +136,22 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
     vm.run(OWNERS_HANDS)
     watch = "watch" not in site.facts  # the first host's first converge writes every secret
     if watch:
-        vm.run(WATCHER)
+        vm.run(watcher_command(WATCHED, WATCH_STOP, WATCH_OUT))
+        # A file left readable where pyinfra stages: the watcher must read it.
+        vm.run(f"echo {CANARY} > /tmp/pyinfra-canary && chmod 644 /tmp/pyinfra-canary")
     try:
         lines = lifecycle.cold_converge(site.config, site.inventory, inventory_host(site.inventory))
     finally:
         if watch:
-            vm.run("touch /tmp/watch.stop; sleep 1")
+            vm.run(f"rm -f /tmp/pyinfra-canary; touch {WATCH_STOP}; sleep 1")
     assert grand_total(lines)[2] == 0
     if watch:
         secrets = [
             site.config.secrets.joinpath(n).read_text().strip()
             for n in ("smarthost.password", "restic.password", "alice@example.test.hash")
         ]
-        counts = "; ".join(f"grep -caF -e {shlex.quote(secret)} /tmp/watch.out" for secret in secrets)
-        site.facts["watch"] = vm.run(f"grep -c '^tick$' /tmp/watch.out; {counts}", check=False).stdout
+        site.facts["watch"] = vm.run(f"cat {WATCH_OUT}").stdout
+        site.facts["watch_found"] = " ".join(str(site.facts["watch"].count(secret)) for secret in secrets)
     lifecycle.publish_dns(site.config, inventory_host(site.inventory))
     TIMINGS["flash_to_converged_s"] = time.monotonic() - began
     return vm
@@ -243,9 +243,15 @@ def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Sit
 
 
 def test_no_secret_was_readable_by_others_while_the_sudo_user_converged(backed_up: Site, restored: MailVm) -> None:
-    ticks, *found = backed_up.facts["watch"].split()
-    assert int(ticks) > 50, "the watcher barely ran"
-    assert found == ["0", "0", "0"]
+    seen = backed_up.facts["watch"]
+    assert f"read /tmp/pyinfra-canary\n{CANARY}\n" in seen, "the watcher did not read a readable file"
+    # It watched while each secret was written: an event for each destination (or its folder was
+    # closed to it), and it could read none of them.
+    noted = {tuple(line.split(" ", 1)) for line in seen.splitlines() if line.startswith(("event ", "closed "))}
+    unseen = [path for path in SECRET_FILES if ("event", path) not in noted and ("closed", os.path.dirname(path)) not in noted]
+    assert not unseen, seen
+    assert not [line for line in seen.splitlines() if line.startswith("read ") and "canary" not in line]
+    assert backed_up.facts["watch_found"] == "0 0 0"
     for path in SECRET_FILES:
         assert restored.host.file(path).mode & 0o007 == 0, path
     assert restored.host.file(f"/var/tmp/february-stage-{ADMIN}").mode == 0o700
