@@ -3,9 +3,11 @@
 Each role is one @deploy in pyinfra_deploys/roles/; the order matters only
 where one service needs another's sockets or files. A host whose converge
 stamp still matches (pyinfra_deploys/stamp.py) is left alone after one
-command; anything changed or drifted runs every role.
+command; anything changed or drifted runs every role, then records a
+generation when a managed file changed (pyinfra_deploys/roles/generations.py).
 """
 
+import hashlib
 from typing import cast
 
 from pyinfra import host
@@ -16,6 +18,7 @@ from pyinfra_deploys.roles.backup import backup
 from pyinfra_deploys.roles.base import base
 from pyinfra_deploys.roles.dovecot import dovecot
 from pyinfra_deploys.roles.firewall import firewall
+from pyinfra_deploys.roles.generations import generations, record_generation
 from pyinfra_deploys.roles.postfix import postfix
 from pyinfra_deploys.roles.rspamd import rspamd
 from pyinfra_deploys.roles.status import status
@@ -24,7 +27,8 @@ from pyinfra_deploys.roles.updates import updates
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 secrets = current_secrets()
-wanted = stamp.wanted_digest(stamp.settings_json(current()), secrets.stamp_values())
+settings_json = stamp.settings_json(current())
+wanted = stamp.wanted_digest(settings_json, secrets.stamp_values())
 
 if not baking() and stamp.already_converged(wanted):
     host.noop("February is converged: settings, code and the observed state match the stamp")
@@ -39,5 +43,8 @@ else:
     firewall()
     backup()
     status()
+    generations()
     if not baking():
         stamp.write_stamp(wanted)
+        # The managed files as a generation (`february generations`), after the stamp that lists them.
+        record_generation(hashlib.sha256(settings_json.encode()).hexdigest())

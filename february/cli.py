@@ -6,7 +6,10 @@
     february image flash IMG DISK -i INV --host H   write it onto a disk, verified, with H's first-boot identity
     february image seed -i INV --host H --out F     the same identity as a small CIDATA image (USB stick)
     february check INV [--host H]   validate a host's settings and secret files, offline
-    february deploy INV [--host H]  converge it (pyinfra INV deploy.py)
+    february deploy INV [--host H]  converge it (pyinfra INV deploy.py), back to the last generation if it fails
+    february diff -i INV [--host H] what the next converge would change (exit 0 none, 1 changes, 2 error)
+    february generations -i INV [--host H] [--json]     its generations (one per converge that changed a file)
+    february rollback [N] -i INV [--host H]             back to generation N (default: the one before)
     february dns -i INV [--host H]  the DNS records it needs (A, MX, SPF, DKIM, DMARC)
     february backup now|list|restore -i INV [--host H]   its restic backups
     february status -i INV [--host H] [--json]          its live health (exit 0 ok, 1 warning, 2 error)
@@ -117,12 +120,144 @@ def check(inventory: Path = typer.Argument(Path("inventory/hosts.py")), host: st
 
 
 @app.command()
-def deploy(inventory: Path = typer.Argument(Path("inventory/hosts.py")), host: str = HOST) -> None:
-    """Converge an inventory (host) with deploy.py: `pyinfra INVENTORY deploy.py`, settings checked first."""
+def deploy(
+    inventory: Path = typer.Argument(Path("inventory/hosts.py")),
+    host: str = HOST,
+    rollback: bool = typer.Option(
+        True, "--rollback/--no-rollback", help="Switch back to the generation before when the converge or the checks fail."
+    ),
+) -> None:
+    """Converge an inventory (host) with deploy.py: `pyinfra INVENTORY deploy.py`, settings checked first.
+
+    Then the host's checks (services, ports, milter) must pass. When the converge
+    or the checks fail, the host goes back to the generation it had before (an
+    automatic rollback, as deploy-rs does) and the exit status is 2.
+    """
+    from february import generations
+
     found = _host(inventory, host)
     found.secrets()
+    before = generations.current(found)
     argv = [sys.executable, "-m", "pyinfra", "-y", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
-    raise typer.Exit(subprocess.call(argv))
+    status = subprocess.call(argv)
+    if status == 0:
+        with stage(f"Checks of {found.name} after the converge"):
+            checked = generations.verify(found)
+        if checked.ok:
+            console.print(checked.out.strip())
+            raise typer.Exit(0)
+        failure = "the host failed its checks: " + "; ".join(checked.err.strip().splitlines())
+    else:
+        failure = f"the converge failed (pyinfra exited {status})"
+    console.print(f"[red]{failure}[/red]")
+    if not rollback or before is None:
+        why = "--no-rollback" if not rollback else "the host had no generation before this converge"
+        console.print(f"no automatic rollback ({why})")
+        raise typer.Exit(2)
+    _switch(found, before, f"automatic rollback: {failure}"[:300])
+    raise typer.Exit(2)
+
+
+def _switch(found: InventoryHost, number: int, reason: str) -> bool:
+    """Switch the host to generation ``number``, then verify it; say how it went."""
+    from february import generations
+
+    with stage(f"Switch {found.name} to generation {number}"):
+        switched = generations.switch(found, number, reason)
+    console.print(switched.out.strip())
+    if not switched.ok:
+        console.print(f"[red]{switched.err.strip()}[/red]")
+        return False
+    with stage(f"Checks of {found.name} on generation {number}"):
+        checked = generations.verify(found)
+    if not checked.ok:
+        console.print(f"[red]{checked.err.strip()}[/red]")
+        return False
+    console.print(f"{found.name} is on generation {number}'s files: {checked.out.strip()}")
+    return True
+
+
+@app.command()
+def diff(inventory: Path = INVENTORY, host: str = HOST) -> None:
+    """What the next converge would change on the live host, changing nothing (exit 0 none, 1 changes, 2 error).
+
+    Unified diffs of the managed files (a secret shows only that it changes), UFW
+    rules added and removed, packages, and the services that would restart or reload.
+    """
+    from february.diff import parse
+
+    found = _host(inventory, host)
+    found.secrets()
+    argv = [sys.executable, "-m", "pyinfra", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
+    with stage(f"Dry run on {found.name}"):
+        done = subprocess.run([*argv, "--dry", "--diff", "--json"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        console.print(f"[red]the dry run failed (pyinfra exited {done.returncode})[/red]")
+        console.print("\n".join(done.stderr.strip().splitlines()[-15:]), markup=False)
+        raise typer.Exit(2)
+    plan = parse(done.stdout, done.stderr, found.name)
+    for line in plan.diff:
+        console.print(line, markup=False, highlight=False)
+    if not plan.changes:
+        console.print(f"{found.name}: no change")
+        raise typer.Exit(0)
+    console.print(f"\n[bold]{found.name}: {len(plan.changes)} change(s)[/bold]")
+    for name in plan.changes:
+        console.print(f"  {name}", markup=False)
+    if plan.services:
+        console.print("[bold]then, for the changed files[/bold]")
+        for command in plan.services:
+            console.print(f"  {command}", markup=False)
+    raise typer.Exit(1)
+
+
+@app.command("generations")
+def generations_list(
+    inventory: Path = INVENTORY,
+    host: str = HOST,
+    as_json: bool = typer.Option(False, "--json", help="Print them as JSON."),
+) -> None:
+    """The host's generations: one per converge that changed a managed file, and one per rollback."""
+    import json
+
+    from rich.table import Table
+
+    from february import generations
+
+    found = _host(inventory, host, check_files=False)
+    listed = generations.listing(found)
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2))
+        return
+    table = Table(title=f"{found.name}: generations (state is not part of them)")
+    for column in ("", "generation", "time", "revision", "files", "reason"):
+        table.add_column(column)
+    for g in listed:
+        rev = g["revision"][:12] + (" (dirty)" if g["dirty"] else "")
+        table.add_row(
+            "*" if g["current"] else "", str(g["number"]), generations.when(g["time"]), rev, str(g["files"]), g["reason"]
+        )
+    console.print(table)
+
+
+@app.command()
+def rollback(
+    generation: int = typer.Argument(None, help="The generation to go back to; default: the one before the current."),
+    inventory: Path = INVENTORY,
+    host: str = HOST,
+) -> None:
+    """Put a generation's files back, validated as a whole before any service reloads; recorded as a new generation.
+
+    Exit status 0 when the host runs that generation's files and passes its checks, 2 otherwise.
+    """
+    from february import generations
+
+    found = _host(inventory, host, check_files=False)
+    listed = generations.listing(found)
+    target = generation if generation is not None else generations.previous(listed)
+    if target is None:
+        raise typer.BadParameter(f"{found.name} has no generation before the current one", param_hint="GENERATION")
+    raise typer.Exit(0 if _switch(found, target, f"rollback to {target}") else 2)
 
 
 @app.command()

@@ -135,6 +135,12 @@ REBOOT_REQUIRED = "/var/run/reboot-required"  # written by packages that need a 
 APT_CHECK = "/usr/lib/update-notifier/apt-check"  # update-notifier-common's counter, when installed
 APT_LISTS = "/var/lib/apt/lists"  # the package lists apt last downloaded
 
+# ----- generations: the managed files after each converge that changed one (roles/generations.py) -----
+
+GENERATION_SCRIPT = "/usr/local/sbin/february-generation"  # pyinfra_deploys/generation.py, uploaded verbatim
+GENERATION_CONFIG = "/etc/february/generations.json"  # where they live, what they leave out, how a switch is checked
+GENERATIONS_DIR = f"{RECORDS_DIR}/generations"  # root only; never in an image (RECORDS_DIR is removed)
+
 # ----- what an image must not carry (images/generalize.sh, given these by images/generalize.py) -----
 
 # Emptied, the folders kept: every state path.

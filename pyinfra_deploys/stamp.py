@@ -61,6 +61,8 @@ for u in $users; do getent passwd "$u" || echo "no user $u"; done
 for p in $present; do stat -c '%n %U %G %F' "$p" 2>/dev/null || echo "missing $p"; done
 """
 
+STAMP_OPERATION = "Record the converge stamp"  # bookkeeping, not a change of the host's configuration (`february diff`)
+
 _managed: dict[str, dict[str, set[str]]] = {}
 
 
@@ -143,7 +145,7 @@ def write_stamp(wanted: str) -> OperationMeta:
         f"{{ echo {wanted}; sh -c {shlex.quote(OBSERVE)} < {STAMP}.list | sha256sum | cut -d' ' -f1; cat {STAMP}.list; }} > {STAMP}.new && "
         f"mv {STAMP}.new {STAMP} && rm {STAMP}.list"
     )
-    return server.shell(name="Record the converge stamp", commands=[command])
+    return server.shell(name=STAMP_OPERATION, commands=[command])
 
 
 def settings_json(settings: BaseModel) -> str:

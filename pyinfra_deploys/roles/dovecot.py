@@ -15,6 +15,8 @@ from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_user
 
+CHECKS = ["doveconf -n >/dev/null"]  # before every restart, and before a generation switch restarts
+
 
 @deploy("February Dovecot")
 def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
@@ -34,4 +36,4 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
     server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)
 
     changes = [conf, users, sieve, *(tls_changes or [])]
-    restart_on_change("Dovecot", "dovecot", changes, check=["doveconf -n >/dev/null"])
+    restart_on_change("Dovecot", "dovecot", changes, check=CHECKS)

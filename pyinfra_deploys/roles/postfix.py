@@ -16,6 +16,11 @@ from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.settings.load import settings_base_dir
 from pyinfra_deploys.stamp import manage_path, manage_service
 
+# Validate before every reload (and before a generation switch reloads): `postfix
+# check` fails on a broken configuration and `postconf` prints warnings (unknown
+# parameters, bad values) on stderr, which fail the run too.
+CHECKS = ["postfix check", 'test -z "$(postconf -n 2>&1 >/dev/null)" || { postconf -n >/dev/null; exit 1; }']
+
 
 def postmapped(path: str, mode: str = "644", secret: bool = False, **context: Any) -> list[OperationMeta]:
     """Place a lookup table and rebuild its .db when it changed.
@@ -80,8 +85,4 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
     else:
         changes.append(absent(layout.SMARTHOST_CA))
 
-    # Validate before every reload: `postfix check` fails on a broken
-    # configuration and `postconf` prints warnings (unknown parameters, bad
-    # values) on stderr, which fail the run too.
-    check = ["postfix check", 'test -z "$(postconf -n 2>&1 >/dev/null)" || { postconf -n >/dev/null; exit 1; }']
-    restart_on_change("Postfix", "postfix", changes, check=check, reload=True)
+    restart_on_change("Postfix", "postfix", changes, check=CHECKS, reload=True)

@@ -35,6 +35,8 @@ ONLINE_MODULES = (
     "mid",
 )
 
+CHECKS = ["rspamadm configtest -q"]  # before every restart, and before a generation switch restarts
+
 
 # Multimap rules whose maps are fetched from maps.rspamd.com; offline they
 # read an empty local map instead (turning multimap off would break the
@@ -130,7 +132,7 @@ def rspamd() -> None:
     enabled_and_running("Redis", layout.REDIS_SERVICE)
     # A restart, not a reload: a reload while Rspamd still compiles its
     # regexps (minutes under emulation) made its main process exit.
-    restart_on_change("Rspamd", "rspamd", changes, check=["rspamadm configtest -q"])
+    restart_on_change("Rspamd", "rspamd", changes, check=CHECKS)
     # systemd calls Rspamd started long before its milter listens (it compiles
     # its regexps first: minutes under emulation); until then Postfix passes
     # mail unfiltered and unsigned (milter_default_action = accept). So a

@@ -203,6 +203,12 @@ class Dns(Strict):
     dmarc_rua: Address | None = Field(None, description="Where aggregate reports go (rua=mailto:); default postmaster@<domain>.")
 
 
+class Generations(Strict):
+    """The host's record of its managed files after each converge that changed one (`february generations`)."""
+
+    keep: StrictInt = Field(10, ge=2, le=1000, description="Generations kept on the host; older ones are pruned.")
+
+
 class Firewall(Strict):
     enabled: Flag = Field(True, description="UFW on; turning it off needs i_accept_no_firewall: true as well.")
     i_accept_no_firewall: Flag = Field(False, description="Opt-in: allow enabled: false (every port open to the internet).")
@@ -275,6 +281,7 @@ class Settings(Strict):
     rspamd: Rspamd = Field(default_factory=Rspamd)
     dns: Dns = Field(default_factory=Dns)
     firewall: Firewall = Field(default_factory=Firewall)
+    generations: Generations = Field(default_factory=Generations)
     backup: Backup | None = Field(None, description="Scheduled restic backups of the mail, DKIM and TLS state; None: no backups.")
     apt_proxy: ProxyUrl | None = Field(None, description="HTTP proxy for apt (a package cache): http(s)://host[:port][/path].")
 

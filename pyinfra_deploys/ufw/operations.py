@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable
 from dataclasses import replace
 
-from pyinfra import host
+from pyinfra import host, logger
+from pyinfra import state as pyinfra_state
 from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 
 from pyinfra_deploys.layout import UFW_DEFAULTS
@@ -160,6 +161,8 @@ def rules(rules: list[UfwRule], exclusive: bool = True) -> Generator[StringComma
         if all(present.get(half.key()) == half for half in halves):
             continue
         changed = True
+        if pyinfra_state.config.DIFF:  # `pyinfra --diff` (`february diff`): the rule, never a secret
+            host.log(f"Will add ufw rule: {' '.join(rule.ufw_args())}", logger.info)
         yield _ufw(*rule.ufw_args())
         present.update((half.key(), half) for half in halves)
 
@@ -172,6 +175,8 @@ def rules(rules: list[UfwRule], exclusive: bool = True) -> Generator[StringComma
             changed = True
             # all halves unwanted: one delete of the rule as written, else per family
             for target in [rule] if len(unwanted) == len(halves) else unwanted:
+                if pyinfra_state.config.DIFF:
+                    host.log(f"Will delete ufw rule: {' '.join(replace(target, comment=None).ufw_args())}", logger.info)
                 yield _ufw("delete", *replace(target, comment=None).ufw_args())
 
     if not changed:

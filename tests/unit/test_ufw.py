@@ -33,12 +33,13 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import FactProcessError, OperationError
-from pyinfra.context import ctx_host
+from pyinfra.context import ctx_host, ctx_state
 
 from pyinfra_deploys.ufw import operations as ufw_operations
 from pyinfra_deploys.ufw.facts import UfwState, UfwStateValue
@@ -120,6 +121,7 @@ class FakeHost:
     def __init__(self, fact: UfwStateValue) -> None:
         self.fact = fact
         self.noop_description: str | None = None
+        self.logged: list[str] = []
 
     def get_fact(self, cls: type, *args: Any, **kwargs: Any) -> UfwStateValue:
         assert cls is UfwState and not args and not kwargs
@@ -128,19 +130,30 @@ class FakeHost:
     def noop(self, description: str) -> None:
         self.noop_description = description
 
+    def log(self, message: str, log_func: Any = None) -> None:
+        self.logged.append(message)
+
 
 def run_operation(
     name: str,
     kwargs: dict[str, Any],
     fact: UfwStateValue,
 ) -> tuple[list[str], str | None]:
+    commands, fake_host = run_on_fake_host(name, kwargs, fact)
+    return [command.get_raw_value() for command in commands], fake_host.noop_description
+
+
+def run_on_fake_host(
+    name: str, kwargs: dict[str, Any], fact: UfwStateValue, diff: bool = False
+) -> tuple[list[StringCommand], FakeHost]:
+    """The operation's commands on a fake host; ``diff`` as `pyinfra --diff` (`february diff`) sets it."""
     operation = getattr(ufw_operations, name)
     fake_host = FakeHost(fact)
-    with ctx_host.use(fake_host):
+    with ctx_host.use(fake_host), ctx_state.use(SimpleNamespace(config=SimpleNamespace(DIFF=diff))):
         commands = list(operation._inner(**kwargs))
     for command in commands:
         assert isinstance(command, StringCommand)
-    return [command.get_raw_value() for command in commands], fake_host.noop_description
+    return commands, fake_host
 
 
 # A model of ufw 0.36.2, for the second run of each case
@@ -261,6 +274,17 @@ class UfwModel:
 def load_case(path: Path) -> dict[str, Any]:
     case: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return case
+
+
+def test_with_diff_each_rule_added_and_deleted_is_logged_as_it_is_yielded() -> None:
+    case = load_case(CASES_DIR / "rules_exclusive_deletes_others_without_comment.json")
+    kwargs, fact = kwargs_from_json(case["kwargs"]), fact_from_json(case["fact"])
+    commands, fake_host = run_on_fake_host("rules", kwargs, fact, diff=True)
+    logged = [
+        line.replace("Will add ufw rule: ", "ufw ").replace("Will delete ufw rule: ", "ufw delete ") for line in fake_host.logged
+    ]
+    assert logged == [c.get_raw_value() for c in commands] and any(line.startswith("ufw delete") for line in logged)
+    assert run_on_fake_host("rules", kwargs, fact)[1].logged == []  # without --diff, nothing
 
 
 @pytest.mark.parametrize("case_path", CASES, ids=[path.stem for path in CASES])

@@ -46,7 +46,7 @@ VERSIONS = {
 }
 # The submission port counts concurrent sessions per client (limits.concurrent_connections,
 # 10 by default): the scanner stays well below.
-CONCURRENCY = int(__import__("os").environ.get("XCONC", "4"))
+CONCURRENCY = 4
 
 
 # Run in a process of its own: pyinfra, imported by the VM tests, patches

@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+"""February's generations, kept on the host as root: ``february-generation CONFIG COMMAND``.
+
+A generation is the content, mode and owner of every file the deploy
+manages, after a converge that changed one of them (NixOS's generations,
+for a mail host's configuration). The state (the mail, the DKIM keys, the
+TLS key and certificate) is never part of one. The deploy uploads this file
+verbatim (``roles/generations.py``) beside CONFIG, a JSON file rendered
+from ``layout`` and the settings, so no path is spelled here. It imports
+nothing but the standard library.
+
+Commands (one JSON line or plain lines on stdout, reasons on stderr):
+
+``record REVISION DIRTY SETTINGS_DIGEST REASON``
+    After a converge: record the managed files (listed by the converge
+    stamp) as a new generation unless they equal the current one's; prune
+    past ``keep``. Prints ``recorded N`` or ``unchanged N``.
+``list``
+    The generations as a JSON list, oldest first, the current one marked.
+``current``
+    The current generation's number (nothing when there is none).
+``switch N REASON``
+    Put generation N's files back. Every changed file is written, then the
+    whole set is validated (``validate``: postfix check, doveconf,
+    rspamadm configtest, ufw); if a check fails, the files are put back as
+    they were, nothing is reloaded, and the exit status is 2. Otherwise the
+    services whose files changed reload or restart, and the switch is
+    recorded as a new generation (as ``nixos-rebuild --rollback`` does).
+``verify SECONDS``
+    The checks a switch must pass (``verify_sections`` of the health
+    checks: services, ports, milter), retried until they pass or SECONDS
+    have gone; exit status 0 or 2, the failed checks on stderr.
+
+Exit status: 0 ok, 1 bad usage or unknown generation, 2 a failed check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Manifest = dict[str, str]  # path -> "sha256 mode uid gid", or "absent"
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path  # the generations folder (root only)
+    stamp: Path  # the converge stamp: its "path P" lines are the managed paths
+    keep: int  # generations kept
+    state_paths: tuple[str, ...]  # never part of a generation
+    validate: tuple[str, ...]  # shell commands that must pass before any reload
+    reload: tuple[tuple[str, str], ...]  # (path prefix, shell command) for changed files, in order
+    status_script: str  # the health checks (february-status) and their config
+    status_config: str
+    verify_sections: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: str) -> Config:
+        data = json.loads(Path(path).read_text())
+        return cls(
+            root=Path(data["root"]),
+            stamp=Path(data["stamp"]),
+            keep=int(data["keep"]),
+            state_paths=tuple(data["state_paths"]),
+            validate=tuple(data["validate"]),
+            reload=tuple((prefix, command) for prefix, command in data["reload"]),
+            status_script=data["status_script"],
+            status_config=data["status_config"],
+            verify_sections=tuple(data["verify_sections"]),
+        )
+
+
+def is_state(config: Config, path: str) -> bool:
+    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in config.state_paths)
+
+
+def managed_files(config: Config) -> list[str]:
+    """The regular files the last converge managed, state excluded (the stamp lists directories too)."""
+    if not config.stamp.exists():
+        return []
+    paths = [line[5:].strip() for line in config.stamp.read_text().splitlines()[2:] if line.startswith("path ")]
+    return sorted(p for p in paths if not is_state(config, p) and not Path(p).is_dir())
+
+
+def describe(path: str) -> str:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return "absent"
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return f"{digest} {info.st_mode & 0o7777:o} {info.st_uid} {info.st_gid}"
+
+
+def manifest_of(paths: list[str]) -> Manifest:
+    return {path: describe(path) for path in paths}
+
+
+# ----- the store: ROOT/N/{meta.json,manifest.json,files.tar}, ROOT/current -----
+
+
+def numbers(config: Config) -> list[int]:
+    if not config.root.is_dir():
+        return []
+    return sorted(int(p.name) for p in config.root.iterdir() if p.name.isdigit() and (p / "meta.json").exists())
+
+
+def current(config: Config) -> int | None:
+    marker = config.root / "current"
+    return int(marker.read_text()) if marker.exists() else None
+
+
+def read_manifest(config: Config, number: int) -> Manifest:
+    data: Manifest = json.loads((config.root / str(number) / "manifest.json").read_text())
+    return data
+
+
+def record(config: Config, revision: str, dirty: bool, settings_digest: str, reason: str, paths: list[str] | None = None) -> int:
+    """A new generation of ``paths`` (default: the managed files) unless they equal the current one; its number."""
+    paths = managed_files(config) if paths is None else paths
+    manifest = manifest_of(paths)
+    now = current(config)
+    if now is not None and read_manifest(config, now) == manifest:
+        print(f"unchanged {now}")
+        return now
+    config.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(config.root, 0o700)
+    number = max(numbers(config), default=0) + 1
+    work = Path(tempfile.mkdtemp(prefix=".new-", dir=config.root))
+    with tarfile.open(work / "files.tar", "w") as tar:
+        for path, entry in manifest.items():
+            if entry != "absent":
+                tar.add(path, arcname=path.lstrip("/"), recursive=False)
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    meta = {
+        "number": number,
+        "time": int(time.time()),
+        "revision": revision,
+        "dirty": dirty,
+        "settings_digest": settings_digest,
+        "reason": reason,
+        "files": len([e for e in manifest.values() if e != "absent"]),
+    }
+    (work / "meta.json").write_text(json.dumps(meta, sort_keys=True) + "\n")
+    work.rename(config.root / str(number))
+    marker = config.root / ".current.new"
+    marker.write_text(f"{number}\n")
+    marker.rename(config.root / "current")
+    for old in numbers(config)[: -config.keep]:
+        shutil.rmtree(config.root / str(old))
+    print(f"recorded {number}")
+    return number
+
+
+def listing(config: Config) -> list[dict[str, Any]]:
+    now = current(config)
+    found = []
+    for number in numbers(config):
+        meta = json.loads((config.root / str(number) / "meta.json").read_text())
+        found.append({**meta, "current": number == now})
+    return found
+
+
+# ----- switching -----
+
+
+def run(command: str) -> tuple[int, str, str]:
+    """A shell command's exit status, stdout and stderr."""
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+def put_files(tar_path: Path, manifest: Manifest, paths: list[str]) -> None:
+    """Make each of ``paths`` as ``manifest`` (from ``tar_path``) has it: written with its mode and owner, or removed."""
+    wanted = {p.lstrip("/") for p in paths if manifest.get(p, "absent") != "absent"}
+    for path in paths:
+        if manifest.get(path, "absent") == "absent" and os.path.lexists(path):
+            os.unlink(path)
+    if not wanted:
+        return
+    with tarfile.open(tar_path) as tar:
+        members = [m for m in tar.getmembers() if m.name in wanted]
+        for member in members:
+            target = Path("/") / member.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            assert source is not None, member.name
+            # Written beside, with its final mode and owner, then renamed over: never a
+            # moment with the new content under the old file's looser mode.
+            fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), member.mode & 0o7777)
+                os.fchown(handle.fileno(), member.uid, member.gid)
+                shutil.copyfileobj(source, handle)
+            os.rename(partial, target)
+
+
+def switch(config: Config, number: int, reason: str) -> int:
+    if number not in numbers(config):
+        print(f"no generation {number} (have: {' '.join(map(str, numbers(config))) or 'none'})", file=sys.stderr)
+        return 1
+    target = read_manifest(config, number)
+    now = current(config)
+    known = set(target) | set(read_manifest(config, now) if now is not None else {}) | set(managed_files(config))
+    before = manifest_of(sorted(known))
+    changed = sorted(p for p in known if before[p] != target.get(p, "absent"))
+    if not changed:
+        print(f"generation {number}: no file differs")
+        record_after_switch(config, number, reason, sorted(target))
+        return 0
+    with tempfile.TemporaryDirectory(dir=config.root) as scratch:
+        # The files as they are now, to put back if the set does not validate.
+        saved = Path(scratch) / "before.tar"
+        with tarfile.open(saved, "w") as tar:
+            for path in changed:
+                if before[path] != "absent":
+                    tar.add(path, arcname=path.lstrip("/"), recursive=False)
+        put_files(config.root / str(number) / "files.tar", target, changed)
+        for command in config.validate:
+            status, out, err = run(command)
+            if status != 0:
+                put_files(saved, before, changed)
+                print(f"validation failed: {command}: {(err or out).strip()[-600:]}", file=sys.stderr)
+                print("the files are as they were; nothing was reloaded", file=sys.stderr)
+                return 2
+    for path in changed:
+        print(f"changed {path}")
+    failed = False
+    for command in reloads_for(config, changed):
+        status, out, err = run(command)
+        print(f"{'ran' if status == 0 else 'FAILED'} {command}")
+        if status != 0:
+            print(f"{command}: {(err or out).strip()[-600:]}", file=sys.stderr)
+            failed = True
+    record_after_switch(config, number, reason, sorted(target))
+    return 2 if failed else 0
+
+
+def reloads_for(config: Config, changed: list[str]) -> list[str]:
+    """The reload or restart commands of the changed files, once each, in the configuration's order."""
+    commands: list[str] = []
+    for prefix, command in config.reload:
+        if any(path.startswith(prefix) for path in changed) and command not in commands:
+            commands.append(command)
+    return commands
+
+
+def record_after_switch(config: Config, number: int, reason: str, paths: list[str]) -> None:
+    meta = json.loads((config.root / str(number) / "meta.json").read_text())
+    record(config, meta["revision"], meta["dirty"], meta["settings_digest"], reason, paths=paths)
+
+
+def verify(config: Config, seconds: float) -> int:
+    """Retry the switch checks until they pass or ``seconds`` have gone."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status, output, err = run(f"{shlex.quote(config.status_script)} {shlex.quote(config.status_config)}")
+        try:
+            results = json.loads(output) if status in (0, 1, 2) else []
+        except json.JSONDecodeError:
+            results = []
+        output = output or err
+        failed = [r for r in results if r["section"] in config.verify_sections and r["level"] == "error"]
+        if results and not failed:
+            print("verified: " + ", ".join(sorted({r["section"] for r in results if r["section"] in config.verify_sections})))
+            return 0
+        if time.monotonic() > deadline:
+            for r in failed or [{"section": "checks", "name": "february-status", "message": output[-300:]}]:
+                print(f"failed check: {r['section']}: {r['name']}: {r['message']}", file=sys.stderr)
+            return 2
+        time.sleep(3)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 1
+    config, command, args = Config.load(argv[1]), argv[2], argv[3:]
+    if command == "record" and len(args) == 4:
+        record(config, args[0], args[1] == "1", args[2], args[3])
+        return 0
+    if command == "list" and not args:
+        print(json.dumps(listing(config)))
+        return 0
+    if command == "current" and not args:
+        now = current(config)
+        print("" if now is None else now)
+        return 0
+    if command == "switch" and len(args) == 2 and args[0].isdigit():
+        return switch(config, int(args[0]), args[1])
+    if command == "verify" and len(args) == 1 and args[0].isdigit():
+        return verify(config, float(args[0]))
+    print(f"bad usage: {' '.join(argv[2:])}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

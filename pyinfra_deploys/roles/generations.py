@@ -1,0 +1,100 @@
+"""Generations: the script that records and switches them (``pyinfra_deploys/generation.py``) and its configuration.
+
+The converge records a generation as its last step (``record_generation``,
+after the converge stamp, whose list of managed paths it reads). ``february
+generations`` lists them, ``february rollback`` switches to one, and
+``february deploy`` switches back by itself when a converge fails or the
+host fails its checks afterwards.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pyinfra.api import deploy
+from pyinfra.api.operation import OperationMeta
+from pyinfra.operations import files, server
+
+from pyinfra_deploys import generation, layout
+from pyinfra_deploys.repo import REPO
+from pyinfra_deploys.roles import dovecot, postfix, rspamd
+from pyinfra_deploys.settings.host import current
+from pyinfra_deploys.settings.model import Settings
+from pyinfra_deploys.stamp import manage_path
+
+SCRIPT_SOURCE = Path(generation.__file__)
+RECORD_OPERATION = "Record the generation"  # bookkeeping, not a change of the host's configuration (`february diff`)
+# The health checks' sections (pyinfra_deploys/health.py) a switch must pass.
+VERIFY_SECTIONS = ("Services", "Ports", "Rspamd")
+# What a changed file needs before it takes effect, in the order they run.
+RELOAD: tuple[tuple[str, str], ...] = (
+    (f"{layout.SYSTEMD_UNITS}/", "systemctl daemon-reload"),
+    (f"{layout.POSTFIX_DIR}/", "postfix reload"),
+    (layout.ALIASES, "postfix reload"),
+    (f"{layout.DOVECOT_DIR}/", "systemctl restart dovecot"),
+    (f"{layout.RSPAMD_LOCAL_D}/", "systemctl restart rspamd"),
+    (layout.RSPAMD_DROP_IN, "systemctl restart rspamd"),
+    *((path, "ufw reload") for path in layout.UFW_FILES),
+)
+
+
+def generations_config(s: Settings) -> dict[str, Any]:
+    """The script's configuration (``generation.Config``): from layout, the roles' checks and the settings."""
+    return {
+        "root": layout.GENERATIONS_DIR,
+        "stamp": layout.STAMP,
+        "keep": s.generations.keep,
+        "state_paths": list(layout.STATE_PATHS),
+        "validate": [*postfix.CHECKS, *dovecot.CHECKS, *rspamd.CHECKS],
+        "reload": [list(pair) for pair in RELOAD],
+        "status_script": layout.STATUS_SCRIPT,
+        "status_config": layout.STATUS_CONFIG,
+        "verify_sections": list(VERIFY_SECTIONS),
+    }
+
+
+def config_text(s: Settings) -> str:
+    return json.dumps(generations_config(s), indent=2, sort_keys=True) + "\n"
+
+
+@deploy("February generations")
+def generations() -> None:
+    manage_path(layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG)
+    files.put(
+        name=f"Place {layout.GENERATION_SCRIPT}",
+        src=str(SCRIPT_SOURCE),
+        dest=layout.GENERATION_SCRIPT,
+        mode="755",
+        user="root",
+        group="root",
+    )
+    files.put(
+        name=f"Place {layout.GENERATION_CONFIG}",
+        src=io.StringIO(config_text(current())),
+        dest=layout.GENERATION_CONFIG,
+        mode="644",
+        user="root",
+        group="root",
+    )
+
+
+def revision() -> tuple[str, bool]:
+    """The repository's git revision and whether its tree has changes; ("unknown", False) outside git."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown", False
+    return head.stdout.strip(), bool(dirty.stdout.strip())
+
+
+def record_generation(settings_digest: str) -> OperationMeta:
+    """The converge's last step: its managed files as a new generation, unless they equal the current one."""
+    rev, dirty = revision()
+    argv = [layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG, "record", rev, "1" if dirty else "0", settings_digest, "converge"]
+    return server.shell(name=RECORD_OPERATION, commands=[shlex.join(argv)])

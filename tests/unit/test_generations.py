@@ -1,0 +1,183 @@
+"""The host's generations script (pyinfra_deploys/generation.py), run here on a folder that stands in for the host."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyinfra_deploys import generation, layout
+from pyinfra_deploys.roles.generations import RELOAD, VERIFY_SECTIONS, generations_config
+from pyinfra_deploys.settings.model import Settings
+
+SCRIPT = Path(generation.__file__)
+
+
+class Host:
+    """A stand-in host under ``tmp``: managed files, a stamp listing them, a log of what ran."""
+
+    def __init__(self, tmp: Path, keep: int = 10, validate: str = "true") -> None:
+        self.tmp = tmp
+        self.log = tmp / "ran.log"
+        self.etc = tmp / "etc"
+        (self.etc / "postfix").mkdir(parents=True)
+        (self.etc / "dovecot").mkdir(parents=True)
+        (tmp / "state").mkdir()
+        self.config = tmp / "generations.json"
+        self.config.write_text(
+            json.dumps(
+                {
+                    "root": str(tmp / "generations"),
+                    "stamp": str(tmp / "converged"),
+                    "keep": keep,
+                    "state_paths": [str(tmp / "state")],
+                    "validate": [validate],
+                    "reload": [
+                        [f"{self.etc}/postfix/", f"echo postfix >> {self.log}"],
+                        [f"{self.etc}/dovecot/", f"echo dovecot >> {self.log}"],
+                    ],
+                    "status_script": str(tmp / "status"),
+                    "status_config": str(tmp / "status.json"),
+                    "verify_sections": ["Services"],
+                }
+            )
+        )
+        self.main_cf = self.etc / "postfix" / "main.cf"
+        self.users = self.etc / "dovecot" / "users"
+        self.key = tmp / "state" / "mail.key"
+
+    def write(self, path: Path, text: str, mode: int = 0o644) -> None:
+        path.write_text(text)
+        path.chmod(mode)
+
+    def stamp(self, *paths: Path) -> None:
+        listed = [*(f"path {p}" for p in paths), f"path {self.etc / 'postfix'}", "service postfix"]
+        (self.tmp / "converged").write_text("wanted\nobserved\n" + "\n".join(listed) + "\n")
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(SCRIPT), str(self.config), *args], capture_output=True, text=True)
+
+    def record(self) -> str:
+        done = self.run("record", "abc123", "0", "digest", "converge")
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def listing(self) -> list[dict]:
+        return json.loads(self.run("list").stdout)
+
+    def ran(self) -> list[str]:
+        return self.log.read_text().split() if self.log.exists() else []
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Host:
+    found = Host(tmp_path)
+    found.write(found.main_cf, "myhostname = one\n")
+    found.write(found.users, "alice:{SHA512-CRYPT}x\n", 0o640)
+    found.write(found.key, "KEY\n", 0o600)
+    found.stamp(found.main_cf, found.users, found.key)
+    return found
+
+
+def test_a_converge_records_the_managed_files_once_and_leaves_the_state_out(host: Host) -> None:
+    assert host.record() == "recorded 1"
+    assert host.record() == "unchanged 1"
+    manifest = json.loads((host.tmp / "generations" / "1" / "manifest.json").read_text())
+    assert sorted(manifest) == [str(host.users), str(host.main_cf)]  # no key (state), no folder
+    (only,) = host.listing()
+    assert only["number"] == 1 and only["current"] and only["revision"] == "abc123" and only["reason"] == "converge"
+    assert stat.S_IMODE(os.stat(host.tmp / "generations").st_mode) == 0o700
+
+
+def test_a_changed_file_or_mode_is_a_new_generation_and_old_ones_are_pruned(tmp_path: Path) -> None:
+    host = Host(tmp_path, keep=2)
+    host.stamp(host.main_cf)
+    for n, text in enumerate(["one", "two", "three"], start=1):
+        host.write(host.main_cf, f"myhostname = {text}\n")
+        assert host.record() == f"recorded {n}"
+    host.main_cf.chmod(0o600)
+    assert host.record() == "recorded 4"
+    assert [g["number"] for g in host.listing()] == [3, 4]
+
+
+def test_a_switch_puts_back_content_and_mode_reloads_only_what_changed_and_is_a_new_generation(host: Host) -> None:
+    host.record()
+    host.write(host.main_cf, "myhostname = two\n", 0o600)
+    host.record()
+    done = host.run("switch", "1", "rollback to 1")
+    assert done.returncode == 0, done.stderr
+    assert host.main_cf.read_text() == "myhostname = one\n"
+    assert stat.S_IMODE(host.main_cf.stat().st_mode) == 0o644
+    assert host.ran() == ["postfix"]  # Dovecot's files did not change
+    assert [(g["number"], g["reason"], g["current"]) for g in host.listing()] == [
+        (1, "converge", False),
+        (2, "converge", False),
+        (3, "rollback to 1", True),
+    ]
+
+
+def test_a_file_the_old_generation_did_not_have_is_removed(host: Host) -> None:
+    host.stamp(host.main_cf)
+    host.record()
+    extra = host.etc / "postfix" / "virtual_aliases"
+    host.write(extra, "a b\n")
+    host.stamp(host.main_cf, extra)
+    host.record()
+    assert host.run("switch", "1", "rollback to 1").returncode == 0
+    assert not extra.exists()
+
+
+def test_a_set_that_fails_validation_is_put_back_as_it_was_and_nothing_reloads(tmp_path: Path) -> None:
+    host = Host(tmp_path, validate=f"! grep -q broken {tmp_path}/etc/postfix/main.cf")
+    host.stamp(host.main_cf)
+    host.write(host.main_cf, "myhostname = broken\n")
+    host.record()
+    host.write(host.main_cf, "myhostname = fine\n", 0o640)
+    host.record()
+    done = host.run("switch", "1", "rollback to 1")
+    assert done.returncode == 2
+    assert "validation failed" in done.stderr and "nothing was reloaded" in done.stderr
+    assert host.main_cf.read_text() == "myhostname = fine\n"
+    assert stat.S_IMODE(host.main_cf.stat().st_mode) == 0o640
+    assert host.ran() == []
+    assert [g["number"] for g in host.listing() if g["current"]] == [2]
+
+
+def test_an_unknown_generation_is_refused(host: Host) -> None:
+    host.record()
+    done = host.run("switch", "7", "rollback to 7")
+    assert done.returncode == 1 and "no generation 7 (have: 1)" in done.stderr
+
+
+def test_verify_names_the_failed_check(host: Host) -> None:
+    report = [
+        {"section": "Services", "name": "dovecot", "level": "error", "message": "failed"},
+        {"section": "Disk", "name": "mail store", "level": "error", "message": "full"},
+    ]
+    status = host.tmp / "status"
+    status.write_text(f"#!/bin/sh\necho '{json.dumps(report)}'\nexit 2\n")
+    status.chmod(0o755)
+    done = host.run("verify", "0")
+    assert done.returncode == 2
+    assert "failed check: Services: dovecot: failed" in done.stderr and "Disk" not in done.stderr
+    status.write_text(f"#!/bin/sh\necho '{json.dumps(report[1:])}'\nexit 2\n")
+    assert host.run("verify", "0").returncode == 0  # only the switch's sections count
+
+
+def test_the_host_configuration_names_the_roles_checks_and_leaves_the_state_out() -> None:
+    config = generations_config(Settings())
+    assert config["root"] == layout.GENERATIONS_DIR and config["keep"] == 10
+    assert set(config["state_paths"]) == set(layout.STATE_PATHS)
+    assert "postfix check" in config["validate"] and "rspamadm configtest -q" in config["validate"]
+    assert config["verify_sections"] == list(VERIFY_SECTIONS)
+    assert next(prefix for prefix, _ in RELOAD) == f"{layout.SYSTEMD_UNITS}/"  # units reread before any restart
+
+
+def test_usage_errors_exit_1(host: Host) -> None:
+    assert host.run("switch", "one", "x").returncode == 1
+    assert host.run("frobnicate").returncode == 1
