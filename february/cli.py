@@ -197,7 +197,7 @@ def diff(inventory: Path = INVENTORY, host: str = HOST) -> None:
         raise typer.Exit(2)
     plan = parse(done.stdout, done.stderr, found.name)
     for line in plan.diff:
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if not plan.changes:
         console.print(f"{found.name}: no change")
         raise typer.Exit(0)

@@ -12,7 +12,7 @@ from february.remote import RemoteError, run
 from pyinfra_deploys import layout
 from pyinfra_deploys.settings.inventory import InventoryHost
 
-VERIFY_SECONDS = 180  # Rspamd takes a minute or more to listen again after a restart under emulation
+VERIFY_SECONDS = 90  # services just restarted by the converge or a switch come up within this (Rspamd under emulation)
 
 
 @dataclass(frozen=True)

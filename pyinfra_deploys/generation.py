@@ -26,6 +26,7 @@ Commands (one JSON line or plain lines on stdout, reasons on stderr):
     they were, nothing is reloaded, and the exit status is 2. Otherwise the
     services whose files changed reload or restart, and the switch is
     recorded as a new generation (as ``nixos-rebuild --rollback`` does).
+    The converge stamp of generation N comes back with its files.
 ``verify SECONDS``
     The checks a switch must pass (``verify_sections`` of the health
     checks: services, ports, milter), retried until they pass or SECONDS
@@ -131,6 +132,7 @@ def record(config: Config, revision: str, dirty: bool, settings_digest: str, rea
     manifest = manifest_of(paths)
     now = current(config)
     if now is not None and read_manifest(config, now) == manifest:
+        keep_stamp(config, config.root / str(now))
         print(f"unchanged {now}")
         return now
     config.root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -152,6 +154,7 @@ def record(config: Config, revision: str, dirty: bool, settings_digest: str, rea
         "files": len([e for e in manifest.values() if e != "absent"]),
     }
     (work / "meta.json").write_text(json.dumps(meta, sort_keys=True) + "\n")
+    keep_stamp(config, work)
     work.rename(config.root / str(number))
     marker = config.root / ".current.new"
     marker.write_text(f"{number}\n")
@@ -160,6 +163,27 @@ def record(config: Config, revision: str, dirty: bool, settings_digest: str, rea
         shutil.rmtree(config.root / str(old))
     print(f"recorded {number}")
     return number
+
+
+def keep_stamp(config: Config, folder: Path) -> None:
+    """The converge stamp beside the files it describes: a switch puts it back with them.
+
+    Not part of the comparison (a code change that changes no file gives a new
+    stamp, not a new generation): the current generation's copy is refreshed.
+    With it back, a host switched to a generation is "converged" for the
+    inventory that made that generation, and for no other (february diff).
+    """
+    if config.stamp.exists():
+        shutil.copy2(config.stamp, folder / ".stamp.new")
+        (folder / ".stamp.new").rename(folder / "stamp")
+
+
+def put_stamp(config: Config, number: int) -> None:
+    kept = config.root / str(number) / "stamp"
+    if kept.exists():
+        partial = config.stamp.with_name(config.stamp.name + ".switch")
+        shutil.copy2(kept, partial)
+        partial.rename(config.stamp)
 
 
 def listing(config: Config) -> list[dict[str, Any]]:
@@ -216,6 +240,7 @@ def switch(config: Config, number: int, reason: str) -> int:
     changed = sorted(p for p in known if before[p] != target.get(p, "absent"))
     if not changed:
         print(f"generation {number}: no file differs")
+        put_stamp(config, number)
         record_after_switch(config, number, reason, sorted(target))
         return 0
     with tempfile.TemporaryDirectory(dir=config.root) as scratch:
@@ -233,6 +258,7 @@ def switch(config: Config, number: int, reason: str) -> int:
                 print(f"validation failed: {command}: {(err or out).strip()[-600:]}", file=sys.stderr)
                 print("the files are as they were; nothing was reloaded", file=sys.stderr)
                 return 2
+    put_stamp(config, number)
     for path in changed:
         print(f"changed {path}")
     failed = False

@@ -234,9 +234,36 @@ def check_milter(config: Config, runner: Runner) -> list[Result]:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(TIMEOUT)
             sock.connect(address)
+            try:
+                negotiated = milter_negotiates(sock)
+            except OSError:
+                negotiated = False
     except OSError as error:
         return [result("Rspamd", "milter", ERROR, f"nothing listens on {config.milter}: {error}")]
-    return [result("Rspamd", "milter", OK, f"listening on {config.milter}")]
+    if not negotiated:
+        # Another service on that port (a setting that names Rspamd's controller or
+        # normal worker): Postfix's milter_default_action would let mail pass unscanned.
+        return [result("Rspamd", "milter", ERROR, f"{config.milter} answers, but not as a milter")]
+    return [result("Rspamd", "milter", OK, f"a milter answers on {config.milter}")]
+
+
+# The milter protocol's option negotiation (libmilter's SMFIC_OPTNEG): version 6,
+# every action, every protocol step; then SMFIC_QUIT.
+MILTER_OPTNEG = b"O" + (6).to_bytes(4, "big") + (0x1FF).to_bytes(4, "big") + (0x1FFFFF).to_bytes(4, "big")
+
+
+def milter_negotiates(sock: socket.socket) -> bool:
+    """Whether the peer answers the milter option negotiation with its own (an "O" packet)."""
+    sock.sendall(len(MILTER_OPTNEG).to_bytes(4, "big") + MILTER_OPTNEG)
+    head = b""
+    while len(head) < 5:
+        chunk = sock.recv(5 - len(head))
+        if not chunk:
+            return False
+        head += chunk
+    answered = head[4:5] == b"O" and 13 <= int.from_bytes(head[:4], "big") <= 65536
+    sock.sendall((1).to_bytes(4, "big") + b"Q")
+    return answered
 
 
 # ----- the mail queue -----

@@ -121,6 +121,21 @@ def test_a_switch_puts_back_content_and_mode_reloads_only_what_changed_and_is_a_
     ]
 
 
+def test_a_switch_puts_back_the_stamp_of_that_generation_and_a_new_stamp_alone_is_no_new_generation(host: Host) -> None:
+    stamp = host.tmp / "converged"
+    host.record()
+    first = stamp.read_text()
+    host.write(host.main_cf, "myhostname = two\n")
+    stamp.write_text(first.replace("wanted", "wanted-two"))
+    host.record()
+    stamp.write_text(first.replace("wanted", "wanted-three"))  # new code, the same files
+    assert host.record() == "unchanged 2"
+    assert host.run("switch", "1", "rollback to 1").returncode == 0
+    assert stamp.read_text() == first
+    assert host.run("switch", "2", "forward to 2").returncode == 0
+    assert stamp.read_text() == first.replace("wanted", "wanted-three")
+
+
 def test_a_file_the_old_generation_did_not_have_is_removed(host: Host) -> None:
     host.stamp(host.main_cf)
     host.record()

@@ -318,10 +318,32 @@ def test_the_milter_spellings() -> None:
     )
 
 
-def test_the_milter_listening_on_tcp_or_a_socket(tmp_path: Path) -> None:
+class FakeMilter:
+    """Answers the option negotiation on ``listening`` as libmilter does (``speaks``), or with an HTTP error."""
+
+    def __init__(self, listening: socket.socket, speaks: bool = True) -> None:
+        self.listening, self.speaks = listening, speaks
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        conn, _ = self.listening.accept()
+        with conn:
+            conn.recv(17)
+            if self.speaks:
+                reply = b"O" + (6).to_bytes(4, "big") + (0x1FF).to_bytes(4, "big") + (0).to_bytes(4, "big")
+                conn.sendall(len(reply).to_bytes(4, "big") + reply)
+            else:
+                conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+            conn.recv(5)
+
+
+def test_a_milter_answering_on_tcp_or_a_socket(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listening:
         spec = f"127.0.0.1:{listening.getsockname()[1]}"
-        assert levels(health.check_milter(config(tmp_path, milter=spec), fake_runner({}))) == {"milter": OK}
+        FakeMilter(listening)
+        [found] = health.check_milter(config(tmp_path, milter=spec), fake_runner({}))
+        assert found["level"] == OK and found["message"] == f"a milter answers on {spec}"
     [closed] = health.check_milter(config(tmp_path, milter=f"127.0.0.1:{closed_port()}"), fake_runner({}))
     assert closed["level"] == ERROR and "nothing listens" in closed["message"]
 
@@ -329,12 +351,22 @@ def test_the_milter_listening_on_tcp_or_a_socket(tmp_path: Path) -> None:
     with socket.socket(socket.AF_UNIX) as unix:
         unix.bind(str(path))
         unix.listen()
+        FakeMilter(unix)
         assert levels(health.check_milter(config(tmp_path, milter=str(path)), fake_runner({}))) == {"milter": OK}
     (tmp_path / "file").write_text("")
     [plain] = health.check_milter(config(tmp_path, milter=str(tmp_path / "file")), fake_runner({}))
     [missing] = health.check_milter(config(tmp_path, milter=str(tmp_path / "absent.sock")), fake_runner({}))
     assert (plain["level"], missing["level"]) == (ERROR, ERROR)
     assert "not a socket" in plain["message"] and "no socket" in missing["message"]
+
+
+def test_another_service_on_the_milter_port_is_an_error(tmp_path: Path) -> None:
+    """Rspamd's controller or normal worker named as the milter: it listens, but Postfix's milter calls fail."""
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        spec = f"127.0.0.1:{listening.getsockname()[1]}"
+        FakeMilter(listening, speaks=False)
+        [found] = health.check_milter(config(tmp_path, milter=spec), fake_runner({}))
+    assert found["level"] == ERROR and found["message"] == f"{spec} answers, but not as a milter"
 
 
 # ----- services, backups, reboot, updates -----

@@ -1,0 +1,131 @@
+"""Generations on the session's VM: one per converge that changed a file, a switch checked as a whole, an automatic rollback.
+
+The runtime failure is a setting that passes every static check: the milter
+set to 127.0.0.1:11333, where Rspamd's normal worker listens. The settings
+accept it (a loopback port), `postfix check` and `rspamadm configtest` pass,
+and something answers on that port; but it does not speak the milter
+protocol, so Postfix would pass mail unscanned and unsigned. `february deploy`
+must notice, put the previous generation back and say which check failed.
+
+The module leaves the host on the session converge's files and stamp (the
+rollback brings both back), so later tests see no change.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from february.paths import REPO
+from february.vm import lifecycle
+from pyinfra_deploys import layout
+from tests.vm.mailvm import MailVm, message
+
+WRONG_MILTER = "127.0.0.1:11333"  # Rspamd's normal worker, not its milter
+
+
+def february(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "february", *args], capture_output=True, text=True, cwd=REPO, timeout=1200)
+
+
+def generations(inventory: Path = lifecycle.VM_INVENTORY) -> list[dict[str, Any]]:
+    done = february("generations", "-i", str(inventory), "--json")
+    assert done.returncode == 0, done.stderr
+    listed: list[dict[str, Any]] = json.loads(done.stdout)
+    return listed
+
+
+def script(vm: MailVm, *args: str) -> subprocess.CompletedProcess[str]:
+    return vm.run(" ".join([layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG, *args]), check=False)
+
+
+@pytest.fixture(scope="module")
+def wrong_milter_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """inventory/vm.py with the VM group's overrides plus the milter on Rspamd's normal worker."""
+    folder = tmp_path_factory.mktemp("wrong-milter")
+    (folder / "group_data").symlink_to(REPO / "inventory" / "group_data")
+    overrides = copy.deepcopy(runpy.run_path(str(REPO / "inventory" / "group_data" / "vm.py"))["february_overrides"])
+    overrides["rspamd"]["milter"] = WRONG_MILTER
+    (host,) = runpy.run_path(str(lifecycle.VM_INVENTORY))["vm"]
+    name, data = host
+    path = folder / "wrong_milter.py"
+    path.write_text(f"vm = [({name!r}, {{**{data!r}, 'february_overrides': {overrides!r}}})]\n")
+    return path
+
+
+def test_the_session_converge_recorded_a_generation_without_the_state(mailvm: MailVm) -> None:
+    listed = generations()
+    now = [g for g in listed if g["current"]]
+    assert len(now) == 1 and now[0]["reason"] == "converge" and now[0]["files"] > 40
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert now[0]["revision"] == head
+    manifest = json.loads(mailvm.run(f"cat {layout.GENERATIONS_DIR}/{now[0]['number']}/manifest.json").stdout)
+    assert layout.POSTFIX_MAIN_CF in manifest and layout.DOVECOT_USERS in manifest
+    assert not [p for p in manifest if p.startswith(layout.STATE_PATHS)]
+    assert mailvm.host.file(layout.GENERATIONS_DIR).mode == 0o700
+
+
+def test_a_switch_to_a_set_that_fails_validation_changes_nothing_and_reloads_nothing(mailvm: MailVm) -> None:
+    good = next(g["number"] for g in generations() if g["current"])
+    before = mailvm.run(f"sha256sum {layout.POSTFIX_MAIN_CF}").stdout
+    # A hand edit recorded as a generation: an unknown parameter, which postconf warns about.
+    mailvm.run(f"echo 'february_test_unknown = 1' >> {layout.POSTFIX_MAIN_CF}")
+    assert script(mailvm, "record", "test", "0", "test", "hand-edit").stdout.strip() == f"recorded {good + 1}"
+    assert script(mailvm, "switch", str(good), "back").returncode == 0
+    assert mailvm.run(f"sha256sum {layout.POSTFIX_MAIN_CF}").stdout == before
+    since = mailvm.run("sleep 1; date -u '+%Y-%m-%d %H:%M:%S'").stdout.strip()
+    refused = script(mailvm, "switch", str(good + 1), "forward")
+    assert refused.returncode == 2
+    assert "validation failed" in refused.stderr and "february_test_unknown" in refused.stderr
+    assert mailvm.run(f"sha256sum {layout.POSTFIX_MAIN_CF}").stdout == before
+    assert "reload" not in mailvm.run(f"journalctl -q -u postfix --since '{since}' -o cat", check=False).stdout.lower()
+    assert [g["reason"] for g in generations()][-1] == "back"  # the refused switch recorded nothing
+
+
+def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm, wrong_milter_inventory: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    with mailvm.smtp() as client:
+        client.send_message(message("carol@example.net", "alice@example.test", f"before the switch {tag}"))
+    mailvm.wait_for_message("alice@example.test", f"before the switch {tag}")
+    good = next(g for g in generations() if g["current"])
+
+    done = february("deploy", str(wrong_milter_inventory))
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "Rspamd: milter" in done.stdout or "the converge failed" in done.stdout, done.stdout[-3000:]
+    assert f"is on generation {good['number']}'s files" in done.stdout, done.stdout[-3000:]
+
+    last = generations()[-1]
+    assert last["current"] and last["reason"].startswith("automatic rollback: ")
+    assert mailvm.run("postconf -h smtpd_milters").stdout.strip() == "inet:127.0.0.1:11332"
+    status = json.loads(mailvm.run(f"{layout.STATUS_SCRIPT} {layout.STATUS_CONFIG}", check=False).stdout)
+    assert [r["level"] for r in status if r["name"] == "milter"] == ["ok"]
+
+    with mailvm.smtp() as client:
+        client.send_message(message("carol@example.net", "alice@example.test", f"after the rollback {tag}"))
+    mailvm.wait_for_message("alice@example.test", f"after the rollback {tag}")
+    with mailvm.submission("alice@example.test") as client:
+        client.send_message(message("alice@example.test", "dave@example.net", f"signed after the rollback {tag}"))
+    assert "DKIM-Signature:" in mailvm.wait_for_relayed(f"signed after the rollback {tag}")["data"]
+
+
+def test_the_rolled_back_host_shows_the_way_forward_and_no_change_for_its_own_inventory(
+    mailvm: MailVm, wrong_milter_inventory: Path
+) -> None:
+    before = mailvm.run(f"sha256sum {layout.POSTFIX_MAIN_CF} {layout.rspamd_local('worker-proxy.inc')}").stdout
+    forward = february("diff", "-i", str(wrong_milter_inventory))
+    assert forward.returncode == 1, forward.stdout[-3000:] + forward.stderr[-2000:]
+    assert f"+ smtpd_milters = inet:{WRONG_MILTER}" in forward.stdout, forward.stdout[-3000:]
+    assert "- smtpd_milters = inet:127.0.0.1:11332" in forward.stdout
+    assert "systemctl restart rspamd" in forward.stdout and "postfix reload" in forward.stdout
+    assert mailvm.run(f"sha256sum {layout.POSTFIX_MAIN_CF} {layout.rspamd_local('worker-proxy.inc')}").stdout == before
+    # The rollback brought the session converge's stamp back: for the VM's own inventory, nothing to do.
+    same = february("diff", "-i", str(lifecycle.VM_INVENTORY))
+    assert same.returncode == 0 and "no change" in same.stdout, same.stdout[-3000:] + same.stderr[-2000:]
