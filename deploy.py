@@ -7,7 +7,6 @@ command; anything changed or drifted runs every role, then records a
 generation when a managed file changed (pyinfra_deploys/roles/generations.py).
 """
 
-import hashlib
 from typing import cast
 
 from pyinfra import host
@@ -27,8 +26,7 @@ from pyinfra_deploys.roles.updates import updates
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 
 secrets = current_secrets()
-settings_json = stamp.settings_json(current())
-wanted = stamp.wanted_digest(settings_json, secrets.stamp_values())
+wanted = stamp.wanted_digest(stamp.settings_json(current()), secrets.stamp_values())
 
 if not baking() and stamp.already_converged(wanted):
     host.noop("February is converged: settings, code and the observed state match the stamp")
@@ -47,4 +45,4 @@ else:
     if not baking():
         stamp.write_stamp(wanted)
         # The managed files as a generation (`february generations`), after the stamp that lists them.
-        record_generation(hashlib.sha256(settings_json.encode()).hexdigest())
+        record_generation(stamp.settings_digest(current()))

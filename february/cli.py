@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import click
 import typer
+from rich.console import Console
 
 from february.paths import REPO
 from images import oses
@@ -40,6 +41,8 @@ from pyinfra_deploys.settings.inventory import InventoryHost
 if TYPE_CHECKING:
     from images.seed import HostIdentity
 
+# Results on stdout (to read or pipe); progress and errors on stderr (images.progress.console).
+out = Console(highlight=False, soft_wrap=True)
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 vm_app = typer.Typer(help="The local February VM (Ubuntu 24.04, under QEMU).")
 image_app = typer.Typer(help="The golden image.")
@@ -142,17 +145,17 @@ def deploy(
     status = subprocess.call(argv)
     if status == 0:
         with stage(f"Checks of {found.name} after the converge"):
-            checked = generations.verify(found)
+            checked = generations.verify(found, generations.AFTER_CONVERGE_SECONDS)
         if checked.ok:
-            console.print(checked.out.strip())
+            out.print(checked.out.strip())
             raise typer.Exit(0)
         failure = "the host failed its checks: " + "; ".join(checked.err.strip().splitlines())
     else:
         failure = f"the converge failed (pyinfra exited {status})"
-    console.print(f"[red]{failure}[/red]")
+    out.print(failure, style="red", markup=False)
     if not rollback or before is None:
         why = "--no-rollback" if not rollback else "the host had no generation before this converge"
-        console.print(f"no automatic rollback ({why})")
+        out.print(f"no automatic rollback ({why})")
         raise typer.Exit(2)
     _switch(found, before, f"automatic rollback: {failure}"[:300])
     raise typer.Exit(2)
@@ -164,16 +167,16 @@ def _switch(found: InventoryHost, number: int, reason: str) -> bool:
 
     with stage(f"Switch {found.name} to generation {number}"):
         switched = generations.switch(found, number, reason)
-    console.print(switched.out.strip())
+    out.print(switched.out.strip())
     if not switched.ok:
-        console.print(f"[red]{switched.err.strip()}[/red]")
+        out.print(switched.err.strip(), style="red", markup=False)
         return False
     with stage(f"Checks of {found.name} on generation {number}"):
-        checked = generations.verify(found)
+        checked = generations.verify(found, generations.AFTER_SWITCH_SECONDS)
     if not checked.ok:
-        console.print(f"[red]{checked.err.strip()}[/red]")
+        out.print(checked.err.strip(), style="red", markup=False)
         return False
-    console.print(f"{found.name} is on generation {number}'s files: {checked.out.strip()}")
+    out.print(f"{found.name} is on generation {number}'s files: {checked.out.strip()}")
     return True
 
 
@@ -192,22 +195,22 @@ def diff(inventory: Path = INVENTORY, host: str = HOST) -> None:
     with stage(f"Dry run on {found.name}"):
         done = subprocess.run([*argv, "--dry", "--diff", "--json"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
-        console.print(f"[red]the dry run failed (pyinfra exited {done.returncode})[/red]")
-        console.print("\n".join(done.stderr.strip().splitlines()[-15:]), markup=False)
+        out.print(f"the dry run failed (pyinfra exited {done.returncode})", style="red")
+        out.print("\n".join(done.stderr.strip().splitlines()[-15:]), markup=False)
         raise typer.Exit(2)
     plan = parse(done.stdout, done.stderr, found.name)
     for line in plan.diff:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     if not plan.changes:
-        console.print(f"{found.name}: no change")
+        out.print(f"{found.name}: no change")
         raise typer.Exit(0)
-    console.print(f"\n[bold]{found.name}: {len(plan.changes)} change(s)[/bold]")
+    out.print(f"\n[bold]{found.name}: {len(plan.changes)} change(s)[/bold]")
     for name in plan.changes:
-        console.print(f"  {name}", markup=False)
+        out.print(f"  {name}", markup=False)
     if plan.services:
-        console.print("[bold]then, for the changed files[/bold]")
+        out.print("[bold]then, for the changed files[/bold]")
         for command in plan.services:
-            console.print(f"  {command}", markup=False)
+            out.print(f"  {command}", markup=False)
     raise typer.Exit(1)
 
 
@@ -237,7 +240,7 @@ def generations_list(
         table.add_row(
             "*" if g["current"] else "", str(g["number"]), generations.when(g["time"]), rev, str(g["files"]), g["reason"]
         )
-    console.print(table)
+    out.print(table)
 
 
 @app.command()
@@ -374,11 +377,17 @@ def status(
 
     from rich.console import Console
 
-    from february.status import fetch, render
+    from february import generations
+    from february.remote import RemoteError
+    from february.status import fetch, generation_check, render
     from pyinfra_deploys import health
 
     found = _host(inventory, host, check_files=False)
     results = fetch(found)
+    try:
+        results.append(generation_check(found, generations.listing(found)))
+    except RemoteError as error:
+        results.append(health.result("Generation", "current", health.WARNING, str(error)))
     if as_json:
         typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
     else:

@@ -49,6 +49,20 @@ def fetch(found: InventoryHost) -> list[dict[str, str]]:
     return parse_report(found.name, done.stdout)
 
 
+def generation_check(found: InventoryHost, generations: list[dict[str, Any]]) -> dict[str, str]:
+    """Whether the host's current generation was made from this inventory's settings (checked here: the host cannot know)."""
+    from pyinfra_deploys.stamp import settings_digest
+
+    now = next((g for g in generations if g["current"]), None)
+    if now is None:
+        return health.result("Generation", "current", health.WARNING, "no generation yet (converge: february deploy)")
+    number, reason = now["number"], now["reason"]
+    if now["settings_digest"] != settings_digest(found.settings):
+        message = f"generation {number} ({reason}) was made from other settings than this inventory's: february diff"
+        return health.result("Generation", "current", health.WARNING, message)
+    return health.result("Generation", "current", health.OK, f"generation {number} ({reason}), from this inventory's settings")
+
+
 def render(results: list[dict[str, str]], console: Console, title: str | None = None) -> None:
     """Each section as a heading, then one line per check: ✓ ok, ! warning, ✖ error."""
     if title:

@@ -148,6 +148,11 @@ def write_stamp(wanted: str) -> OperationMeta:
     return server.shell(name=STAMP_OPERATION, commands=[command])
 
 
+def settings_digest(settings: BaseModel) -> str:
+    """What a generation records of the settings that made it (`february status` compares it with the inventory's)."""
+    return hashlib.sha256(settings_json(settings).encode()).hexdigest()
+
+
 def settings_json(settings: BaseModel) -> str:
     """The settings as canonical JSON (sorted keys): the same settings give the same text."""
     return json.dumps(json.loads(settings.model_dump_json()), sort_keys=True)

@@ -196,3 +196,12 @@ def test_the_host_configuration_names_the_roles_checks_and_leaves_the_state_out(
 def test_usage_errors_exit_1(host: Host) -> None:
     assert host.run("switch", "one", "x").returncode == 1
     assert host.run("frobnicate").returncode == 1
+
+
+def test_a_rollback_goes_by_default_to_the_generation_before_the_current_one() -> None:
+    from february.generations import previous
+
+    listed = [{"number": n, "current": n == 5} for n in (3, 4, 5, 6)]
+    assert previous(listed) == 4
+    assert previous([{"number": 1, "current": True}]) is None
+    assert previous([]) is None

@@ -581,3 +581,21 @@ def test_the_script_runs_alone_under_the_system_python(tmp_path: Path, sample: d
     assert done.returncode == health.exit_code(results) == 2, done.stderr  # at least the milter and the certificate
     assert {"milter": ERROR, "expiry": ERROR, "security updates": WARNING}.items() <= levels(results).items()
     assert "backups" in levels(results)  # the sample has none: said so
+
+
+# ----- the generation (checked by the CLI: only the inventory knows its settings) -----
+
+
+def test_the_current_generation_is_compared_with_the_inventorys_settings(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from february.status import generation_check
+    from pyinfra_deploys.settings.model import Settings
+    from pyinfra_deploys.stamp import settings_digest
+
+    found: Any = SimpleNamespace(settings=Settings())
+    mine = {"number": 3, "reason": "converge", "current": True, "settings_digest": settings_digest(Settings())}
+    assert generation_check(found, [{**mine, "number": 2, "current": False}, mine])["level"] == OK
+    other = generation_check(found, [{**mine, "settings_digest": "0" * 64}])
+    assert other["level"] == WARNING and "february diff" in other["message"]
+    assert generation_check(found, [])["level"] == WARNING

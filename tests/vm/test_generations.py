@@ -1,11 +1,14 @@
 """Generations on the session's VM: one per converge that changed a file, a switch checked as a whole, an automatic rollback.
 
 The runtime failure is a setting that passes every static check: the milter
-set to 127.0.0.1:11333, where Rspamd's normal worker listens. The settings
-accept it (a loopback port), `postfix check` and `rspamadm configtest` pass,
-and something answers on that port; but it does not speak the milter
-protocol, so Postfix would pass mail unscanned and unsigned. `february deploy`
-must notice, put the previous generation back and say which check failed.
+set to 127.0.0.1:6379, where Redis listens. The settings accept it (a
+loopback port), `postfix check` and `rspamadm configtest` pass, and something
+answers on that port (the converge's wait for the milter passes); but it does
+not speak the milter protocol, so Postfix would pass mail unscanned and
+unsigned. `february deploy` must notice, put the previous generation back and
+say which check failed. (Rspamd's own ports are no such failure: on
+127.0.0.1:11333 the proxy takes the address from the normal worker, and the
+milter works.)
 
 The module leaves the host on the session converge's files and stamp (the
 rollback brings both back), so later tests see no change.
@@ -29,7 +32,7 @@ from february.vm import lifecycle
 from pyinfra_deploys import layout
 from tests.vm.mailvm import MailVm, message
 
-WRONG_MILTER = "127.0.0.1:11333"  # Rspamd's normal worker, not its milter
+WRONG_MILTER = "127.0.0.1:6379"  # Redis (Rspamd's), not a milter
 
 
 def february(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,7 +52,7 @@ def script(vm: MailVm, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def wrong_milter_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """inventory/vm.py with the VM group's overrides plus the milter on Rspamd's normal worker."""
+    """inventory/vm.py with the VM group's overrides plus the milter on Redis's port."""
     folder = tmp_path_factory.mktemp("wrong-milter")
     (folder / "group_data").symlink_to(REPO / "inventory" / "group_data")
     overrides = copy.deepcopy(runpy.run_path(str(REPO / "inventory" / "group_data" / "vm.py"))["february_overrides"])
@@ -99,7 +102,8 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
 
     done = february("deploy", str(wrong_milter_inventory))
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "Rspamd: milter" in done.stdout or "the converge failed" in done.stdout, done.stdout[-3000:]
+    # Smtpd waits for the milter before its greeting, so port 25 fails its check as well.
+    assert f"failed check: Rspamd: milter: {WRONG_MILTER} answers, but not as a milter" in done.stdout, done.stdout[-3000:]
     assert f"is on generation {good['number']}'s files" in done.stdout, done.stdout[-3000:]
 
     last = generations()[-1]

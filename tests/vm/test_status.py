@@ -42,6 +42,7 @@ def test_a_healthy_vm_is_all_green_but_for_what_an_offline_host_cannot_know(mail
     for service in (*layout.MAIL_SERVICES, layout.REDIS_SERVICE):
         assert found[("Services", service)] == ("ok", "active")
     assert {name for section, name in found if section == "Ports"} == {"smtp (25)", "submission (587)", "imaps (993)"}
+    assert found[("Generation", "current")][0] == "ok"  # made from inventory/vm.py's settings
 
 
 def test_the_report_reads_as_headings_and_marks(mailvm: MailVm) -> None:
