@@ -6,6 +6,7 @@ Templates live under ``files/`` at the path they are written to, plus
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,14 @@ def place(
             **with_layout(context),
         )
     return files.put(name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group)
+
+
+def place_own(dest: str, source: Path | None = None, text: str | None = None) -> OperationMeta:
+    """One of the deploy's own files, root's: a script of ours uploaded verbatim (``source``, 755) or JSON it wrote (``text``, 644)."""
+    manage_path(dest)
+    src: str | io.StringIO = str(source) if source is not None else io.StringIO(text or "")
+    mode = "755" if source is not None else "644"
+    return files.put(name=f"Place {dest}", src=src, dest=dest, mode=mode, user="root", group="root")
 
 
 def absent(path: str, name: str | None = None) -> OperationMeta:

@@ -9,7 +9,6 @@ host fails its checks afterwards.
 
 from __future__ import annotations
 
-import io
 import json
 import shlex
 import subprocess
@@ -18,14 +17,14 @@ from typing import Any
 
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 
 from pyinfra_deploys import generation, layout
+from pyinfra_deploys.place import place_own
 from pyinfra_deploys.repo import REPO
 from pyinfra_deploys.roles import dovecot, postfix, rspamd
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
-from pyinfra_deploys.stamp import manage_path
 
 SCRIPT_SOURCE = Path(generation.__file__)
 RECORD_OPERATION = "Record the generation"  # bookkeeping, not a change of the host's configuration (`february diff`)
@@ -64,23 +63,8 @@ def config_text(s: Settings) -> str:
 
 @deploy("February generations")
 def generations() -> None:
-    manage_path(layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG)
-    files.put(
-        name=f"Place {layout.GENERATION_SCRIPT}",
-        src=str(SCRIPT_SOURCE),
-        dest=layout.GENERATION_SCRIPT,
-        mode="755",
-        user="root",
-        group="root",
-    )
-    files.put(
-        name=f"Place {layout.GENERATION_CONFIG}",
-        src=io.StringIO(config_text(current())),
-        dest=layout.GENERATION_CONFIG,
-        mode="644",
-        user="root",
-        group="root",
-    )
+    place_own(layout.GENERATION_SCRIPT, source=SCRIPT_SOURCE)
+    place_own(layout.GENERATION_CONFIG, text=config_text(current()))
 
 
 def revision() -> tuple[str, bool]:

@@ -9,19 +9,17 @@ configured) it reads from ``layout.STATUS_CONFIG``, written here from
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 from pyinfra.api import deploy
-from pyinfra.operations import files
 
 from pyinfra_deploys import health, layout
+from pyinfra_deploys.place import place_own
 from pyinfra_deploys.roles.firewall import IMAPS_PORT, SMTP_PORT, SUBMISSION_PORT
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.settings.model import Settings
-from pyinfra_deploys.stamp import manage_path
 
 SCRIPT_SOURCE = Path(health.__file__)
 
@@ -56,23 +54,7 @@ def config_text(s: Settings) -> str:
 
 @deploy("February status")
 def status() -> None:
-    manage_path(layout.STATUS_SCRIPT)
-    files.put(
-        name=f"Place {layout.STATUS_SCRIPT}",
-        src=str(SCRIPT_SOURCE),
-        dest=layout.STATUS_SCRIPT,
-        mode="755",
-        user="root",
-        group="root",
-    )
+    place_own(layout.STATUS_SCRIPT, source=SCRIPT_SOURCE)
     if baking():  # the configuration names the host: written at its first converge
         return
-    manage_path(layout.STATUS_CONFIG)
-    files.put(
-        name=f"Place {layout.STATUS_CONFIG}",
-        src=io.StringIO(config_text(current())),
-        dest=layout.STATUS_CONFIG,
-        mode="644",
-        user="root",
-        group="root",
-    )
+    place_own(layout.STATUS_CONFIG, text=config_text(current()))

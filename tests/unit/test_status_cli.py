@@ -11,12 +11,13 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from february import cli
+from february import cli, generations
 from february import status as status_cli
 from february.remote import RemoteError
 from pyinfra_deploys import health
 from pyinfra_deploys.health import ERROR, OK, WARNING
 from pyinfra_deploys.settings import load_settings
+from pyinfra_deploys.stamp import settings_digest
 
 # ----- `february status`: rendering and exit status -----
 
@@ -55,12 +56,29 @@ def test_the_command_exits_with_the_worst_level(
 ) -> None:
     found = SimpleNamespace(name="mail", settings=load_settings(sample))
     monkeypatch.setattr(cli, "_host", lambda inventory, host, check_files=True: found)
-    monkeypatch.setattr(status_cli, "fetch", lambda host: report)
+    monkeypatch.setattr(status_cli, "fetch", lambda host: list(report))
+    # The host's current generation was made from these settings: one more line, ok.
+    current = {"number": 2, "reason": "converge", "current": True, "settings_digest": settings_digest(found.settings)}
+    monkeypatch.setattr(generations, "listing", lambda host: [current])
     shown = CliRunner().invoke(cli.app, ["status", "-i", "inventory/hosts.py"])
     assert shown.exit_code == code, shown.output
+    assert "✓ current: generation 2 (converge), from this inventory's settings" in shown.output
     assert "mail (mail.yourdomain.com)" in shown.output and "✓ postfix: active" in shown.output
     as_json = CliRunner().invoke(cli.app, ["status", "--json"])
-    assert as_json.exit_code == code and json.loads(as_json.output) == report
+    assert as_json.exit_code == code and json.loads(as_json.output)[:-1] == report
+
+
+def test_a_host_without_generations_is_a_warning(monkeypatch: pytest.MonkeyPatch, sample: dict[str, Any]) -> None:
+    found = SimpleNamespace(name="mail", settings=load_settings(sample))
+    monkeypatch.setattr(cli, "_host", lambda inventory, host, check_files=True: found)
+    monkeypatch.setattr(status_cli, "fetch", lambda host: REPORT[:1])
+
+    def missing(host: Any) -> list[dict[str, Any]]:
+        raise RemoteError("mail: listing generations exited 127:  (converge the host first: february deploy)")
+
+    monkeypatch.setattr(generations, "listing", missing)
+    shown = CliRunner().invoke(cli.app, ["status", "-i", "inventory/hosts.py"])
+    assert shown.exit_code == 1 and "! current: mail: listing generations exited 127" in shown.output
 
 
 def test_fetch_runs_the_script_with_its_configuration_and_reads_every_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
