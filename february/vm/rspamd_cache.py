@@ -40,7 +40,7 @@ def push(host: InventoryHost) -> int:
         for path in files:
             tar.add(path, arcname=path.name)
     unpack = f"tar -C {RSPAMD_DIR} --no-same-owner -xf - && chown {RSPAMD_USER}:{RSPAMD_USER} {RSPAMD_DIR}/*.hs*"
-    subprocess.run([*ssh_argv(host), as_root(host, unpack)], input=archive.getvalue(), check=True, capture_output=True)
+    _remote(host, unpack, archive.getvalue())
     return len(files)
 
 
@@ -69,5 +69,6 @@ def pull(host: InventoryHost) -> int:
     return len(names)
 
 
-def _remote(host: InventoryHost, command: str) -> bytes:
-    return subprocess.run([*ssh_argv(host), as_root(host, command)], check=True, capture_output=True).stdout
+def _remote(host: InventoryHost, command: str, stdin: bytes | None = None) -> bytes:
+    """``command`` as root on the VM, ``stdin`` fed to it; its stdout."""
+    return subprocess.run([*ssh_argv(host), as_root(host, command)], input=stdin, check=True, capture_output=True).stdout

@@ -20,7 +20,7 @@ def test_pull_copies_only_new_names_and_ignores_odd_ones(monkeypatch: pytest.Mon
     monkeypatch.setattr(rspamd_cache, "cache_dir", lambda: tmp_path)
     asked: list[str] = []
 
-    def remote(host: Any, command: str) -> bytes:
+    def remote(host: Any, command: str, stdin: bytes | None = None) -> bytes:
         asked.append(command)
         if "find" in command:
             return f"{KEPT}\n{NEW}\nnot-a-database.hs\n".encode()
