@@ -45,9 +45,16 @@ def sample(secrets_dir: Path) -> dict[str, Any]:
 
 
 # Files that run at the end, in this order (the rest keep pytest's order): the
-# health check judges everything the VM tests did to the session's VM; the
-# owner's path then ends that VM for good (it is the server that dies).
-RUN_LAST = ("tests/vm/test_health.py", "tests/image/test_owner_path.py")
+# golden image's own tests wait for the bake, which runs meanwhile in the
+# background (tests/image/conftest.py); the health check judges everything the
+# VM tests did to the session's VM; the owner's path then ends that VM for good
+# (it is the server that dies).
+RUN_LAST = (
+    "tests/image/test_artifacts.py",
+    "tests/image/test_secrets.py",
+    "tests/vm/test_health.py",
+    "tests/image/test_owner_path.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -4,6 +4,9 @@ The bake runs with canary secrets where the settings point at the relay
 password and a mailbox hash (FEBRUARY_SETTINGS_DIR), and with its throwaway
 SSH key kept, so the scan can prove none of them reached the image.
 
+The bake starts in a process of its own as soon as the session has collected
+a test that needs it (BakeJob), so it overlaps the unit and VM tests; the
+tests that use it run after the VM tests (tests/conftest.py's RUN_LAST).
 Everything lives under .state/bake-test/ and is rebuilt each session;
 FEBRUARY_IMAGE_REUSE=1 keeps it (with its canaries and build key) and lets
 the content-addressed cache return the image when nothing changed.
@@ -15,6 +18,8 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +27,9 @@ from typing import Any
 
 import pytest
 
-from february.paths import state_dir
+from february.paths import REPO, state_dir
 from february.vm.secrets import hash_password
 from images.manifest import MANIFEST
-from images.pipeline import build
 
 TIMINGS: dict[str, float] = {}
 
@@ -73,36 +77,83 @@ def _canaries(settings_dir: Path) -> dict[str, str]:
     return {"relay password": relay.read_text().strip(), "mailbox hash": mailbox.read_text().strip()}
 
 
+class BakeJob:
+    """The session's bake in a process of its own (tests/image/bake_job.py), started early, awaited by `baked`."""
+
+    def __init__(self) -> None:
+        self.root = state_dir() / "bake-test"
+        self.settings_dir = self.root / "settings"
+        self.key_dir = self.root / "buildkey"
+        self.output = self.root / "images"
+        self.result = self.root / "bake.json"
+        self.log = self.root / "bake.log"
+        self.canaries: dict[str, str] = {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if self.process is not None:
+            return
+        reuse = os.environ.get("FEBRUARY_IMAGE_REUSE") == "1" and self.settings_dir.exists() and self.key_dir.exists()
+        if not reuse:
+            shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.result.unlink(missing_ok=True)
+        self.canaries = _canaries(self.settings_dir)
+        argv = [sys.executable, "-m", "tests.image.bake_job", str(self.output), str(self.key_dir), str(self.result)]
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "FEBRUARY_SETTINGS_DIR": str(self.settings_dir)},
+            )  # fmt: skip
+
+    def wait(self) -> Path:
+        self.start()
+        assert self.process is not None
+        began = time.monotonic()
+        status = self.process.wait()
+        TIMINGS["bake_waited_s"] = time.monotonic() - began
+        if status != 0 or not self.result.exists():
+            tail = self.log.read_text(errors="replace")[-4000:]
+            raise AssertionError(f"the bake failed (exit status {status}; {self.log}):\n{tail}")
+        done = json.loads(self.result.read_text())
+        TIMINGS["bake_s"] = done["seconds"]
+        return Path(done["folder"])
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+BAKE = BakeJob()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the bake as soon as a collected test needs it: it runs while the unit and VM tests do."""
+    if session.config.option.collectonly:
+        return
+    if any("baked" in getattr(item, "fixturenames", ()) for item in session.items):
+        BAKE.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    BAKE.stop()  # an interrupted session leaves no Packer behind
+
+
 @pytest.fixture(scope="session")
 def baked() -> Baked:
-    root = state_dir() / "bake-test"
-    settings_dir = root / "settings"
-    key_dir = root / "buildkey"
-    reuse = os.environ.get("FEBRUARY_IMAGE_REUSE") == "1" and settings_dir.exists() and key_dir.exists()
-    if not reuse:
-        shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
-    canaries = _canaries(settings_dir)
-    output = root / "images"
-    previous = os.environ.get("FEBRUARY_SETTINGS_DIR")
-    os.environ["FEBRUARY_SETTINGS_DIR"] = str(settings_dir)
-    try:
-        began = time.monotonic()
-        folder = build(output, build_key_dir=key_dir)
-        TIMINGS["bake_s"] = time.monotonic() - began
-    finally:
-        if previous is None:
-            os.environ.pop("FEBRUARY_SETTINGS_DIR", None)
-        else:
-            os.environ["FEBRUARY_SETTINGS_DIR"] = previous
+    folder = BAKE.wait()
     manifest = json.loads((folder / MANIFEST).read_text())
     return Baked(
-        root=root,
-        output=output,
+        root=BAKE.root,
+        output=BAKE.output,
         folder=folder,
         manifest=manifest,
-        build_key=key_dir / "build_ed25519",
-        canaries=canaries,
+        build_key=BAKE.key_dir / "build_ed25519",
+        canaries=BAKE.canaries,
     )
 
 

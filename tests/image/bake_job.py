@@ -1,0 +1,34 @@
+"""The session's bake, run in a process of its own so it overlaps the VM tests.
+
+    python -m tests.image.bake_job OUTPUT BUILD_KEY_DIR RESULT
+
+Started by tests/image/conftest.py as soon as a session has collected a test
+that needs the golden image; the `baked` fixture waits for it. A process, not
+a thread: the bake reads FEBRUARY_SETTINGS_DIR (the canary settings), which
+must not change the environment of the tests running meanwhile. On success it
+writes RESULT, a JSON object with the image folder and the bake's seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from images.pipeline import build
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    output, key_dir, result = (Path(arg) for arg in argv[1:])
+    began = time.monotonic()
+    folder = build(output, build_key_dir=key_dir)
+    result.write_text(json.dumps({"folder": str(folder), "seconds": round(time.monotonic() - began, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
