@@ -29,7 +29,8 @@ Commands (one JSON line or plain lines on stdout, reasons on stderr):
     The converge stamp of generation N comes back with its files.
 ``verify SECONDS``
     The checks a switch must pass (``verify_sections`` of the health
-    checks: services, ports, milter), retried until they pass or SECONDS
+    checks: services, ports, milter, and a local delivery: a probe message
+    into the first mailbox, deleted once it arrived), retried until they pass or SECONDS
     have gone; exit status 0 or 2, the failed checks on stderr.
 
 Exit status: 0 ok, 1 bad usage or unknown generation, 2 a failed check.
@@ -290,7 +291,7 @@ def verify(config: Config, seconds: float) -> int:
     """Retry the switch checks until they pass or ``seconds`` have gone."""
     deadline = time.monotonic() + seconds
     while True:
-        status, output, err = run(f"{shlex.quote(config.status_script)} {shlex.quote(config.status_config)}")
+        status, output, err = run(f"{shlex.quote(config.status_script)} {shlex.quote(config.status_config)} --deliver")
         try:
             results = json.loads(output) if status in (0, 1, 2) else []
         except json.JSONDecodeError:

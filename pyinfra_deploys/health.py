@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import smtplib
 import socket
 import ssl
@@ -91,6 +92,10 @@ class Config:
     reboot_required: str
     apt_check: str
     apt_lists: str
+    # The delivery probe (``--deliver``): who receives it and who sends it; None: no mailbox to deliver to.
+    probe_mailbox: str | None = None
+    probe_sender: str = "root"
+    sendmail: str = "sendmail"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
@@ -494,6 +499,58 @@ def check_updates(config: Config, runner: Runner) -> list[Result]:
     return [updates_result(len(names), names)]
 
 
+# ----- a local delivery (--deliver: after a switch, not on every status run) -----
+
+PROBE_HEADER = "X-February-Probe"
+DELIVERY_SECONDS = 30  # for the probe to reach the mailbox
+
+
+def probe_message(config: Config, token: str, now: float) -> str:
+    """A small, well-formed message (Date and Message-ID, so Rspamd has no reason to file it as spam)."""
+    domain = config.hostname.partition(".")[2] or config.hostname
+    return (
+        f"From: February health check <{config.probe_sender}>\n"
+        f"To: <{config.probe_mailbox}>\n"
+        f"Subject: February delivery probe {token}\n"
+        f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(now))}\n"
+        f"Message-ID: <{token}@{domain}>\n"
+        f"{PROBE_HEADER}: {token}\n"
+        "\n"
+        "A probe of February's health check after a configuration switch; it is deleted once it has arrived.\n"
+    )
+
+
+def check_delivery(config: Config, runner: Runner, now: float) -> list[Result]:
+    """Sendmail -> cleanup (the milter) -> queue -> LMTP -> the mailbox, seen by Dovecot; then the probe is expunged.
+
+    The expunge takes every probe in the mailbox: one sent while the host was
+    broken may have arrived since.
+    """
+    name = "local delivery"
+    if config.probe_mailbox is None:
+        return [result("Delivery", name, WARNING, "no mailbox to deliver a probe to")]
+    token = os.urandom(8).hex()
+    text = probe_message(config, token, now)
+    send = f"printf %s {shlex.quote(text)} | {shlex.quote(config.sendmail)} -i -f {shlex.quote(config.probe_sender)} -- {shlex.quote(config.probe_mailbox)}"
+    status, _, err = runner(["sh", "-c", send])
+    if status != 0:
+        return [result("Delivery", name, ERROR, f"sendmail failed: {last_line(err)}")]
+    began = time.monotonic()
+    search = ["doveadm", "search", "-u", config.probe_mailbox, "mailbox", "*", "header", PROBE_HEADER, token]
+    while True:
+        status, out, err = runner(search)
+        if status == 0 and out.strip():
+            break
+        if time.monotonic() - began > DELIVERY_SECONDS:
+            return [result("Delivery", name, ERROR, f"the probe did not reach {config.probe_mailbox} in {DELIVERY_SECONDS} s")]
+        time.sleep(1)
+    seconds = time.monotonic() - began
+    status, _, err = runner(["doveadm", "expunge", "-u", config.probe_mailbox, "mailbox", "*", "header", PROBE_HEADER, ""])
+    if status != 0:
+        return [result("Delivery", name, WARNING, f"probe {token} arrived, but was not deleted: {last_line(err)}")]
+    return [result("Delivery", name, OK, f"probe {token} reached {config.probe_mailbox} in {seconds:.0f} s and was deleted")]
+
+
 # ----- all of them -----
 
 SECTIONS: list[tuple[str, Callable[[Config, Runner, float], list[Result]]]] = [
@@ -526,21 +583,26 @@ def run_section(
     return out
 
 
-def run_checks(config: Config, runner: Runner = run, now: float | None = None) -> list[Result]:
-    """All sections at once (each mostly waits: on a port, a command, the resolver), their results in SECTIONS' order."""
+def run_checks(config: Config, runner: Runner = run, now: float | None = None, deliver: bool = False) -> list[Result]:
+    """All sections at once (each mostly waits: on a port, a command, the resolver), their results in SECTIONS' order.
+
+    ``deliver`` adds the delivery probe (a message into the first mailbox).
+    """
     now = time.time() if now is None else now
-    with ThreadPoolExecutor(max_workers=len(SECTIONS)) as pool:
-        sections = list(pool.map(lambda entry: run_section(entry[0], entry[1], config, runner, now), SECTIONS))
-    return [line for lines in sections for line in lines]
+    sections = [*SECTIONS, ("Delivery", check_delivery)] if deliver else SECTIONS
+    with ThreadPoolExecutor(max_workers=len(sections)) as pool:
+        found = list(pool.map(lambda entry: run_section(entry[0], entry[1], config, runner, now), sections))
+    return [line for lines in found for line in lines]
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: february-status CONFIG (the JSON the deploy writes)", file=sys.stderr)
+    deliver = argv[2:] == ["--deliver"]
+    if len(argv) != 2 and not deliver:
+        print("usage: february-status CONFIG [--deliver] (CONFIG: the JSON the deploy writes)", file=sys.stderr)
         return 2
     with open(argv[1]) as file:
         config = Config.from_dict(json.load(file))
-    results = run_checks(config)
+    results = run_checks(config, deliver=deliver)
     print(json.dumps(results, indent=1, ensure_ascii=False))
     return exit_code(results)
 

@@ -132,6 +132,7 @@ BACKUP_STATUS = f"{RECORDS_DIR}/backup-last-success"
 STATUS_SCRIPT = "/usr/local/sbin/february-status"  # pyinfra_deploys/health.py, uploaded verbatim
 STATUS_CONFIG = "/etc/february/status.json"  # the host's paths, services and ports for it (roles/status.py)
 REBOOT_REQUIRED = "/var/run/reboot-required"  # written by packages that need a reboot (.pkgs beside it names them)
+SENDMAIL = "/usr/sbin/sendmail"  # the local submission program (the health check's delivery probe)
 APT_CHECK = "/usr/lib/update-notifier/apt-check"  # update-notifier-common's counter, when installed
 APT_LISTS = "/var/lib/apt/lists"  # the package lists apt last downloaded
 

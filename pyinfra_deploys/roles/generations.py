@@ -29,7 +29,7 @@ from pyinfra_deploys.settings.model import Settings
 SCRIPT_SOURCE = Path(generation.__file__)
 RECORD_OPERATION = "Record the generation"  # bookkeeping, not a change of the host's configuration (`february diff`)
 # The health checks' sections (pyinfra_deploys/health.py) a switch must pass.
-VERIFY_SECTIONS = ("Services", "Ports", "Rspamd")
+VERIFY_SECTIONS = ("Services", "Ports", "Rspamd", "Delivery")
 # What a changed file needs before it takes effect, in the order they run.
 RELOAD: tuple[tuple[str, str], ...] = (
     (f"{layout.SYSTEMD_UNITS}/", "systemctl daemon-reload"),

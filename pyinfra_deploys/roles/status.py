@@ -45,6 +45,9 @@ def status_config(s: Settings) -> dict[str, Any]:
         "reboot_required": layout.REBOOT_REQUIRED,
         "apt_check": layout.APT_CHECK,
         "apt_lists": layout.APT_LISTS,
+        "probe_mailbox": next(iter(s.mailboxes), None),
+        "probe_sender": f"postmaster@{s.domain}",
+        "sendmail": layout.SENDMAIL,
     }
 
 

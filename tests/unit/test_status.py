@@ -526,10 +526,10 @@ def test_main_prints_json_and_exits_with_the_worst_level(
 ) -> None:
     path = tmp_path / "status.json"
     path.write_text(config_text(load_settings(sample)))
-    seen: list[Config] = []
+    seen: list[tuple[Config, bool]] = []
 
-    def checks(c: Config) -> list[dict[str, str]]:
-        seen.append(c)
+    def checks(c: Config, deliver: bool) -> list[dict[str, str]]:
+        seen.append((c, deliver))
         return [health.result("Disk", "mail store", WARNING, "25 % free")]
 
     monkeypatch.setattr(health, "run_checks", checks)
@@ -537,8 +537,92 @@ def test_main_prints_json_and_exits_with_the_worst_level(
     assert json.loads(capsys.readouterr().out) == [
         {"section": "Disk", "name": "mail store", "level": "warning", "message": "25 % free"}
     ]
-    assert seen[0].hostname == "mail.yourdomain.com" and seen[0].ports[2] == Port("imaps", "127.0.0.1", 993, "tls")
+    c, deliver = seen[0]
+    assert c.hostname == "mail.yourdomain.com" and c.ports[2] == Port("imaps", "127.0.0.1", 993, "tls") and not deliver
+    assert (c.probe_mailbox, c.probe_sender) == ("you@yourdomain.com", "postmaster@yourdomain.com")
+    assert health.main(["february-status", str(path), "--deliver"]) == 1 and seen[1][1] is True
     assert health.main(["february-status"]) == 2
+    assert health.main(["february-status", str(path), "--other"]) == 2
+
+
+# ----- the delivery probe (after a switch) -----
+
+
+class FakeMailbox:
+    """sendmail and doveadm on a mailbox: a sent probe shows in a search after ``delay`` searches."""
+
+    def __init__(self, delay: int = 1, sendmail_status: int = 0) -> None:
+        self.delay, self.sendmail_status = delay, sendmail_status
+        self.calls: list[list[str]] = []
+        self.sent = ""
+        self.expunged = False
+
+    def __call__(self, argv: list[str]) -> tuple[int, str, str]:
+        self.calls.append(argv)
+        if argv[:2] == ["sh", "-c"]:
+            self.sent = argv[2]
+            return self.sendmail_status, "", "sendmail: fatal: no queue" if self.sendmail_status else ""
+        if argv[:2] == ["doveadm", "search"]:
+            self.delay -= 1
+            return (0, "guid 1\n", "") if self.delay < 0 else (0, "", "")
+        if argv[:2] == ["doveadm", "expunge"]:
+            self.expunged = True
+            return 0, "", ""
+        return 127, "", "not found"
+
+
+def test_the_probe_is_sent_found_and_expunged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    mailbox = FakeMailbox(delay=2)
+    c = config(tmp_path, probe_mailbox="alice@example.test", probe_sender="postmaster@example.test")
+    [line] = health.check_delivery(c, mailbox, NOW)
+    assert (line["section"], line["name"], line["level"]) == ("Delivery", "local delivery", OK)
+    token = line["message"].split()[1]
+    assert f"X-February-Probe: {token}" in mailbox.sent and "-f postmaster@example.test -- alice@example.test" in mailbox.sent
+    assert mailbox.calls[1] == [
+        "doveadm",
+        "search",
+        "-u",
+        "alice@example.test",
+        "mailbox",
+        "*",
+        "header",
+        "X-February-Probe",
+        token,
+    ]
+    # Every probe goes, also one that arrived late from an earlier check.
+    assert mailbox.calls[-1] == [
+        "doveadm",
+        "expunge",
+        "-u",
+        "alice@example.test",
+        "mailbox",
+        "*",
+        "header",
+        "X-February-Probe",
+        "",
+    ]
+    assert mailbox.expunged and len(mailbox.calls) == 5
+
+
+def test_a_probe_that_does_not_arrive_or_cannot_be_sent_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(health, "DELIVERY_SECONDS", 0)
+    c = config(tmp_path, probe_mailbox="alice@example.test")
+    [lost] = health.check_delivery(c, FakeMailbox(delay=10**6), NOW)
+    assert lost["level"] == ERROR and lost["message"] == "the probe did not reach alice@example.test in 0 s"
+    [unsent] = health.check_delivery(c, FakeMailbox(sendmail_status=75), NOW)
+    assert unsent["level"] == ERROR and unsent["message"] == "sendmail failed: sendmail: fatal: no queue"
+    [nobody] = health.check_delivery(config(tmp_path), FakeMailbox(), NOW)
+    assert nobody["level"] == WARNING
+
+
+def test_the_delivery_section_runs_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    c = config(tmp_path, probe_mailbox="alice@example.test")
+    assert "Delivery" not in {r["section"] for r in health.run_checks(c, FakeMailbox(), NOW)}
+    delivered = [r for r in health.run_checks(c, FakeMailbox(), NOW, deliver=True) if r["section"] == "Delivery"]
+    assert [r["level"] for r in delivered] == [OK]
 
 
 # ----- the configuration the deploy writes -----

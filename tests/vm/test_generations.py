@@ -116,7 +116,9 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
     # Smtpd waits for the milter before its greeting, so port 25 fails its check as well.
     assert f"failed check: Rspamd: milter: {WRONG_MILTER} answers, but not as a milter" in done.stdout, done.stdout[-3000:]
-    assert f"is on generation {good['number']}'s files" in done.stdout, done.stdout[-3000:]
+    assert f"is on generation {good['number']}'s files: verified: Delivery, Ports, Rspamd, Services" in done.stdout, done.stdout[
+        -3000:
+    ]
 
     last = generations()[-1]
     assert last["current"] and last["reason"].startswith("automatic rollback: ")

@@ -67,3 +67,19 @@ def test_a_stopped_dovecot_turns_its_lines_red_and_the_exit_status_2(mailvm: Mai
     assert found[("Services", "postfix")] == ("ok", "active")
     _, again = report(mailvm)
     assert again[("Services", "dovecot")] == ("ok", "active")
+
+
+def test_the_delivery_probe_goes_through_postfix_into_the_mailbox_and_is_deleted(mailvm: MailVm) -> None:
+    """What a switch's checks add (`--deliver`): a message through Postfix and LMTP, seen by Dovecot, then gone."""
+    done = mailvm.run(f"{layout.STATUS_SCRIPT} {layout.STATUS_CONFIG} --deliver", check=False)
+    delivery = [r for r in json.loads(done.stdout) if r["section"] == "Delivery"]
+    assert [(r["name"], r["level"]) for r in delivery] == [("local delivery", "ok")], delivery
+    token = delivery[0]["message"].split()[1]
+    assert delivery[0]["message"].startswith(f"probe {token} reached alice@example.test in ")
+    # Postfix's cleanup logged it (the milter saw it there), and Dovecot no longer has it.
+    assert f"message-id=<{token}@example.test>" in mailvm.run(f"journalctl -q -u 'postfix*' -g {token} -o cat").stdout
+    found = mailvm.run(f"doveadm search -u alice@example.test mailbox '*' header X-February-Probe {token}").stdout
+    assert found.strip() == ""
+    # Without --deliver (february status, the daily run) nothing is sent.
+    plain = json.loads(mailvm.run(f"{layout.STATUS_SCRIPT} {layout.STATUS_CONFIG}", check=False).stdout)
+    assert "Delivery" not in {r["section"] for r in plain}
