@@ -12,7 +12,7 @@
     february rollback [N] -i INV [--host H]             back to generation N (default: the one before)
     february dns -i INV [--host H]  the DNS records it needs (A, MX, SPF, DKIM, DMARC)
     february backup now|list|restore -i INV [--host H]   its restic backups
-    february status -i INV [--host H] [--json]          its live health (exit 0 ok, 1 warning, 2 error)
+    february status -i INV [--host H] [--json] [--resolver A]   its live health (exit 0 ok, 1 warning, 2 error)
     february hash-password          make a password hash for a mailbox
 
 Every command that talks to a host takes --inventory/--host: the local VM
@@ -368,8 +368,11 @@ def status(
     inventory: Path = INVENTORY,
     host: str = HOST,
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON (section, name, level, message)."),
+    resolver: str = typer.Option(
+        None, help="Also check the DNS records as this resolver (ADDRESS or ADDRESS:PORT) publishes them, against `february dns`."
+    ),
 ) -> None:
-    """Check the live host: services, ports, milter, queue, certificate, disk, backups, reboot, updates.
+    """Check the live host: services, ports, milter, queue, certificate, disk, backups, reboot, updates (and DNS with --resolver).
 
     Exit status: 0 when all is ok, 1 with any warning, 2 with any error.
     """
@@ -378,16 +381,24 @@ def status(
     from rich.console import Console
 
     from february import generations
-    from february.remote import RemoteError
+    from february.dns_check import parse_resolver, published_results, resolver_lookup
+    from february.remote import RemoteError, dkim_records
     from february.status import fetch, generation_check, render
     from pyinfra_deploys import health
 
+    if resolver is not None:
+        try:
+            nameserver = parse_resolver(resolver)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--resolver") from None
     found = _host(inventory, host, check_files=False)
     results = fetch(found)
     try:
         results.append(generation_check(found, generations.listing(found)))
     except RemoteError as error:
         results.append(health.result("Generation", "current", health.WARNING, str(error)))
+    if resolver is not None:
+        results += published_results(found.settings, dkim_records(found), resolver_lookup(*nameserver))
     if as_json:
         typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
     else:

@@ -96,6 +96,9 @@ class Config:
     probe_mailbox: str | None = None
     probe_sender: str = "root"
     sendmail: str = "sendmail"
+    # The change notices (``--notify``): where the last run's levels are kept, and who is told.
+    last: str | None = None
+    notify_to: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
@@ -499,6 +502,18 @@ def check_updates(config: Config, runner: Runner) -> list[Result]:
     return [updates_result(len(names), names)]
 
 
+# ----- mail from the host (the delivery probe, the change notices) -----
+
+
+def send_mail(config: Config, runner: Runner, recipient: str, text: str) -> tuple[int, str, str]:
+    """``text`` (a whole message) handed to the host's sendmail, from ``probe_sender``: through Postfix and its milter."""
+    command = (
+        f"printf %s {shlex.quote(text)} | {shlex.quote(config.sendmail)} -i "
+        f"-f {shlex.quote(config.probe_sender)} -- {shlex.quote(recipient)}"
+    )
+    return runner(["sh", "-c", command])
+
+
 # ----- a local delivery (--deliver: after a switch, not on every status run) -----
 
 PROBE_HEADER = "X-February-Probe"
@@ -530,9 +545,7 @@ def check_delivery(config: Config, runner: Runner, now: float) -> list[Result]:
     if config.probe_mailbox is None:
         return [result("Delivery", name, WARNING, "no mailbox to deliver a probe to")]
     token = os.urandom(8).hex()
-    text = probe_message(config, token, now)
-    send = f"printf %s {shlex.quote(text)} | {shlex.quote(config.sendmail)} -i -f {shlex.quote(config.probe_sender)} -- {shlex.quote(config.probe_mailbox)}"
-    status, _, err = runner(["sh", "-c", send])
+    status, _, err = send_mail(config, runner, config.probe_mailbox, probe_message(config, token, now))
     if status != 0:
         return [result("Delivery", name, ERROR, f"sendmail failed: {last_line(err)}")]
     began = time.monotonic()
@@ -595,13 +608,85 @@ def run_checks(config: Config, runner: Runner = run, now: float | None = None, d
     return [line for lines in found for line in lines]
 
 
+# ----- the change notices (--notify: the daily timer) -----
+
+MARKS = {OK: "✓", WARNING: "!", ERROR: "✖"}
+
+
+def levels_of(results: Iterable[Result]) -> dict[str, str]:
+    """Each check's level by "section: name" (the messages carry ages and sizes that change every day)."""
+    return {f"{r['section']}: {r['name']}": r["level"] for r in results}
+
+
+def summary(results: list[Result]) -> str:
+    counts = {level: sum(r["level"] == level for r in results) for level in LEVELS}
+    return f"{counts[OK]} ok, {counts[WARNING]} warning{'s' * (counts[WARNING] != 1)}, {counts[ERROR]} error{'s' * (counts[ERROR] != 1)}"
+
+
+def changes(before: dict[str, str] | None, results: list[Result]) -> list[str]:
+    """What a notice must say: each check whose level changed (or, on the first run, each one not ok)."""
+    now = levels_of(results)
+    if before is None:
+        return [f"{key}: {level}" for key, level in now.items() if level != OK]
+    lines = [f"{key}: {before.get(key, 'new')} -> {level}" for key, level in now.items() if before.get(key) != level]
+    lines += [f"{key}: {level} -> gone" for key, level in before.items() if key not in now]
+    return lines
+
+
+def notice(config: Config, results: list[Result], changed: list[str], now: float) -> str:
+    report = [f"{MARKS[r['level']]} {r['section']}: {r['name']}: {r['message']}" for r in results]
+    return (
+        f"From: February health check <{config.probe_sender}>\n"
+        f"To: <{config.notify_to}>\n"
+        f"Subject: February status of {config.hostname} changed: {summary(results)}\n"
+        f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(now))}\n"
+        f"Message-ID: <{os.urandom(8).hex()}@{config.hostname}>\n"
+        "Content-Type: text/plain; charset=utf-8\n"
+        "\n"
+        "What changed since the last check:\n"
+        + "".join(f"  {line}\n" for line in changed)
+        + "\nThe whole report:\n"
+        + "".join(f"  {line}\n" for line in report)
+        + "\n(february status gives the same; this host checks itself daily: february-status.timer)\n"
+    )
+
+
+def notify(config: Config, results: list[Result], runner: Runner, now: float) -> tuple[int, str]:
+    """Mail ``notify_to`` when a check's level changed since the last run; the levels are kept only once told."""
+    if config.last is None or config.notify_to is None:
+        return 2, "no notice: the configuration names no recipient or state file"
+    last = Path(config.last)
+    try:
+        before: dict[str, str] | None = json.loads(last.read_text())["levels"]
+    except (OSError, ValueError, KeyError, TypeError):
+        before = None  # the first run (or a state file that is not ours): say what is not ok
+    changed = changes(before, results)
+    if changed:
+        status, _, err = send_mail(config, runner, config.notify_to, notice(config, results, changed, now))
+        if status != 0:
+            return 2, f"the notice to {config.notify_to} could not be sent: {last_line(err)}"
+    tmp = last.with_name(last.name + ".tmp")
+    tmp.write_text(json.dumps({"levels": levels_of(results), "at": now}, indent=1) + "\n")
+    tmp.replace(last)
+    if changed:
+        return 0, f"{summary(results)}; {len(changed)} change(s) mailed to {config.notify_to}"
+    return 0, f"{summary(results)}; unchanged, nothing mailed"
+
+
+USAGE = "usage: february-status CONFIG [--deliver | --notify] (CONFIG: the JSON the deploy writes)"
+
+
 def main(argv: list[str]) -> int:
-    deliver = argv[2:] == ["--deliver"]
-    if len(argv) != 2 and not deliver:
-        print("usage: february-status CONFIG [--deliver] (CONFIG: the JSON the deploy writes)", file=sys.stderr)
+    deliver, notifying = argv[2:] == ["--deliver"], argv[2:] == ["--notify"]
+    if len(argv) != 2 and not (deliver or notifying):
+        print(USAGE, file=sys.stderr)
         return 2
     with open(argv[1]) as file:
         config = Config.from_dict(json.load(file))
+    if notifying:
+        status, said = notify(config, run_checks(config), run, time.time())
+        print(said, file=sys.stderr if status else sys.stdout)
+        return status
     results = run_checks(config, deliver=deliver)
     print(json.dumps(results, indent=1, ensure_ascii=False))
     return exit_code(results)

@@ -131,6 +131,12 @@ BACKUP_STATUS = f"{RECORDS_DIR}/backup-last-success"
 
 STATUS_SCRIPT = "/usr/local/sbin/february-status"  # pyinfra_deploys/health.py, uploaded verbatim
 STATUS_CONFIG = "/etc/february/status.json"  # the host's paths, services and ports for it (roles/status.py)
+# The daily run that mails the owner when the result changed (`february-status CONFIG --notify`).
+STATUS_SERVICE = "february-status.service"
+STATUS_TIMER = "february-status.timer"
+STATUS_SERVICE_FILE = f"{SYSTEMD_UNITS}/{STATUS_SERVICE}"
+STATUS_TIMER_FILE = f"{SYSTEMD_UNITS}/{STATUS_TIMER}"
+STATUS_LAST = f"{RECORDS_DIR}/status-last.json"  # the levels the last notified run saw
 REBOOT_REQUIRED = "/var/run/reboot-required"  # written by packages that need a reboot (.pkgs beside it names them)
 SENDMAIL = "/usr/sbin/sendmail"  # the local submission program (the health check's delivery probe)
 APT_CHECK = "/usr/lib/update-notifier/apt-check"  # update-notifier-common's counter, when installed

@@ -88,10 +88,15 @@ def cold_converge(config: VmConfig = DEFAULT, inventory: Path = VM_INVENTORY, ho
     return lines
 
 
+# The lab host's public address as its A record publishes it: a documentation
+# address (RFC 5737), never contacted; the VM's real address is QEMU's.
+LAB_PUBLIC_ADDRESS = "192.0.2.25"
+
+
 def publish_dns(config: VmConfig = DEFAULT, host: InventoryHost | None = None) -> None:
     """Put the host's DNS records (with its DKIM key) into the fake DNS; default: the VM inventory's host."""
     host = host or vm_host(config)
-    write_zone("\n".join(zone_lines(host.settings, dkim_records(host))) + "\n")
+    write_zone("\n".join(zone_lines(host.settings, dkim_records(host), LAB_PUBLIC_ADDRESS)) + "\n")
 
 
 def up(config: VmConfig = DEFAULT) -> None:

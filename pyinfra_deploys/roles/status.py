@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from pyinfra.api import deploy
+from pyinfra.operations import systemd
+from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import health, layout
-from pyinfra_deploys.place import place_own
+from pyinfra_deploys.place import place, place_own
 from pyinfra_deploys.roles.firewall import IMAPS_PORT, SMTP_PORT, SUBMISSION_PORT
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.settings.model import Settings
+from pyinfra_deploys.stamp import manage_service
 
 SCRIPT_SOURCE = Path(health.__file__)
 
@@ -48,6 +51,8 @@ def status_config(s: Settings) -> dict[str, Any]:
         "probe_mailbox": next(iter(s.mailboxes), None),
         "probe_sender": f"postmaster@{s.domain}",
         "sendmail": layout.SENDMAIL,
+        "last": layout.STATUS_LAST,
+        "notify_to": f"postmaster@{s.domain}",
     }
 
 
@@ -61,3 +66,8 @@ def status() -> None:
     if baking():  # the configuration names the host: written at its first converge
         return
     place_own(layout.STATUS_CONFIG, text=config_text(current()))
+    # The same checks daily; the owner is mailed when a level changed (health.notify).
+    units = [place(layout.STATUS_SERVICE_FILE), place(layout.STATUS_TIMER_FILE)]
+    systemd.daemon_reload(name="systemd reads the status units", _if=any_changed(*units))
+    manage_service(layout.STATUS_TIMER)
+    systemd.service(name="Status timer enabled and running", service=layout.STATUS_TIMER, running=True, enabled=True)

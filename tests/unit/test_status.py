@@ -641,6 +641,7 @@ def test_the_configuration_comes_from_layout_and_the_settings(sample: dict[str, 
     assert (c.cert, c.key, c.mail_store, c.milter) == (layout.TLS_CERT, layout.TLS_KEY, layout.VMAIL_DIR, "127.0.0.1:11332")
     assert (c.backup_status, c.backup_service) == (None, None)  # the sample has no backups
     assert written["reboot_required"] == layout.REBOOT_REQUIRED
+    assert (c.last, c.notify_to, c.sendmail) == (layout.STATUS_LAST, "postmaster@yourdomain.com", layout.SENDMAIL)
 
     password = secrets_dir / "restic.password"
     password.write_text("restic-password-generated-at-test-time\n")
@@ -683,3 +684,50 @@ def test_the_current_generation_is_compared_with_the_inventorys_settings(tmp_pat
     other = generation_check(found, [{**mine, "settings_digest": "0" * 64}])
     assert other["level"] == WARNING and "february diff" in other["message"]
     assert generation_check(found, [])["level"] == WARNING
+
+
+# ----- the change notices (the daily timer: february-status CONFIG --notify) -----
+
+
+def line(section: str, name: str, level: str, message: str = "m") -> dict[str, str]:
+    return health.result(section, name, level, message)
+
+
+def test_the_owner_is_mailed_when_a_level_changes_and_only_then(tmp_path: Path) -> None:
+    c = config(tmp_path, last=str(tmp_path / "last.json"), notify_to="postmaster@example.test")
+    sent: list[str] = []
+
+    def runner(argv: list[str]) -> tuple[int, str, str]:
+        sent.append(argv[2])
+        return 0, "", ""
+
+    healthy = [line("Services", "postfix", OK, "active"), line("Disk", "mail store", OK, "71 % free")]
+    # The first run with everything ok: nothing to say, the levels are kept.
+    assert health.notify(c, healthy, runner, NOW) == (0, "2 ok, 0 warnings, 0 errors; unchanged, nothing mailed")
+    assert sent == [] and json.loads((tmp_path / "last.json").read_text())["levels"]["Services: postfix"] == OK
+    # Another message at the same level (the free space moved) is no change.
+    assert health.notify(c, [healthy[0], line("Disk", "mail store", OK, "70 % free")], runner, NOW)[1].endswith("nothing mailed")
+    broken = [line("Services", "postfix", ERROR, "failed"), healthy[1]]
+    status, said = health.notify(c, broken, runner, NOW)
+    assert (status, said) == (0, "1 ok, 0 warnings, 1 error; 1 change(s) mailed to postmaster@example.test")
+    [mail] = sent
+    assert "-f root -- postmaster@example.test" in mail
+    assert "Subject: February status of mail.example.test changed: 1 ok, 0 warnings, 1 error" in mail
+    assert "  Services: postfix: ok -> error\n" in mail and "✖ Services: postfix: failed" in mail
+    # Back to ok is a change too.
+    assert health.notify(c, healthy, runner, NOW)[0] == 0 and "  Services: postfix: error -> ok\n" in sent[1]
+
+
+def test_a_first_run_with_a_problem_is_mailed_and_a_failed_send_is_retried(tmp_path: Path) -> None:
+    c = config(tmp_path, last=str(tmp_path / "last.json"), notify_to="postmaster@example.test")
+    warned = [line("System", "reboot", WARNING, "required by linux-image")]
+    status, said = health.notify(c, warned, lambda argv: (75, "", "sendmail: fatal: queue file write error"), NOW)
+    assert status == 2 and said.endswith("could not be sent: sendmail: fatal: queue file write error")
+    assert not (tmp_path / "last.json").exists()  # not told: the next run tries again
+    sent: list[str] = []
+    assert health.notify(c, warned, lambda argv: (sent.append(argv[2]), (0, "", ""))[1], NOW)[0] == 0
+    assert "  System: reboot: warning\n" in sent[0]
+
+
+def test_the_notices_need_their_configuration(tmp_path: Path) -> None:
+    assert health.notify(config(tmp_path), [], fake_runner({}), NOW)[0] == 2

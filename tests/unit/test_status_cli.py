@@ -107,3 +107,12 @@ def test_fetch_runs_the_script_with_its_configuration_and_reads_every_exit_statu
     answers.append(subprocess.CompletedProcess([], 255, "", "ssh: connect to host mail port 22: Connection refused\n"))
     with pytest.raises(RemoteError, match=r"exited 255: ssh: connect to host mail port 22: Connection refused$"):
         status_cli.fetch(found)
+
+
+def test_a_resolver_that_is_not_an_address_is_refused_before_anything_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_host(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the host was asked for")
+
+    monkeypatch.setattr(cli, "_host", no_host)
+    shown = CliRunner().invoke(cli.app, ["status", "--resolver", "dns.example.test"])
+    assert shown.exit_code == 2 and "is not an IP address" in shown.output

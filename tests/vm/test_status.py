@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from february.dns_records import zone_lines
 from february.paths import REPO
+from february.vm import lifecycle
 from february.vm.lifecycle import VM_INVENTORY
+from february.vm.world_process import write_zone
 from pyinfra_deploys import layout
 from tests.vm.mailvm import MailVm
 
@@ -27,8 +36,8 @@ def status(mailvm: MailVm, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def report(mailvm: MailVm) -> tuple[int, dict[tuple[str, str], tuple[str, str]]]:
-    done = status(mailvm, "--json")
+def report(mailvm: MailVm, *args: str) -> tuple[int, dict[tuple[str, str], tuple[str, str]]]:
+    done = status(mailvm, "--json", *args)
     found: list[dict[str, Any]] = json.loads(done.stdout)
     return done.returncode, {(item["section"], item["name"]): (item["level"], item["message"]) for item in found}
 
@@ -83,3 +92,66 @@ def test_the_delivery_probe_goes_through_postfix_into_the_mailbox_and_is_deleted
     # Without --deliver (february status, the daily run) nothing is sent.
     plain = json.loads(mailvm.run(f"{layout.STATUS_SCRIPT} {layout.STATUS_CONFIG}", check=False).stdout)
     assert "Delivery" not in {r["section"] for r in plain}
+
+
+def test_the_records_as_the_fake_dns_publishes_them_and_a_dkim_key_that_is_not_the_hosts(mailvm: MailVm) -> None:
+    resolver = f"127.0.0.1:{mailvm.config.dns_port}"
+    _, found = report(mailvm, "--resolver", resolver)
+    published = {name: level for (section, name), (level, _) in found.items() if section == "DNS"}
+    assert published == dict.fromkeys(
+        ["A mail.example.test", "MX example.test", "SPF example.test", "DKIM example.test", "DMARC example.test"], "ok"
+    )
+    # The DNS still publishes the key of a host that was rebuilt without its backup.
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    der = other.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    host = lifecycle.vm_host(mailvm.config)
+    stale = {"example.test": f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"}
+    write_zone("\n".join(zone_lines(host.settings, stale, lifecycle.LAB_PUBLIC_ADDRESS)) + "\n")
+    try:
+        code, found = report(mailvm, "--resolver", resolver)
+    finally:
+        lifecycle.publish_dns(mailvm.config)
+    assert code == 2
+    assert found[("DNS", "DKIM example.test")] == (
+        "error",
+        "the published key is not the host's: receivers will fail its signatures",
+    )
+    assert found[("DNS", "MX example.test")][0] == "ok"
+
+
+def wait_for_notice(mailvm: MailVm, change: str, timeout: float = 90) -> str:
+    """The change notice in the postmaster's mailbox (postmaster@example.test is alice's alias) whose body says ``change``."""
+    query = f"mailbox INBOX header Subject 'February status of mail.example.test changed' body {shlex.quote(change)}"
+    deadline = time.monotonic() + timeout
+    while True:
+        found = mailvm.run(f"doveadm search -u alice@example.test {query}").stdout.split()
+        if found:
+            return mailvm.run(f"doveadm fetch -u alice@example.test text mailbox INBOX uid {found[-1]}").stdout
+        assert time.monotonic() < deadline, f"no notice saying {change!r} after {timeout:.0f} s"
+        time.sleep(2)
+
+
+def test_the_daily_run_mails_the_postmaster_when_a_level_changes(mailvm: MailVm) -> None:
+    assert mailvm.run(
+        f"systemctl is-enabled {layout.STATUS_TIMER}; systemctl is-active {layout.STATUS_TIMER}"
+    ).stdout.split() == [
+        "enabled",
+        "active",
+    ]
+    # What the run printed: the last line its own process logged (not systemd's lines about the unit).
+    run = f"systemctl start {layout.STATUS_SERVICE} && journalctl -q _SYSTEMD_UNIT={layout.STATUS_SERVICE} -n 1 -o cat"
+    # The first run tells what is not ok: on this offline VM, the unknown security updates.
+    first = mailvm.run(f"rm -f {layout.STATUS_LAST} {layout.REBOOT_REQUIRED} && {run}").stdout
+    assert "change(s) mailed to postmaster@example.test" in first, first
+    assert "System: security updates: warning" in wait_for_notice(mailvm, "System: security updates: warning")
+    assert mailvm.run(run).stdout.strip().endswith("unchanged, nothing mailed")
+    # A kernel update asks for a reboot: the next run says so, and again when it is gone.
+    mailvm.run(f"echo linux-image-generic > {layout.REBOOT_REQUIRED}.pkgs && touch {layout.REBOOT_REQUIRED}")
+    try:
+        assert "change(s) mailed" in mailvm.run(run).stdout
+    finally:
+        mailvm.run(f"rm -f {layout.REBOOT_REQUIRED} {layout.REBOOT_REQUIRED}.pkgs")
+    notice = wait_for_notice(mailvm, "System: reboot: ok -> warning")
+    assert "! System: reboot: required" in notice and "linux-image-generic" in notice
+    assert "change(s) mailed" in mailvm.run(run).stdout
+    wait_for_notice(mailvm, "System: reboot: warning -> ok")
