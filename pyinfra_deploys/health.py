@@ -641,7 +641,9 @@ def notice(config: Config, results: list[Result], changed: list[str], now: float
         f"Subject: February status of {config.hostname} changed: {summary(results)}\n"
         f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(now))}\n"
         f"Message-ID: <{os.urandom(8).hex()}@{config.hostname}>\n"
+        "MIME-Version: 1.0\n"
         "Content-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: 8bit\n"
         "\n"
         "What changed since the last check:\n"
         + "".join(f"  {line}\n" for line in changed)

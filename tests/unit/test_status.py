@@ -714,6 +714,7 @@ def test_the_owner_is_mailed_when_a_level_changes_and_only_then(tmp_path: Path) 
     assert "-f root -- postmaster@example.test" in mail
     assert "Subject: February status of mail.example.test changed: 1 ok, 0 warnings, 1 error" in mail
     assert "  Services: postfix: ok -> error\n" in mail and "✖ Services: postfix: failed" in mail
+    assert "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n" in mail  # the marks are UTF-8
     # Back to ok is a change too.
     assert health.notify(c, healthy, runner, NOW)[0] == 0 and "  Services: postfix: error -> ok\n" in sent[1]
 
