@@ -19,7 +19,8 @@ from february.remote import RemoteError, run
 from pyinfra_deploys import health, layout
 from pyinfra_deploys.settings.inventory import InventoryHost
 
-MARKS = {health.OK: ("✓", "green"), health.WARNING: ("!", "yellow"), health.ERROR: ("✖", "red")}
+COLOURS = {health.OK: "green", health.WARNING: "yellow", health.ERROR: "red"}
+MARKS = {level: (mark, COLOURS[level]) for level, mark in health.MARKS.items()}  # the host's notices use the same marks
 KEYS = ("section", "name", "level", "message")
 
 

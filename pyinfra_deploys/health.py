@@ -505,6 +505,17 @@ def check_updates(config: Config, runner: Runner) -> list[Result]:
 # ----- mail from the host (the delivery probe, the change notices) -----
 
 
+def message_head(config: Config, recipient: str, subject: str, message_id: str, now: float) -> str:
+    """The headers every message from the host's checks carries (Date and Message-ID: no reason for Rspamd to mind it)."""
+    return (
+        f"From: February health check <{config.probe_sender}>\n"
+        f"To: <{recipient}>\n"
+        f"Subject: {subject}\n"
+        f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(now))}\n"
+        f"Message-ID: <{message_id}>\n"
+    )
+
+
 def send_mail(config: Config, runner: Runner, recipient: str, text: str) -> tuple[int, str, str]:
     """``text`` (a whole message) handed to the host's sendmail, from ``probe_sender``: through Postfix and its milter."""
     command = (
@@ -521,15 +532,12 @@ DELIVERY_SECONDS = 30  # for the probe to reach the mailbox
 
 
 def probe_message(config: Config, token: str, now: float) -> str:
-    """A small, well-formed message (Date and Message-ID, so Rspamd has no reason to file it as spam)."""
+    """A small, well-formed message carrying ``token`` in PROBE_HEADER."""
+    assert config.probe_mailbox is not None
     domain = config.hostname.partition(".")[2] or config.hostname
     return (
-        f"From: February health check <{config.probe_sender}>\n"
-        f"To: <{config.probe_mailbox}>\n"
-        f"Subject: February delivery probe {token}\n"
-        f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(now))}\n"
-        f"Message-ID: <{token}@{domain}>\n"
-        f"{PROBE_HEADER}: {token}\n"
+        message_head(config, config.probe_mailbox, f"February delivery probe {token}", f"{token}@{domain}", now)
+        + f"{PROBE_HEADER}: {token}\n"
         "\n"
         "A probe of February's health check after a configuration switch; it is deleted once it has arrived.\n"
     )
@@ -635,13 +643,10 @@ def changes(before: dict[str, str] | None, results: list[Result]) -> list[str]:
 
 def notice(config: Config, results: list[Result], changed: list[str], now: float) -> str:
     report = [f"{MARKS[r['level']]} {r['section']}: {r['name']}: {r['message']}" for r in results]
+    assert config.notify_to is not None
+    subject = f"February status of {config.hostname} changed: {summary(results)}"
     return (
-        f"From: February health check <{config.probe_sender}>\n"
-        f"To: <{config.notify_to}>\n"
-        f"Subject: February status of {config.hostname} changed: {summary(results)}\n"
-        f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(now))}\n"
-        f"Message-ID: <{os.urandom(8).hex()}@{config.hostname}>\n"
-        "MIME-Version: 1.0\n"
+        message_head(config, config.notify_to, subject, f"{os.urandom(8).hex()}@{config.hostname}", now) + "MIME-Version: 1.0\n"
         "Content-Type: text/plain; charset=utf-8\n"
         "Content-Transfer-Encoding: 8bit\n"
         "\n"
