@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from february.process import pid_of, terminate
+from february.remote import multiplexed
 from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
 from images.accel import accel_args
 from images.firmware import OVMF_CODE, OVMF_VARS
@@ -209,5 +210,6 @@ def ssh_argv(config: VmConfig) -> list[str]:
         "ConnectTimeout=10",
         "-o",
         "BatchMode=yes",
+        *multiplexed(config.dir / "ssh-%C"),
         f"{config.ssh_user}@127.0.0.1",
     ]
