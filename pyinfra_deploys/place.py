@@ -16,6 +16,7 @@ from pyinfra.api.util import get_template
 from pyinfra.operations import files
 
 from pyinfra_deploys import layout
+from pyinfra_deploys.operations import placed
 from pyinfra_deploys.operations import secret as secret_file
 from pyinfra_deploys.rendered import check_rendered
 from pyinfra_deploys.repo import REPO
@@ -74,26 +75,29 @@ def place(
     if secret:
         assert text is not None, f"a secret file is rendered from a template: {source}"
         return place_secret(dest, text, mode=mode, user=user, group=group)
-    if source.suffix == ".j2":
-        return files.template(
+    placed.register(dest)
+    if text is not None:
+        return placed.template(
             name=f"Place {dest}",
             src=str(source),
             dest=dest,
+            text=text,
             mode=mode,
             user=user,
             group=group,
             jinja_env_kwargs=jinja_options(),
             **with_layout(context),
         )
-    return files.put(name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group)
+    return placed.put(name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group)
 
 
 def place_own(dest: str, source: Path | None = None, text: str | None = None) -> OperationMeta:
     """One of the deploy's own files, root's: a script of ours uploaded verbatim (``source``, 755) or JSON it wrote (``text``, 644)."""
     manage_path(dest)
+    placed.register(dest)
     src: str | io.StringIO = str(source) if source is not None else io.StringIO(text or "")
     mode = "755" if source is not None else "644"
-    return files.put(name=f"Place {dest}", src=src, dest=dest, mode=mode, user="root", group="root")
+    return placed.put(name=f"Place {dest}", src=src, dest=dest, mode=mode, user="root", group="root")
 
 
 def absent(path: str, name: str | None = None) -> OperationMeta:

@@ -91,6 +91,11 @@ def manage_user(*users: str) -> None:
     _bucket("user").update(users)
 
 
+def managed(kind: str) -> set[str]:
+    """What the roles declared so far of one kind ("path", "package", ...) on the current host."""
+    return set(_managed.get(host.name, {}).get(kind, set()))
+
+
 def observation_list() -> str:
     lines = [f"{kind} {value}" for kind, values in sorted(_managed.get(host.name, {}).items()) for value in sorted(values)]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import pytest
 from february.paths import REPO
 from pyinfra_deploys import layout
 from tests.vm.mailvm import MailVm, message
+from tests.vm.test_status import report
 
 INVENTORY = str(REPO / "inventory" / "vm.py")
 MAILDIR = "/var/vmail/example.test/alice/Maildir"
@@ -74,6 +75,10 @@ def test_a_failed_backup_fails_its_unit_and_shows_in_the_list(mailvm: MailVm, ba
         done = february("backup", "list", "-i", INVENTORY)
         assert "the last backup run failed" in done.stderr
         assert "last success:" in done.stderr
+        status, found = report(mailvm)
+        assert status == 2
+        assert found[("Backup", "last run")] == ("error", f"failed: journalctl -u {layout.BACKUP_SERVICE}")
+        assert found[("Backup", "last success")][0] == "ok"
     finally:
         mailvm.run("rm -f /srv/backup/february && mv /srv/backup/february.away /srv/backup/february")
         mailvm.run(f"systemctl reset-failed {layout.BACKUP_SERVICE}")

@@ -22,6 +22,7 @@ from february.vm.world_process import start_world, stop_world
 from tests.vm.burst import send_burst, wait_until_landed
 from tests.vm.mailvm import MailVm, message
 from tests.vm.test_reconverge import grand_total
+from tests.vm.test_status import report
 
 FILL = "/var/tmp/february-queue-fill"
 
@@ -147,6 +148,10 @@ def test_a_nearly_full_queue_filesystem_answers_4xx_and_loses_nothing(mailvm: Ma
         with mailvm.smtp() as client:
             code, reply = client.mail("carol@example.net")
         assert code == 452 and b"4.3.1 Insufficient system storage" in reply, reply
+        # The owner's report says so: the mail store shares that file system.
+        status, found = report(mailvm)
+        level, text = found[("Disk", "mail store")]
+        assert (status, level) == (2, "error"), text
     finally:
         mailvm.run(f"rm -f {FILL}")
     # The sender kept the message (4xx) and tries again: it lands.

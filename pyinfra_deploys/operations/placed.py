@@ -1,0 +1,87 @@
+"""
+Place a file unless the host already has it exactly so: one observation for all of the deploy's files.
+
+``template`` and ``put`` hand over to pyinfra's ``files.template`` and
+``files.put`` (their diffs, uploads, owner and mode), except for a file whose
+content, mode, owner and group are already the wanted ones: that one costs no
+command at all. What the host has is read once, by the first of these
+operations to run, for every file placed so far (``register``): at execution,
+that is every file of the deploy (``facts.placed``).
+
+The observation is taken before any of these files is written, and only one
+operation writes each file. It is not trusted when a package the deploy
+installs is missing: installing it may write one of these files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Generator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from pyinfra import host
+from pyinfra.api import operation
+from pyinfra.operations import files
+
+from pyinfra_deploys.facts.placed import FileState, PlacedFiles
+from pyinfra_deploys.stamp import managed
+
+# Per host: the paths these operations place, and what was observed of them (None: not trusted).
+_placed: dict[str, list[str]] = {}
+_observed: dict[str, dict[str, FileState | None]] = {}
+_twice: dict[str, set[str]] = {}
+
+
+def register(dest: str) -> None:
+    """Declare (while the deploy's operations are declared) that ``dest`` is placed by one of these operations.
+
+    A path placed twice in one run is never skipped: the first write would make the observation stale.
+    """
+    paths = _placed.setdefault(host.name, [])
+    if dest in paths:
+        _twice.setdefault(host.name, set()).add(dest)
+    else:
+        paths.append(dest)
+
+
+def observed(dest: str) -> FileState | None:
+    """``dest`` as it was before this run wrote any placed file; None when missing, not a regular file, or not trusted."""
+    if dest in _twice.get(host.name, set()):
+        return None
+    seen = _observed.setdefault(host.name, {})
+    if dest not in seen:
+        unseen = tuple(path for path in _placed.get(host.name, []) if path not in seen) or (dest,)
+        fact = host.get_fact(PlacedFiles, paths=unseen, packages=tuple(sorted(managed("package"))))
+        for path in unseen:
+            seen[path] = fact["files"].get(path) if fact["trusted"] else None
+    return seen[dest]
+
+
+def is_as_wanted(dest: str, content: bytes, mode: str, user: str, group: str) -> bool:
+    wanted = FileState(int(mode, 8), user, group, hashlib.sha256(content).hexdigest())
+    return observed(dest) == wanted
+
+
+@operation()
+def template(
+    src: str, dest: str, text: str, mode: str, user: str, group: str, jinja_env_kwargs: dict[str, Any], **context: Any
+) -> Generator[Any, None, None]:
+    """``files.template`` of ``src`` to ``dest``; ``text`` is what it renders to (``place.render``)."""
+    if is_as_wanted(dest, text.encode(), mode, user, group):
+        host.noop(f"{dest} is as wanted")
+        return
+    yield from files.template._inner(
+        src=src, dest=dest, mode=mode, user=user, group=group, jinja_env_kwargs=jinja_env_kwargs, **context
+    )
+
+
+@operation()
+def put(src: str | StringIO, dest: str, mode: str, user: str, group: str) -> Generator[Any, None, None]:
+    """``files.put`` of ``src`` (a local path, or text) to ``dest``."""
+    content = src.getvalue().encode() if isinstance(src, StringIO) else Path(src).read_bytes()
+    if is_as_wanted(dest, content, mode, user, group):
+        host.noop(f"{dest} is as wanted")
+        return
+    yield from files.put._inner(src=src, dest=dest, mode=mode, user=user, group=group)

@@ -1,0 +1,142 @@
+"""operations.placed: a file already as wanted costs no command; one fact observes every placed file."""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+import subprocess
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from pyinfra.context import ctx_host
+
+from pyinfra_deploys import stamp
+from pyinfra_deploys.facts.placed import FileState, PlacedFiles, PlacedFilesValue
+from pyinfra_deploys.operations import placed
+
+
+def run_fact(paths: tuple[str, ...], packages: tuple[str, ...]) -> PlacedFilesValue:
+    """The fact's command in a local shell, its output through its own parser."""
+    command = PlacedFiles().command(paths=paths, packages=packages)
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout
+    return PlacedFiles().process(out.splitlines())
+
+
+def test_the_fact_reads_mode_owner_and_digest_of_each_regular_file_in_one_command(tmp_path: Path) -> None:
+    config = tmp_path / "main.cf"
+    config.write_text("myhostname = mail.example.test\n")
+    config.chmod(0o640)
+    (tmp_path / "link.cf").symlink_to(config)
+    paths = (str(config), str(tmp_path / "link.cf"), str(tmp_path / "missing.cf"), str(tmp_path))
+    found = run_fact(paths, ("dpkg",))
+    user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    digest = hashlib.sha256(config.read_bytes()).hexdigest()
+    # a symlink, a missing path and a folder are not files this deploy can skip
+    assert found == {"files": {str(config): FileState(0o640, user, group, digest)}, "trusted": True}
+
+
+def test_a_missing_package_makes_the_observation_untrusted(tmp_path: Path) -> None:
+    # installing it could still write one of the files
+    assert run_fact((str(tmp_path),), ("dpkg", "february-no-such-package"))["trusted"] is False
+    assert run_fact((str(tmp_path),), ())["trusted"] is True
+
+
+class FakeHost:
+    """Just what operations.placed uses of ``pyinfra.host``."""
+
+    name = "mail"
+
+    def __init__(self, files: dict[str, FileState], trusted: bool = True) -> None:
+        self.value: PlacedFilesValue = {"files": files, "trusted": trusted}
+        self.asked: list[tuple[str, ...]] = []
+        self.noops: list[str] = []
+
+    def get_fact(self, cls: type, **kwargs: Any) -> PlacedFilesValue:
+        assert cls is PlacedFiles
+        self.asked.append(kwargs["paths"])
+        return self.value
+
+    def noop(self, description: str) -> None:
+        self.noops.append(description)
+
+
+WANTED = "smtpd_banner = $myhostname ESMTP\n"
+AS_WANTED = FileState(0o644, "root", "root", hashlib.sha256(WANTED.encode()).hexdigest())
+
+
+@pytest.fixture
+def delegated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """pyinfra's own files.template/put, recorded instead of run."""
+    calls: list[str] = []
+
+    def inner(kind: str) -> Any:
+        def run(**kwargs: Any) -> Iterator[str]:
+            calls.append(f"{kind} {kwargs['dest']}")
+            yield f"upload {kwargs['dest']}"
+
+        return SimpleNamespace(_inner=run)
+
+    monkeypatch.setattr(placed.files, "template", inner("template"))
+    monkeypatch.setattr(placed.files, "put", inner("put"))
+    monkeypatch.setattr(placed, "_placed", {})
+    monkeypatch.setattr(placed, "_observed", {})
+    monkeypatch.setattr(placed, "_twice", {})
+    # the packages the deploy declared (stamp.manage_packages) on the fake host
+    monkeypatch.setitem(stamp._managed, FakeHost.name, {"package": {"postfix"}})
+    yield calls
+
+
+def run_template(fake: FakeHost, dest: str, mode: str = "644", text: str = WANTED) -> list[Any]:
+    with ctx_host.use(fake):
+        return list(
+            placed.template._inner(
+                src="main.cf.j2", dest=dest, text=text, mode=mode, user="root", group="root", jinja_env_kwargs={}
+            )
+        )
+
+
+def test_a_file_as_wanted_is_skipped_and_all_placed_files_are_observed_at_once(delegated: list[str]) -> None:
+    fake = FakeHost({"/etc/postfix/main.cf": AS_WANTED, "/etc/postfix/master.cf": AS_WANTED})
+    with ctx_host.use(fake):
+        for dest in ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname"):
+            placed.register(dest)
+        assert run_template(fake, "/etc/postfix/main.cf") == []
+        # another mode, other content, a missing file: pyinfra's own operation does the work
+        assert run_template(fake, "/etc/postfix/master.cf", mode="640") == ["upload /etc/postfix/master.cf"]
+        assert run_template(fake, "/etc/mailname") == ["upload /etc/mailname"]
+    assert fake.asked == [("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname")]
+    assert fake.noops == ["/etc/postfix/main.cf is as wanted"]
+    assert delegated == ["template /etc/postfix/master.cf", "template /etc/mailname"]
+
+
+def test_nothing_is_skipped_when_the_observation_is_untrusted_or_a_file_is_placed_twice(delegated: list[str]) -> None:
+    fake = FakeHost({"/etc/postfix/main.cf": AS_WANTED}, trusted=False)
+    with ctx_host.use(fake):
+        placed.register("/etc/postfix/main.cf")
+        assert run_template(fake, "/etc/postfix/main.cf") == ["upload /etc/postfix/main.cf"]
+    fake = FakeHost({"/etc/mailname": AS_WANTED})
+    placed._observed.clear()
+    with ctx_host.use(fake):
+        placed.register("/etc/mailname")
+        placed.register("/etc/mailname")
+        assert run_template(fake, "/etc/mailname") == ["upload /etc/mailname"]
+
+
+def test_put_compares_the_bytes_of_a_local_file_or_of_text(delegated: list[str], tmp_path: Path) -> None:
+    script = tmp_path / "february-backup"
+    script.write_text(WANTED)
+    fake = FakeHost({"/usr/local/sbin/february-backup": AS_WANTED, "/etc/february/status.json": AS_WANTED})
+    with ctx_host.use(fake):
+        for dest in ("/usr/local/sbin/february-backup", "/etc/february/status.json"):
+            placed.register(dest)
+        common = {"mode": "644", "user": "root", "group": "root"}
+        assert list(placed.put._inner(src=str(script), dest="/usr/local/sbin/february-backup", **common)) == []
+        assert list(placed.put._inner(src=StringIO("{}"), dest="/etc/february/status.json", **common)) == [
+            "upload /etc/february/status.json"
+        ]
