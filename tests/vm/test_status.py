@@ -131,6 +131,24 @@ def wait_for_notice(mailvm: MailVm, change: str, timeout: float = 90) -> str:
         time.sleep(2)
 
 
+def daily_run(mailvm: MailVm, before: str = "true") -> str:
+    """Start the daily unit (after ``before``) and return what that run printed last, its summary.
+
+    Read by the run's invocation id, and waited for: journald takes a unit's
+    output from a stream, so it may land after `systemctl start` returns.
+    """
+    service = layout.STATUS_SERVICE
+    invocation = mailvm.run(f"{before} && systemctl start {service} && systemctl show -p InvocationID --value {service}")
+    query = f"journalctl -q _SYSTEMD_INVOCATION_ID={invocation.stdout.strip()} -o cat"
+    deadline = time.monotonic() + 30
+    while True:
+        printed = [line for line in mailvm.run(query).stdout.splitlines() if "mailed" in line]
+        if printed:
+            return printed[-1]
+        assert time.monotonic() < deadline, f"the daily run printed no summary: {query}"
+        time.sleep(1)
+
+
 def test_the_daily_run_mails_the_postmaster_when_a_level_changes(mailvm: MailVm) -> None:
     assert mailvm.run(
         f"systemctl is-enabled {layout.STATUS_TIMER}; systemctl is-active {layout.STATUS_TIMER}"
@@ -138,20 +156,18 @@ def test_the_daily_run_mails_the_postmaster_when_a_level_changes(mailvm: MailVm)
         "enabled",
         "active",
     ]
-    # What the run printed: the last line its own process logged (not systemd's lines about the unit).
-    run = f"systemctl start {layout.STATUS_SERVICE} && journalctl -q _SYSTEMD_UNIT={layout.STATUS_SERVICE} -n 1 -o cat"
     # The first run tells what is not ok: on this offline VM, the unknown security updates.
-    first = mailvm.run(f"rm -f {layout.STATUS_LAST} {layout.REBOOT_REQUIRED} && {run}").stdout
+    first = daily_run(mailvm, f"rm -f {layout.STATUS_LAST} {layout.REBOOT_REQUIRED}")
     assert "change(s) mailed to postmaster@example.test" in first, first
     assert "System: security updates: warning" in wait_for_notice(mailvm, "System: security updates: warning")
-    assert mailvm.run(run).stdout.strip().endswith("unchanged, nothing mailed")
+    assert daily_run(mailvm).endswith("unchanged, nothing mailed")
     # A kernel update asks for a reboot: the next run says so, and again when it is gone.
     mailvm.run(f"echo linux-image-generic > {layout.REBOOT_REQUIRED}.pkgs && touch {layout.REBOOT_REQUIRED}")
     try:
-        assert "change(s) mailed" in mailvm.run(run).stdout
+        assert "change(s) mailed" in daily_run(mailvm)
     finally:
         mailvm.run(f"rm -f {layout.REBOOT_REQUIRED} {layout.REBOOT_REQUIRED}.pkgs")
     notice = wait_for_notice(mailvm, "System: reboot: ok -> warning")
     assert "! System: reboot: required" in notice and "linux-image-generic" in notice
-    assert "change(s) mailed" in mailvm.run(run).stdout
+    assert "change(s) mailed" in daily_run(mailvm)
     wait_for_notice(mailvm, "System: reboot: warning -> ok")
