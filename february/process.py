@@ -1,11 +1,14 @@
-"""Background processes known by a pid file: find one, stop one."""
+"""Background processes known by a pid file or led by a child of ours: find one, stop one (with its group)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 
 def pid_of(pidfile: Path) -> int | None:
@@ -29,3 +32,27 @@ def terminate(pid: int, timeout: float, poll: float = 0.1) -> None:
             return
         time.sleep(poll)
     os.kill(pid, signal.SIGKILL)
+
+
+def terminate_group(process: subprocess.Popen[Any], timeout: float, poll: float = 0.1) -> None:
+    """SIGTERM the process group ``process`` leads (started with ``start_new_session``), then SIGKILL what is left.
+
+    A tool's own children (Packer's QEMU) go with it, also when the leader
+    exits first and leaves them behind. The leader is reaped on the way: an
+    unreaped leader would still count as a member of its group.
+    """
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        process.poll()
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(poll)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

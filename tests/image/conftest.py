@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from february.paths import REPO, state_dir
+from february.process import terminate_group
 from february.vm.secrets import hash_password
 from images.manifest import MANIFEST
 
@@ -101,9 +102,10 @@ class BakeJob:
         self.canaries = _canaries(self.settings_dir)
         argv = [sys.executable, "-m", "tests.image.bake_job", str(self.output), str(self.key_dir), str(self.result)]
         with open(self.log, "wb") as log:
+            # A session of its own: stop() ends Packer and its QEMU with it.
             self.process = subprocess.Popen(
                 argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "FEBRUARY_SETTINGS_DIR": str(self.settings_dir)},
+                env={**os.environ, "FEBRUARY_SETTINGS_DIR": str(self.settings_dir)}, start_new_session=True,
             )  # fmt: skip
 
     def wait(self) -> Path:
@@ -120,12 +122,10 @@ class BakeJob:
         return Path(done["folder"])
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        """End a bake still running (a session cut short), with every process it started."""
+        if self.process is not None:
+            self.process.poll()
+            terminate_group(self.process, timeout=60)
 
 
 BAKE = BakeJob()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from february.process import pid_of, terminate
+import pytest
+
+from february.process import pid_of, terminate, terminate_group
 
 
 def test_pid_of_a_live_a_gone_and_a_broken_pid_file(tmp_path: Path) -> None:
@@ -30,3 +34,31 @@ def test_terminate_kills_what_ignores_sigterm() -> None:
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     terminate(proc.pid, timeout=0.5)
     assert proc.wait(timeout=5) == -9
+
+
+def test_terminate_group_ends_a_child_the_leader_left_behind() -> None:
+    # The leader starts a grandchild that ignores SIGTERM (as Packer's QEMU may outlive Packer), then waits.
+    script = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', "
+        "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    leader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert leader.stdout is not None
+    grandchild = int(leader.stdout.readline())
+    terminate_group(leader, timeout=1)
+    assert leader.returncode == -15  # the leader went with SIGTERM and was reaped
+    with pytest.raises(ProcessLookupError):  # the grandchild is gone too (reaped by init)
+        for _ in range(50):
+            os.kill(grandchild, 0)
+            time.sleep(0.1)
+
+
+def test_terminate_group_of_a_finished_leader_returns_at_once() -> None:
+    leader = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    leader.wait()
+    began = time.monotonic()
+    terminate_group(leader, timeout=30)
+    assert time.monotonic() - began < 1
