@@ -76,19 +76,8 @@ def place(
         assert text is not None, f"a secret file is rendered from a template: {source}"
         return place_secret(dest, text, mode=mode, user=user, group=group)
     placed.register(dest)
-    if text is not None:
-        return placed.template(
-            name=f"Place {dest}",
-            src=str(source),
-            dest=dest,
-            text=text,
-            mode=mode,
-            user=user,
-            group=group,
-            jinja_env_kwargs=jinja_options(),
-            **with_layout(context),
-        )
-    return placed.put(name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group)
+    src: str | io.StringIO = str(source) if text is None else io.StringIO(text)
+    return placed.put(name=f"Place {dest}", src=src, dest=dest, mode=mode, user=user, group=group)
 
 
 def place_own(dest: str, source: Path | None = None, text: str | None = None) -> OperationMeta:

@@ -1,10 +1,12 @@
 """
 Place a file unless the host already has it exactly so: one observation for all of the deploy's files.
 
-``template`` and ``put`` hand over to pyinfra's ``files.template`` and
-``files.put`` (their diffs, uploads, owner and mode), except for a file whose
-content, mode, owner and group are already the wanted ones: that one costs no
-command at all. What the host has is read once, by the first of these
+``put`` hands over to pyinfra's ``files.put`` (its diff, upload, owner and
+mode), except for a file whose content, mode, owner and group are already the
+wanted ones: that one costs no command at all. A template arrives rendered
+(``place.render``, checked by ``rendered.check_rendered``): what is uploaded is
+exactly what was checked, as pyinfra's own ``files.template`` uploads its
+rendering through ``files.put``. What the host has is read once, by the first of these
 operations to run, for every file placed so far (``register``): at execution,
 that is every file of the deploy (``facts.placed``).
 
@@ -65,21 +67,8 @@ def is_as_wanted(dest: str, content: bytes, mode: str, user: str, group: str) ->
 
 
 @operation()
-def template(
-    src: str, dest: str, text: str, mode: str, user: str, group: str, jinja_env_kwargs: dict[str, Any], **context: Any
-) -> Generator[Any, None, None]:
-    """``files.template`` of ``src`` to ``dest``; ``text`` is what it renders to (``place.render``)."""
-    if is_as_wanted(dest, text.encode(), mode, user, group):
-        host.noop(f"{dest} is as wanted")
-        return
-    yield from files.template._inner(
-        src=src, dest=dest, mode=mode, user=user, group=group, jinja_env_kwargs=jinja_env_kwargs, **context
-    )
-
-
-@operation()
 def put(src: str | StringIO, dest: str, mode: str, user: str, group: str) -> Generator[Any, None, None]:
-    """``files.put`` of ``src`` (a local path, or text) to ``dest``."""
+    """``files.put`` of ``src`` (a local path, or a rendered text) to ``dest``."""
     content = src.getvalue().encode() if isinstance(src, StringIO) else Path(src).read_bytes()
     if is_as_wanted(dest, content, mode, user, group):
         host.noop(f"{dest} is as wanted")

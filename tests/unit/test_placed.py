@@ -72,7 +72,7 @@ AS_WANTED = FileState(0o644, "root", "root", hashlib.sha256(WANTED.encode()).hex
 
 @pytest.fixture
 def delegated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """pyinfra's own files.template/put, recorded instead of run."""
+    """pyinfra's own files.put, recorded instead of run."""
     calls: list[str] = []
 
     def inner(kind: str) -> Any:
@@ -82,7 +82,6 @@ def delegated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
         return SimpleNamespace(_inner=run)
 
-    monkeypatch.setattr(placed.files, "template", inner("template"))
     monkeypatch.setattr(placed.files, "put", inner("put"))
     monkeypatch.setattr(placed, "_placed", {})
     monkeypatch.setattr(placed, "_observed", {})
@@ -92,13 +91,10 @@ def delegated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield calls
 
 
-def run_template(fake: FakeHost, dest: str, mode: str = "644", text: str = WANTED) -> list[Any]:
+def run_put(fake: FakeHost, dest: str, mode: str = "644", text: str = WANTED) -> list[Any]:
+    """The operation as place() calls it for a template: with the rendered text."""
     with ctx_host.use(fake):
-        return list(
-            placed.template._inner(
-                src="main.cf.j2", dest=dest, text=text, mode=mode, user="root", group="root", jinja_env_kwargs={}
-            )
-        )
+        return list(placed.put._inner(src=StringIO(text), dest=dest, mode=mode, user="root", group="root"))
 
 
 def test_a_file_as_wanted_is_skipped_and_all_placed_files_are_observed_at_once(delegated: list[str]) -> None:
@@ -106,26 +102,26 @@ def test_a_file_as_wanted_is_skipped_and_all_placed_files_are_observed_at_once(d
     with ctx_host.use(fake):
         for dest in ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname"):
             placed.register(dest)
-        assert run_template(fake, "/etc/postfix/main.cf") == []
+        assert run_put(fake, "/etc/postfix/main.cf") == []
         # another mode, other content, a missing file: pyinfra's own operation does the work
-        assert run_template(fake, "/etc/postfix/master.cf", mode="640") == ["upload /etc/postfix/master.cf"]
-        assert run_template(fake, "/etc/mailname") == ["upload /etc/mailname"]
+        assert run_put(fake, "/etc/postfix/master.cf", mode="640") == ["upload /etc/postfix/master.cf"]
+        assert run_put(fake, "/etc/mailname") == ["upload /etc/mailname"]
     assert fake.asked == [("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname")]
     assert fake.noops == ["/etc/postfix/main.cf is as wanted"]
-    assert delegated == ["template /etc/postfix/master.cf", "template /etc/mailname"]
+    assert delegated == ["put /etc/postfix/master.cf", "put /etc/mailname"]
 
 
 def test_nothing_is_skipped_when_the_observation_is_untrusted_or_a_file_is_placed_twice(delegated: list[str]) -> None:
     fake = FakeHost({"/etc/postfix/main.cf": AS_WANTED}, trusted=False)
     with ctx_host.use(fake):
         placed.register("/etc/postfix/main.cf")
-        assert run_template(fake, "/etc/postfix/main.cf") == ["upload /etc/postfix/main.cf"]
+        assert run_put(fake, "/etc/postfix/main.cf") == ["upload /etc/postfix/main.cf"]
     fake = FakeHost({"/etc/mailname": AS_WANTED})
     placed._observed.clear()
     with ctx_host.use(fake):
         placed.register("/etc/mailname")
         placed.register("/etc/mailname")
-        assert run_template(fake, "/etc/mailname") == ["upload /etc/mailname"]
+        assert run_put(fake, "/etc/mailname") == ["upload /etc/mailname"]
 
 
 def test_put_compares_the_bytes_of_a_local_file_or_of_text(delegated: list[str], tmp_path: Path) -> None:
