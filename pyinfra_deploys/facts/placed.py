@@ -7,6 +7,10 @@ and ``Sha1File``): two commands over SSH for a file that needs nothing, about
 ``operations.placed`` asks this fact once for every file the deploy places,
 then skips each file that is already as wanted.
 
+It also names the paths that are missing from a folder that exists: a file
+that ``operations.placed`` can upload straight away, without pyinfra's
+``files.put`` asking again whether the file and its folder exist.
+
 The fact also reports whether every package the deploy installs is there:
 when one is missing, its installation may still write a file observed here,
 so the observation must not be trusted (``trusted`` is False).
@@ -34,11 +38,12 @@ class FileState(NamedTuple):
 
 class PlacedFilesValue(TypedDict):
     files: dict[str, FileState]  # regular files only: a missing path or a symlink is left out
+    missing: set[str]  # nothing at the path (not even a dangling symlink), its folder a folder
     trusted: bool  # every package given is installed
 
 
 class PlacedFiles(FactBase[PlacedFilesValue]):
-    """Each regular file among ``paths`` (mode, owner, group, SHA-256), and whether all ``packages`` are installed."""
+    """Each regular file among ``paths`` (mode, owner, group, SHA-256), the missing ones, and whether all ``packages`` are installed."""
 
     @override
     def command(self, paths: tuple[str, ...], packages: tuple[str, ...]) -> str:
@@ -48,7 +53,8 @@ class PlacedFiles(FactBase[PlacedFilesValue]):
             names = " ".join(shlex.quote(name) for name in packages)
             check = f"dpkg-query -W -f 'package ${{db:Status-Abbrev}}${{Package}}\\n' {names} 2>/dev/null; "
         return (
-            f'set --; for p in {quoted}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; fi; done; '
+            f'set --; for p in {quoted}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; '
+            'elif [ ! -e "$p" ] && [ ! -L "$p" ] && [ -d "${p%/*}" ] && [ ! -L "${p%/*}" ]; then echo "missing $p"; fi; done; '
             'if [ $# -gt 0 ]; then stat -c \'stat %a %U %G %n\' "$@"; sha256sum "$@"; fi; '
             f"{check}echo 'packages {len(packages)}'"
         )
@@ -57,12 +63,15 @@ class PlacedFiles(FactBase[PlacedFilesValue]):
     def process(self, output: list[str]) -> PlacedFilesValue:
         stats: dict[str, tuple[int, str, str]] = {}
         sums: dict[str, str] = {}
+        missing: set[str] = set()
         installed = 0
         wanted = -1
         for line in output:
             if line.startswith("stat "):
                 _, mode, user, group, path = line.split(" ", 4)
                 stats[path] = (int(mode, 8), user, group)
+            elif line.startswith("missing "):
+                missing.add(line.removeprefix("missing "))
             elif line.startswith("package "):
                 installed += line.split()[1] == "ii"
             elif line.startswith("packages "):
@@ -71,4 +80,4 @@ class PlacedFiles(FactBase[PlacedFilesValue]):
                 digest, path = line.split("  ", 1)
                 sums[path] = digest
         files = {path: FileState(*stats[path], sums[path]) for path in stats if path in sums}
-        return {"files": files, "trusted": installed == wanted}
+        return {"files": files, "missing": missing, "trusted": installed == wanted}

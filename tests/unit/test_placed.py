@@ -14,7 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pyinfra.context import ctx_host
+from pyinfra.api import FileUploadCommand, OperationError
+from pyinfra.context import ctx_host, ctx_state
 
 from pyinfra_deploys import stamp
 from pyinfra_deploys.facts.placed import FileState, PlacedFiles, PlacedFilesValue
@@ -33,12 +34,14 @@ def test_the_fact_reads_mode_owner_and_digest_of_each_regular_file_in_one_comman
     config.write_text("myhostname = mail.example.test\n")
     config.chmod(0o640)
     (tmp_path / "link.cf").symlink_to(config)
-    paths = (str(config), str(tmp_path / "link.cf"), str(tmp_path / "missing.cf"), str(tmp_path))
+    (tmp_path / "dangling.cf").symlink_to(tmp_path / "nowhere")
+    missing, unfoldered = str(tmp_path / "missing.cf"), str(tmp_path / "no-folder" / "main.cf")
+    paths = (str(config), str(tmp_path / "link.cf"), missing, str(tmp_path), str(tmp_path / "dangling.cf"), unfoldered)
     found = run_fact(paths, ("dpkg",))
     user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
     digest = hashlib.sha256(config.read_bytes()).hexdigest()
-    # a symlink, a missing path and a folder are not files this deploy can skip
-    assert found == {"files": {str(config): FileState(0o640, user, group, digest)}, "trusted": True}
+    # a symlink and a folder are not files this deploy can skip; only a path whose folder exists is "missing"
+    assert found == {"files": {str(config): FileState(0o640, user, group, digest)}, "missing": {missing}, "trusted": True}
 
 
 def test_a_missing_package_makes_the_observation_untrusted(tmp_path: Path) -> None:
@@ -52,8 +55,8 @@ class FakeHost:
 
     name = "mail"
 
-    def __init__(self, files: dict[str, FileState], trusted: bool = True) -> None:
-        self.value: PlacedFilesValue = {"files": files, "trusted": trusted}
+    def __init__(self, files: dict[str, FileState], trusted: bool = True, missing: frozenset[str] = frozenset()) -> None:
+        self.value: PlacedFilesValue = {"files": files, "missing": set(missing), "trusted": trusted}
         self.asked: list[tuple[str, ...]] = []
         self.noops: list[str] = []
 
@@ -61,6 +64,9 @@ class FakeHost:
         assert cls is PlacedFiles
         self.asked.append(kwargs["paths"])
         return self.value
+
+    def get_temp_filename(self, dest: str) -> str:
+        return f"/tmp/pyinfra-{dest.rsplit('/', 1)[-1]}"
 
     def noop(self, description: str) -> None:
         self.noops.append(description)
@@ -88,7 +94,8 @@ def delegated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(placed, "_twice", {})
     # the packages the deploy declared (stamp.manage_packages) on the fake host
     monkeypatch.setitem(stamp._managed, FakeHost.name, {"package": {"postfix"}})
-    yield calls
+    with ctx_state.use(SimpleNamespace(config=SimpleNamespace(DIFF=False))):  # not a --diff run
+        yield calls
 
 
 def run_put(fake: FakeHost, dest: str, mode: str = "644", text: str = WANTED) -> list[Any]:
@@ -103,12 +110,12 @@ def test_a_file_as_wanted_is_skipped_and_all_placed_files_are_observed_at_once(d
         for dest in ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname"):
             placed.register(dest)
         assert run_put(fake, "/etc/postfix/main.cf") == []
-        # another mode, other content, a missing file: pyinfra's own operation does the work
-        assert run_put(fake, "/etc/postfix/master.cf", mode="640") == ["upload /etc/postfix/master.cf"]
+        # another mode: uploaded again; not observed at all: pyinfra's own operation does the work
+        assert commands(run_put(fake, "/etc/postfix/master.cf", mode="640"))[0] == "upload /etc/postfix/master.cf"
         assert run_put(fake, "/etc/mailname") == ["upload /etc/mailname"]
     assert fake.asked == [("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname")]
     assert fake.noops == ["/etc/postfix/main.cf is as wanted"]
-    assert delegated == ["put /etc/postfix/master.cf", "put /etc/mailname"]
+    assert delegated == ["put /etc/mailname"]
 
 
 def test_nothing_is_skipped_when_the_observation_is_untrusted_or_a_file_is_placed_twice(delegated: list[str]) -> None:
@@ -133,6 +140,34 @@ def test_put_compares_the_bytes_of_a_local_file_or_of_text(delegated: list[str],
             placed.register(dest)
         common = {"mode": "644", "user": "root", "group": "root"}
         assert list(placed.put._inner(src=str(script), dest="/usr/local/sbin/february-backup", **common)) == []
-        assert list(placed.put._inner(src=StringIO("{}"), dest="/etc/february/status.json", **common)) == [
-            "upload /etc/february/status.json"
+        found = commands(list(placed.put._inner(src=StringIO("{}"), dest="/etc/february/status.json", **common)))
+        assert found[0] == "upload /etc/february/status.json"
+
+
+def commands(found: list[Any]) -> list[str]:
+    """What the operation yielded, as text: an upload as ``upload <dest>``, a command as its shell line."""
+    return [f"upload {c.dest}" if isinstance(c, FileUploadCommand) else c.get_raw_value() for c in found]
+
+
+def test_a_missing_or_different_file_is_uploaded_then_given_owner_and_mode_in_one_command(delegated: list[str]) -> None:
+    different = AS_WANTED._replace(sha256="0" * 64)
+    fake = FakeHost({"/etc/postfix/main.cf": different}, missing=frozenset({"/etc/mailname"}))
+    with ctx_host.use(fake):
+        for dest in ("/etc/postfix/main.cf", "/etc/mailname", "/etc/february/x.json"):
+            placed.register(dest)
+        assert commands(run_put(fake, "/etc/postfix/main.cf", mode="640")) == [
+            "upload /etc/postfix/main.cf",
+            "chown root:root /etc/postfix/main.cf && chmod 640 /etc/postfix/main.cf",
         ]
+        assert commands(run_put(fake, "/etc/mailname")) == [
+            "upload /etc/mailname",
+            "chown root:root /etc/mailname && chmod 644 /etc/mailname",
+        ]
+        # neither a file nor missing from a folder that exists: pyinfra's files.put looks for itself
+        assert run_put(fake, "/etc/february/x.json") == ["upload /etc/february/x.json"]
+        # a diff (`february diff`) is pyinfra's: it shows the unified diff
+        with ctx_state.use(SimpleNamespace(config=SimpleNamespace(DIFF=True))):
+            assert run_put(fake, "/etc/mailname") == ["upload /etc/mailname"]
+        with pytest.raises(OperationError, match="mode must be"):
+            run_put(fake, "/etc/mailname", mode="644; reboot")
+    assert delegated == ["put /etc/february/x.json", "put /etc/mailname"]
