@@ -8,6 +8,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
+from pyinfra_deploys.operations import unit
 from pyinfra_deploys.settings.host import baking
 from pyinfra_deploys.stamp import manage_service
 
@@ -42,5 +43,5 @@ NATIVE_ONLY = {"SYSTEMCTL_SKIP_SYSV": "1"}
 
 
 def enabled_and_running(name: str, service: str) -> OperationMeta:
-    """The systemd unit ``service`` enabled at boot and running now."""
-    return systemd.service(name=f"{name} enabled and running", service=service, running=True, enabled=True, _env=NATIVE_ONLY)
+    """The systemd unit ``service`` enabled at boot and running now (enabled without a daemon-reload: operations.unit)."""
+    return unit.enabled_and_running(name=f"{name} enabled and running", service=service, _env=NATIVE_ONLY)

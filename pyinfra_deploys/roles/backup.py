@@ -16,6 +16,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import place, place_secret
+from pyinfra_deploys.service import enabled_and_running
 from pyinfra_deploys.settings.host import baking, current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
 
@@ -64,13 +65,7 @@ def backup() -> None:
     units = [place(layout.BACKUP_SERVICE_FILE, s=s), place(layout.BACKUP_TIMER_FILE, s=s)]
     systemd.daemon_reload(name="systemd reads the backup units", _if=any_changed(*units))
     manage_service(layout.BACKUP_TIMER)
-    systemd.service(
-        name="Backup timer enabled and running",
-        service=layout.BACKUP_TIMER,
-        running=True,
-        enabled=True,
-        restarted=False,
-    )
+    enabled_and_running("Backup timer", layout.BACKUP_TIMER)
     systemd.service(
         name="Backup timer picks up its new schedule",
         service=layout.BACKUP_TIMER,

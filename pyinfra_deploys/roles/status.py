@@ -20,6 +20,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_deploys import health, layout
 from pyinfra_deploys.place import place, place_own
 from pyinfra_deploys.roles.firewall import IMAPS_PORT, SMTP_PORT, SUBMISSION_PORT
+from pyinfra_deploys.service import enabled_and_running
 from pyinfra_deploys.settings.host import baking, current
 from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.stamp import manage_service
@@ -70,4 +71,4 @@ def status() -> None:
     units = [place(layout.STATUS_SERVICE_FILE), place(layout.STATUS_TIMER_FILE)]
     systemd.daemon_reload(name="systemd reads the status units", _if=any_changed(*units))
     manage_service(layout.STATUS_TIMER)
-    systemd.service(name="Status timer enabled and running", service=layout.STATUS_TIMER, running=True, enabled=True)
+    enabled_and_running("Status timer", layout.STATUS_TIMER)

@@ -1,0 +1,53 @@
+"""
+A systemd unit enabled at boot and running now, enabled without reloading systemd.
+
+pyinfra's ``systemd.service(enabled=True)`` runs ``systemctl enable``, which
+ends with a full ``daemon-reload``: 3.3 s of the 3.5 s it takes on a lab VM
+(measured under emulation), once per unit, six units on a new host. Enabling
+is only the symlinks under ``/etc/systemd/system/*.wants``, which
+``systemctl is-enabled`` and the next boot read from the disk; a running
+systemd needs no reload for them, and ``start`` loads the unit by itself. So
+``enable --no-reload`` here; a unit file this deploy changed is still
+re-read by the role's own ``daemon_reload``, before the unit starts.
+
+.. code:: python
+
+    from pyinfra_deploys.operations import unit
+
+    unit.enabled_and_running(name="Dovecot enabled and running", service="dovecot")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from pyinfra import host
+from pyinfra.api import OperationError, QuoteString, StringCommand, operation
+from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
+
+SUFFIXES = (".service", ".socket", ".timer", ".target", ".path", ".mount")
+
+
+def unit_name(service: str) -> str:
+    """``dovecot`` is ``dovecot.service``; a name with a unit suffix stays as it is."""
+    if not service or "/" in service or service.startswith("-"):
+        raise OperationError(f"service must be a systemd unit name, got {service!r}")
+    return service if service.endswith(SUFFIXES) else f"{service}.service"
+
+
+@operation()
+def enabled_and_running(service: str) -> Generator[StringCommand, None, None]:
+    """
+    Start ``service`` unless it runs, enable it unless it is enabled (``--no-reload``).
+
+    + service: the unit's name (``.service`` is added when it has no unit suffix)
+    """
+    unit = unit_name(service)
+    running = host.get_fact(SystemdStatus, services=[unit]).get(unit, False)
+    enabled = host.get_fact(SystemdEnabled, services=[unit]).get(unit, False)
+    if not running:
+        yield StringCommand("systemctl", "start", QuoteString(unit))
+    if not enabled:
+        yield StringCommand("systemctl", "enable", "--no-reload", QuoteString(unit))
+    if running and enabled:
+        host.noop(f"{unit} is enabled and running")
