@@ -19,7 +19,7 @@ from pyinfra_deploys.roles.dovecot import dovecot
 from pyinfra_deploys.roles.firewall import firewall
 from pyinfra_deploys.roles.generations import generations, record_generation
 from pyinfra_deploys.roles.postfix import postfix
-from pyinfra_deploys.roles.rspamd import rspamd
+from pyinfra_deploys.roles.rspamd import milter_listening, rspamd
 from pyinfra_deploys.roles.status import status
 from pyinfra_deploys.roles.tls import tls
 from pyinfra_deploys.roles.updates import updates
@@ -36,11 +36,14 @@ else:
     # pyinfra types every @deploy as returning OperationMeta; tls() returns its list.
     tls_changes = cast(list[OperationMeta], tls())
     dovecot(tls_changes=tls_changes)
-    rspamd()
-    postfix(tls_changes=tls_changes)
+    rspamd_changes = cast(list[OperationMeta], rspamd())
+    # Postfix goes last, once the milter listens: Rspamd's first start
+    # compiles its regexps (minutes under emulation), meanwhile these roles run.
     firewall()
     backup()
     status()
+    milter_listening(changes=rspamd_changes)
+    postfix(tls_changes=tls_changes)
     generations()
     if not baking():
         stamp.write_stamp(wanted)

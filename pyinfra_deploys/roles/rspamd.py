@@ -8,6 +8,7 @@ from typing import Any
 
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -50,7 +51,8 @@ REMOTE_MAP_RULES = (
 
 
 @deploy("February Rspamd")
-def rspamd() -> None:
+def rspamd() -> list[OperationMeta]:
+    """Rspamd's packages, files, keys and service; returns what changed (milter_listening waits on it)."""
     s = current()
     install("rspamd", packages.RSPAMD)
 
@@ -96,7 +98,7 @@ def rspamd() -> None:
         name="DKIM key directory", path=layout.DKIM_DIR, user=layout.RSPAMD_USER, group=layout.RSPAMD_USER, mode="750"
     )
     if baking():  # DKIM keys are per host, made at the first converge
-        return
+        return []
     manage_service(layout.REDIS_SERVICE)
     # Rspamd's controller reads its saved counters at start and logs an error
     # when there are none yet; give a new host an empty set. Rspamd rewrites
@@ -133,10 +135,22 @@ def rspamd() -> None:
     # A restart, not a reload: a reload while Rspamd still compiles its
     # regexps (minutes under emulation) made its main process exit.
     restart_on_change("Rspamd", "rspamd", changes, check=CHECKS)
-    # systemd calls Rspamd started long before its milter listens (it compiles
-    # its regexps first: minutes under emulation); until then Postfix passes
-    # mail unfiltered and unsigned (milter_default_action = accept). So a
-    # converge ends only once the milter answers.
+    return changes
+
+
+@deploy("February Rspamd")
+def milter_listening(changes: list[OperationMeta] | None = None) -> None:
+    """Wait, when ``changes`` (rspamd()'s) restarted Rspamd, until its milter listens. Call it right before postfix().
+
+    systemd calls Rspamd started long before its milter listens (it compiles
+    its regexps first: minutes under emulation, the first time); until then
+    Postfix passes mail unfiltered and unsigned (milter_default_action =
+    accept). So Postfix is (re)started only once the milter answers, and a
+    converge ends only then. The roles in between run while Rspamd compiles.
+    """
+    if baking():
+        return
+    s = current()
     if s.rspamd.milter.startswith("/"):
         listening = f"test -S {shlex.quote(s.rspamd.milter)}"
     else:
@@ -144,5 +158,5 @@ def rspamd() -> None:
     server.shell(
         name="Wait for the Rspamd milter",
         commands=[f"for i in $(seq 900); do {listening} && exit 0; sleep 1; done; exit 1"],
-        _if=any_changed(*changes),
+        _if=any_changed(*(changes or [])),
     )
