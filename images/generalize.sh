@@ -75,11 +75,10 @@ else
 fi
 rm -rf "$r"/var/lib/cloud/*
 
-# 4. Per-host secrets, keys and state. The deploy in bake mode makes none of
-#    them; a bake that did is a bug, so fail rather than scrub in silence
-#    where a file must exist, and remove the rest. The deploy's records go
-#    too (the bake's debconf answers, its stamp): the first converge makes
-#    them again for the host.
+# 4. Per-host secrets, keys and state. The deploy's image phase (all a bake
+#    runs) makes none of them; a bake that did is a bug, so fail rather than
+#    scrub in silence where a file must exist, and remove the rest. The
+#    deploy's records go too: the first converge makes them for the host.
 set -f
 for file in $FEBRUARY_NO_HASHES; do
     if [ -f "$r$file" ] && grep -q '\$' "$r$file"; then

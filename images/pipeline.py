@@ -6,9 +6,11 @@
 - ``february.qcow2``: the generalized image (standalone, no backing file);
 - ``february.raw``: the same disk, raw, for ``dd`` onto a real disk;
 - ``manifest.json``: the hash of every input, the base image's sha256, the
-  installed package versions, the deploy's git revision, each artifact's
-  sha256, the build time;
+  installed package versions, the image phase's digest and files (what
+  deploy.py's image phase placed: pyinfra_deploys/phases.py), the deploy's
+  git revision, each artifact's sha256, the build time;
 - ``packages.txt``: the bake's ``dpkg-query -W`` listing;
+- ``image-phase.txt``: the image phase's record, one file a line;
 - ``build.log`` and ``console.log``: Packer's machine-readable output and
   the build VM's serial console.
 
@@ -46,6 +48,7 @@ from images.oses import DEFAULT
 from images.packer_stream import Event, packer_env, run_packer
 from images.progress import console, stage
 from images.stream import run_streamed
+from pyinfra_deploys import layout
 from pyinfra_deploys.digest import file_hashes, files_matching
 from pyinfra_deploys.repo import REPO
 
@@ -251,6 +254,21 @@ def read_packages(path: Path) -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 
+def read_image_phase(path: Path) -> dict[str, Any]:
+    """The image phase's record (pyinfra_deploys/phases.py): its digest, and per file its sha256, mode and owner."""
+    return parse_image_phase(path.read_text())
+
+
+def parse_image_phase(text: str) -> dict[str, Any]:
+    """``read_image_phase`` of the record's text."""
+    lines = sorted(line for line in text.splitlines() if line.strip())
+    files: dict[str, dict[str, str]] = {}
+    for line in lines:
+        sha256, mode, user, group, name = line.split(" ", 4)
+        files[name] = {"sha256": sha256, "mode": mode, "user": user, "group": group}
+    return {"digest": hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest(), "files": files}
+
+
 def git_state(repo: Path = REPO) -> dict[str, Any]:
     """The deploy's revision and whether any input differs from it (or is untracked)."""
 
@@ -422,6 +440,7 @@ def _bake(
     accel, cpu = accelerator()
     packer_out = tmp / "packer-output"
     packages = work / "packages.txt"
+    image_phase = work / "image-phase.txt"
     per_build = {
         "use_backing_file": "true" if use_backing_file else "false",
         "accelerator": accel,
@@ -433,6 +452,8 @@ def _bake(
         "ssh_private_key_file": str(key),
         "python": sys.executable,
         "packages_file": str(packages),
+        "image_phase_record": layout.IMAGE_PHASE_RECORD,
+        "image_phase_file": str(image_phase),
         "output_directory": str(packer_out),
     }
     variables = bake_variables(start, per_build, base, base_sha256)
@@ -460,5 +481,6 @@ def _bake(
         "use_backing_file": use_backing_file,
         "build_ssh_public_key": public_key,
         "installed_versions": read_packages(packages),
+        "image_phase": read_image_phase(image_phase),
         "artifacts": {name: artifact_record(work / name, digests[work / name]) for name in ARTIFACTS},
     }

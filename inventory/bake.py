@@ -5,11 +5,12 @@ Packer's `shell-local` provisioner (images/packer/build.pkr.hcl) runs
 address through the environment: FEBRUARY_BAKE_HOST, FEBRUARY_BAKE_PORT,
 FEBRUARY_BAKE_USER and FEBRUARY_BAKE_SSH_KEY (the build's throwaway key).
 
-Host data `february_bake` puts the roles in bake mode (see
-pyinfra_deploys.settings.host.baking): packages and every non-secret file
-are placed; secrets, keys, the host name and running services are left to
-the first converge of each host. The settings are the site's own
-(group_data/all.py), so that first converge only adds what is per host.
+Host data `february_bake` makes deploy.py run its image phase alone
+(pyinfra_deploys/phases.py): packages and every file that needs no secret
+or host identity. Secrets, keys, the host name, the firewall's rule set and
+running services are the host phase, at the first converge of each host. The
+settings are the site's own (group_data/all.py), so that first converge
+changes nothing the image phase placed.
 """
 
 import os

@@ -40,10 +40,11 @@ STATE_PATHS: tuple[str, ...] = (VMAIL_DIR, DKIM_DIR, TLS_DIR)
 
 # ----- the deploy's own records -----
 
-# The converge stamp, Postfix's debconf answers, the last backup's time.
+# The converge stamp, the last backup's time, the generations.
 RECORDS_DIR = "/var/lib/february"
 STAMP = f"{RECORDS_DIR}/converged"
-POSTFIX_PRESEED = f"{RECORDS_DIR}/postfix.preseed"
+# Postfix's debconf answers: placed by the image phase, so kept in an image (RECORDS_DIR is not).
+POSTFIX_PRESEED = "/etc/february/postfix.preseed"
 
 
 def staging_dir(user: str) -> str:
@@ -155,5 +156,9 @@ IMAGE_EMPTIED: tuple[str, ...] = STATE_PATHS
 # Removed: per-host secrets and the deploy's records. A bake makes none of
 # the secrets; this is the backstop.
 IMAGE_REMOVED: tuple[str, ...] = (SASL_PASSWD, f"{SASL_PASSWD}.db", BACKUP_DIR, RECORDS_DIR)
+# The bake's record of its image phase: every file it placed, as "sha256 mode
+# user group path" lines (pyinfra_deploys/phases.py); Packer downloads it for
+# the manifest, and generalize.sh empties /var/tmp after.
+IMAGE_PHASE_RECORD = "/var/tmp/february-image-phase.txt"
 # Must hold no password hash after a bake: the bake fails instead.
 IMAGE_NO_HASHES: tuple[str, ...] = (DOVECOT_USERS,)

@@ -9,7 +9,6 @@ from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys.operations import unit
-from pyinfra_deploys.settings.host import baking
 from pyinfra_deploys.stamp import manage_service
 
 
@@ -17,10 +16,8 @@ def restart_on_change(name: str, service: str, changes: Sequence[OperationMeta],
     """When any of ``changes`` changed: run ``check``, then restart ``service`` (reload with ``reload``).
 
     Always: the service enabled and running, and observed by the converge
-    stamp. Nothing while baking: an image starts no services.
+    stamp. Host phase only: an image starts no services.
     """
-    if baking():
-        return
     manage_service(service)
     server.shell(name=f"Check the {name} configuration", commands=check, _if=any_changed(*changes))
     systemd.service(

@@ -1,6 +1,7 @@
 # The bake: boot, wait for cloud-init, run the SAME deploy.py as a real
-# host gets (in bake mode: no secrets, keys, host name or running mail
-# services), record the package versions, generalize, shut down.
+# host gets, its image phase only (no secrets, keys, host name or running
+# mail services: pyinfra_deploys/phases.py), record what that phase placed
+# and the package versions, generalize, shut down.
 
 locals {
   # The repository root, where deploy.py and inventory/bake.py live.
@@ -41,7 +42,14 @@ build {
     ]
   }
 
-  # 3. What is installed, for the manifest: `dpkg-query -W` with the status.
+  # 3. What the image phase placed (its last operation wrote the record), for the manifest.
+  provisioner "file" {
+    direction   = "download"
+    source      = var.image_phase_record
+    destination = var.image_phase_file
+  }
+
+  # 4. What is installed, for the manifest: `dpkg-query -W` with the status.
   provisioner "shell" {
     execute_command = local.sudo_sh
     inline = [
@@ -55,7 +63,7 @@ build {
     destination = var.packages_file
   }
 
-  # 4. Generalize: remove everything that is per host or per build (host
+  # 5. Generalize: remove everything that is per host or per build (host
   #    keys, machine-id, cloud-init state, logs, the build key, ...), with
   #    February's paths from pyinfra_deploys/layout.py (images/generalize.py).
   #    The builder's shutdown_command then powers the VM off.

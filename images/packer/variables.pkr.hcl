@@ -179,6 +179,16 @@ variable "python" {
   default     = "python3"
 }
 
+variable "image_phase_record" {
+  type        = string
+  description = "Where the image phase's record is in the build VM (pyinfra_deploys/layout.py IMAGE_PHASE_RECORD)."
+}
+
+variable "image_phase_file" {
+  type        = string
+  description = "Where the image phase's record is downloaded."
+}
+
 variable "packages_file" {
   type        = string
   description = "Where the build VM's `dpkg-query -W` listing is downloaded."

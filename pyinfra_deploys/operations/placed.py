@@ -57,6 +57,11 @@ def register(dest: str) -> None:
         paths.append(dest)
 
 
+def registered() -> list[str]:
+    """The paths registered so far for the current host, in order."""
+    return list(_placed.get(host.name, []))
+
+
 def observed(dest: str) -> Observed:
     """``dest`` as it was before this run wrote any placed file: its state, MISSING (its folder there), or
     None when it is something else (a symlink, a folder, in a missing folder) or the observation is not trusted."""

@@ -17,7 +17,7 @@ from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import place, place_secret
 from pyinfra_deploys.service import enabled_and_running
-from pyinfra_deploys.settings.host import baking, current, current_secrets
+from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
 
 
@@ -32,12 +32,15 @@ def sftp_command(repository: str) -> str | None:
     )
 
 
-@deploy("February backup")
-def backup() -> None:
-    s = current()
+@deploy("Image: backup")
+def image_phase() -> None:
     install("backup", packages.BACKUP)
-    if baking():  # the repository and its password are per host
-        return
+
+
+@deploy("Host: backup")
+def host_phase() -> None:
+    """The repository, its password, the script and its timer: all per host."""
+    s = current()
     if s.backup is None:
         if host.get_fact(File, path=layout.BACKUP_TIMER_FILE):
             systemd.service(name="No backups: timer off", service=layout.BACKUP_TIMER, running=False, enabled=False)

@@ -8,16 +8,13 @@ from pyinfra.operations import server
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place
-from pyinfra_deploys.settings.host import baking, current
+from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.stamp import manage_path
 
 
-@deploy("February base")
-def base() -> None:
+@deploy("Image: base")
+def image_phase() -> None:
     s = current()
-    if not baking():  # an image gets its name at first boot (cloud-init)
-        server.hostname(name="Set the host name", hostname=s.hostname)
-        manage_path(layout.HOSTNAME)
     place(layout.MAILNAME, s=s)
 
     if s.apt_proxy:
@@ -34,3 +31,10 @@ def base() -> None:
         _if=preseed.did_change,
     )
     install("base", packages.BASE)
+
+
+@deploy("Host: base")
+def host_phase() -> None:
+    """The host's name (an image gets its own at first boot, from cloud-init)."""
+    server.hostname(name="Set the host name", hostname=current().hostname)
+    manage_path(layout.HOSTNAME)

@@ -18,8 +18,9 @@ from pyinfra_deploys.stamp import manage_path, manage_user
 CHECKS = ["doveconf -n >/dev/null"]  # before every restart, and before a generation switch restarts
 
 
-@deploy("February Dovecot")
-def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
+@deploy("Image: Dovecot")
+def image_phase() -> list[OperationMeta]:
+    """Packages, the mail account and store, the configuration and Sieve; returns what may need a restart."""
     s = current()
     install("dovecot", packages.DOVECOT)
     account.system_account(name="vmail account", user="vmail", uid=VMAIL_UID, home=VMAIL_DIR, shell=layout.NOLOGIN)
@@ -28,12 +29,16 @@ def dovecot(tls_changes: list[OperationMeta] | None = None) -> None:
     files.directory(name="Mail store", path=VMAIL_DIR, user="vmail", group="vmail", mode="750")
 
     conf = place(layout.DOVECOT_CONF, s=s, vmail_uid=VMAIL_UID)
-    # Password hashes are per host: an image carries an empty user list.
-    users = place(layout.DOVECOT_USERS, mode="640", group="dovecot", secret=True, mailbox_hashes=current_secrets().mailbox_hashes)
     manage_path(SIEVE_DIR)
     files.directory(name="Sieve directory", path=SIEVE_DIR, mode="755")
     sieve = place(SIEVE)
     server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)
 
-    changes = [conf, users, sieve, *(tls_changes or [])]
-    restart_on_change("Dovecot", "dovecot", changes, check=CHECKS)
+    return [conf, sieve]
+
+
+@deploy("Host: Dovecot")
+def host_phase(changes: list[OperationMeta] | None = None) -> None:
+    """The mailboxes' password hashes (per host, secret); Dovecot restarted on any of ``changes`` or theirs, running."""
+    users = place(layout.DOVECOT_USERS, mode="640", group="dovecot", secret=True, mailbox_hashes=current_secrets().mailbox_hashes)
+    restart_on_change("Dovecot", "dovecot", [*(changes or []), users], check=CHECKS)

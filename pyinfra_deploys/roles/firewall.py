@@ -23,24 +23,38 @@ def firewall_rules(s: Settings) -> list[UfwRule]:
     25 is open to the internet (other servers deliver there); submission and
     IMAPS only from the LAN and VPN ranges; SSH from ssh_from or anywhere.
     """
-    rules = [UfwRule("allow", "tcp", s.firewall.ssh_port, source, "february: ssh") for source in (s.firewall.ssh_from or ["any"])]
+    rules = ssh_rules(s)
     rules.append(UfwRule("allow", "tcp", SMTP_PORT, "any", "february: smtp"))
     for port, label in ((SUBMISSION_PORT, "submission"), (IMAPS_PORT, "imaps")):
         rules += [UfwRule("allow", "tcp", port, network, f"february: {label}") for network in s.submission_networks]
     return rules
 
 
-@deploy("February firewall")
-def firewall() -> None:
+def ssh_rules(s: Settings) -> list[UfwRule]:
+    return [UfwRule("allow", "tcp", s.firewall.ssh_port, source, "february: ssh") for source in (s.firewall.ssh_from or ["any"])]
+
+
+@deploy("Image: firewall")
+def image_phase() -> None:
+    """UFW on, denying all but SSH: an image boots with its firewall up, the mail ports closed until its first converge."""
+    s = current()
+    if not s.firewall.enabled:
+        return
+    install("firewall", packages.FIREWALL)
+    manage_path(*layout.UFW_FILES)
+    ufw.default_policy(name="UFW: deny incoming, allow outgoing", incoming="deny", outgoing="allow", routed="deny")
+    # The SSH rule goes in before UFW is enabled, and enabling refuses to
+    # run unless SSH stays allowed, so a deploy cannot lock itself out.
+    ssh = ssh_rules(s)
+    ufw.rules(name="UFW lets SSH in", rules=ssh, exclusive=False)
+    ufw.enabled(name="UFW enabled", enabled=True, require_port=s.firewall.ssh_port, rules=ssh)
+
+
+@deploy("Host: firewall")
+def host_phase() -> None:
+    """Exactly the rules from the settings (the mail ports to whom they are for), or UFW off when the settings say so."""
     s = current()
     if not s.firewall.enabled:
         ufw.enabled(name="UFW disabled by the settings", enabled=False)
         return
-    install("firewall", packages.FIREWALL)
-    rules = firewall_rules(s)
-    manage_path(*layout.UFW_FILES)
-    ufw.default_policy(name="UFW: deny incoming, allow outgoing", incoming="deny", outgoing="allow", routed="deny")
-    # Rules (SSH first) go in before UFW is enabled, and enabling refuses to
-    # run unless SSH stays allowed, so a deploy cannot lock itself out.
-    ufw.rules(name="UFW rules from the settings", rules=rules, exclusive=True)
-    ufw.enabled(name="UFW enabled", enabled=True, require_port=s.firewall.ssh_port, rules=rules)
+    ufw.rules(name="UFW rules from the settings", rules=firewall_rules(s), exclusive=True)

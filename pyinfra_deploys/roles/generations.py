@@ -61,8 +61,8 @@ def config_text(s: Settings) -> str:
     return json.dumps(generations_config(s), indent=2, sort_keys=True) + "\n"
 
 
-@deploy("February generations")
-def generations() -> None:
+@deploy("Image: generations")
+def image_phase() -> None:
     place_own(layout.GENERATION_SCRIPT, source=SCRIPT_SOURCE)
     place_own(layout.GENERATION_CONFIG, text=config_text(current()))
 

@@ -12,7 +12,7 @@ from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place
 from pyinfra_deploys.service import restart_on_change
-from pyinfra_deploys.settings.host import baking, current, current_secrets
+from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.settings.load import settings_base_dir
 from pyinfra_deploys.stamp import manage_path, manage_service
 
@@ -45,8 +45,9 @@ def aliases() -> list[OperationMeta]:
     return [table, server.shell(name="newaliases", commands=["newaliases"], _if=table.did_change)]
 
 
-@deploy("February Postfix")
-def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
+@deploy("Image: Postfix")
+def image_phase() -> list[OperationMeta]:
+    """Packages, main.cf, master.cf and the maps from the settings; returns what may need a reload."""
     s = current()
     install("postfix", packages.POSTFIX)
 
@@ -57,10 +58,15 @@ def postfix(tls_changes: list[OperationMeta] | None = None) -> None:
         *aliases(),
         *postmapped(layout.VIRTUAL_MAILBOXES, s=s),
         *postmapped(layout.VIRTUAL_ALIASES, s=s),
-        *(tls_changes or []),
     ]
-    if baking():  # the relay password and running services come with the first converge
-        return
+    return changes
+
+
+@deploy("Host: Postfix")
+def host_phase(changes: list[OperationMeta] | None = None) -> None:
+    """The relay password (per host, secret) and CA; Postfix reloaded on any of ``changes`` or these, running."""
+    s = current()
+    changes = list(changes or [])
     manage_service("postfix@-")
     if s.smarthost is not None:
         # The relay password: 0600 on the host, .db too, never in the repo.

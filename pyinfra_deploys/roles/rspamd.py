@@ -17,7 +17,7 @@ from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place
 from pyinfra_deploys.service import enabled_and_running, restart_on_change
-from pyinfra_deploys.settings.host import baking, current
+from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.stamp import manage_path, manage_presence, manage_service
 
 # Modules that reach the internet (DNS blocklists, hash servers, remote
@@ -50,9 +50,9 @@ REMOTE_MAP_RULES = (
 )
 
 
-@deploy("February Rspamd")
-def rspamd() -> list[OperationMeta]:
-    """Rspamd's packages, files, keys and service; returns what changed (milter_listening waits on it)."""
+@deploy("Image: Rspamd")
+def image_phase() -> list[OperationMeta]:
+    """Rspamd's packages and files; returns what may need a restart."""
     s = current()
     install("rspamd", packages.RSPAMD)
 
@@ -97,8 +97,14 @@ def rspamd() -> list[OperationMeta]:
     files.directory(
         name="DKIM key directory", path=layout.DKIM_DIR, user=layout.RSPAMD_USER, group=layout.RSPAMD_USER, mode="750"
     )
-    if baking():  # DKIM keys are per host, made at the first converge
-        return []
+    return changes
+
+
+@deploy("Host: Rspamd")
+def host_phase(changes: list[OperationMeta] | None = None) -> list[OperationMeta]:
+    """Redis, the counters, the DKIM keys (per host), Rspamd restarted on any change; returns the changes (for milter_listening)."""
+    s = current()
+    changes = list(changes or [])
     manage_service(layout.REDIS_SERVICE)
     # Rspamd's controller reads its saved counters at start and logs an error
     # when there are none yet; give a new host an empty set. Rspamd rewrites
@@ -138,9 +144,9 @@ def rspamd() -> list[OperationMeta]:
     return changes
 
 
-@deploy("February Rspamd")
+@deploy("Host: Rspamd")
 def milter_listening(changes: list[OperationMeta] | None = None) -> None:
-    """Wait, when ``changes`` (rspamd()'s) restarted Rspamd, until its milter listens. Call it right before postfix().
+    """Wait, when ``changes`` (host_phase()'s) restarted Rspamd, until its milter listens; right before Postfix's host phase.
 
     systemd calls Rspamd started long before its milter listens (it compiles
     its regexps first: minutes under emulation, the first time); until then
@@ -148,8 +154,6 @@ def milter_listening(changes: list[OperationMeta] | None = None) -> None:
     accept). So Postfix is (re)started only once the milter answers, and a
     converge ends only then. The roles in between run while Rspamd compiles.
     """
-    if baking():
-        return
     s = current()
     if s.rspamd.milter.startswith("/"):
         listening = f"test -S {shlex.quote(s.rspamd.milter)}"

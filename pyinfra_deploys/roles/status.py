@@ -21,7 +21,7 @@ from pyinfra_deploys import health, layout
 from pyinfra_deploys.place import place, place_own
 from pyinfra_deploys.roles.firewall import IMAPS_PORT, SMTP_PORT, SUBMISSION_PORT
 from pyinfra_deploys.service import enabled_and_running
-from pyinfra_deploys.settings.host import baking, current
+from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.stamp import manage_service
 
@@ -61,11 +61,14 @@ def config_text(s: Settings) -> str:
     return json.dumps(status_config(s), indent=2, sort_keys=True) + "\n"
 
 
-@deploy("February status")
-def status() -> None:
+@deploy("Image: status")
+def image_phase() -> None:
     place_own(layout.STATUS_SCRIPT, source=SCRIPT_SOURCE)
-    if baking():  # the configuration names the host: written at its first converge
-        return
+
+
+@deploy("Host: status")
+def host_phase() -> None:
+    """The checks' configuration (it names the host) and their daily timer."""
     place_own(layout.STATUS_CONFIG, text=config_text(current()))
     # The same checks daily; the owner is mailed when a level changed (health.notify).
     units = [place(layout.STATUS_SERVICE_FILE), place(layout.STATUS_TIMER_FILE)]

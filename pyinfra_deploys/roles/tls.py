@@ -13,7 +13,7 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import files, server
 
 from pyinfra_deploys import layout
-from pyinfra_deploys.settings.host import baking, current
+from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.load import settings_base_dir
 from pyinfra_deploys.stamp import manage_path
 
@@ -44,15 +44,17 @@ def self_signed_command(hostname: str, days: int, new_key: bool) -> str:
     )
 
 
-@deploy("February TLS")
-def tls() -> list[OperationMeta]:
-    """Place or create the certificate; returns the operations that may change it."""
-    s = current()
+@deploy("Image: TLS")
+def image_phase() -> None:
+    """The certificate's folder; no key in an image: made or placed at the host's first converge."""
     manage_path(layout.TLS_DIR)
     files.directory(name="TLS directory", path=layout.TLS_DIR, mode="755", user="root", group="root")
-    if baking():
-        host.noop("no TLS key in an image: made or placed at the first converge")
-        return []
+
+
+@deploy("Host: TLS")
+def host_phase() -> list[OperationMeta]:
+    """Place or create the certificate; returns the operations that may change it."""
+    s = current()
     manage_path(CERT, KEY)
     if s.tls.source == "files":
         assert s.tls.cert_file is not None and s.tls.key_file is not None

@@ -10,8 +10,8 @@ from pyinfra_deploys.place import place
 from pyinfra_deploys.settings.host import current
 
 
-@deploy("February updates")
-def updates() -> None:
+@deploy("Image: updates")
+def image_phase() -> None:
     s = current()
     install("updates", packages.UPDATES)
     # apt's own timers (apt-daily, apt-daily-upgrade) are enabled by the

@@ -14,9 +14,8 @@ _cache: dict[str, tuple[Settings, Secrets]] = {}
 def baking() -> bool:
     """True while Packer bakes the golden image (host data ``february_bake``).
 
-    A bake places packages and every non-secret file, and leaves out what is
-    per host: secrets (mailbox hashes, relay password), keys (TLS, DKIM), the
-    host name, and running services. The first converge of a host adds them.
+    deploy.py then runs its image phase alone (pyinfra_deploys/phases.py),
+    and the settings are read without their secret files: a bake needs none.
     """
     return bool(host.data.get("february_bake"))
 

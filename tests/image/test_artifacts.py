@@ -17,7 +17,7 @@ from tests.image.conftest import TIMINGS, Baked
 
 
 def test_the_artifacts_and_the_manifest_exist(baked: Baked) -> None:
-    for name in (*ARTIFACTS, MANIFEST, "packages.txt"):
+    for name in (*ARTIFACTS, MANIFEST, "packages.txt", "image-phase.txt"):
         assert (baked.folder / name).is_file(), name
     assert baked.folder.parent == baked.output.resolve()
     assert baked.folder.name == baked.manifest["inputs_hash"][:16]
@@ -60,6 +60,17 @@ def test_the_manifest_lists_the_installed_versions(baked: Baked) -> None:
         "installed_versions"
     ]
     assert versions["postfix"] == base_versions["postfix"]
+
+
+def test_the_manifest_records_the_digest_of_the_image_phase(baked: Baked) -> None:
+    """Every file deploy.py's image phase placed in the build VM, its sha256, mode and owner, and their digest."""
+    record = baked.manifest["image_phase"]
+    lines = sorted((baked.folder / "image-phase.txt").read_text().splitlines())
+    assert record["digest"] == hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
+    assert len(record["files"]) == len(lines) > 20
+    main_cf = record["files"]["/etc/postfix/main.cf"]
+    assert (main_cf["mode"], main_cf["user"], main_cf["group"]) == ("644", "root", "root")
+    assert len(main_cf["sha256"]) == 64 and int(main_cf["sha256"], 16) >= 0
 
 
 def test_the_same_inputs_return_the_same_folder_without_a_rebuild(baked: Baked, monkeypatch: pytest.MonkeyPatch) -> None:

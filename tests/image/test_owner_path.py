@@ -39,14 +39,15 @@ from february.vm.config import DEFAULT, VmConfig, for_name
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.world_process import start_world
 from images.flash import HostIdentity, flash
+from images.pipeline import parse_image_phase
 from images.stream import run_streamed
-from pyinfra_deploys import layout
+from pyinfra_deploys import layout, phases
 from pyinfra_deploys.settings.inventory import inventory_host
 from tests.image.conftest import TIMINGS, Baked
 from tests.image.secret_watch import watcher_command
 from tests.vm.fixtures import MOUNT_BACKUP_DISK, make_backup_disk
 from tests.vm.mailvm import MailVm, message, sudo_inventory
-from tests.vm.test_reconverge import grand_total
+from tests.vm.test_reconverge import changed_operations, grand_total
 
 ADMIN = "owner"
 SECRET_FILES = ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db", "/etc/dovecot/users", layout.BACKUP_PASSWORD)
@@ -145,6 +146,13 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
         if watch:
             vm.run(f"rm -f /tmp/pyinfra-canary; touch {WATCH_STOP}; sleep 1")
     assert grand_total(lines)[2] == 0
+    if watch:
+        # What the image phase placed, as this first converge left it (compared with the manifest's record).
+        site.facts["image_changed"] = "\n".join(changed_operations(lines, "Image: "))
+        recorded = sorted(baked.manifest["image_phase"]["files"])
+        site.facts["image_files"] = vm.run(
+            f"{phases.record_command(recorded, WATCH_OUT + '.image')} && cat {WATCH_OUT}.image"
+        ).stdout
     if watch:
         secrets = [
             site.config.secrets.joinpath(n).read_text().strip()
@@ -268,6 +276,17 @@ def test_first_boot_took_the_seed_and_the_mail_services_wait_for_the_converge(ba
     assert "ssh_host_ed25519_key" in lines
     machine_id = lines[-1]
     assert len(machine_id) == 32 and machine_id != "uninitialized"
+
+
+def test_the_first_converge_of_the_flashed_host_changed_nothing_the_image_phase_placed(
+    backed_up: Site, restored: MailVm, baked: Baked
+) -> None:
+    recorded = baked.manifest["image_phase"]
+    assert {layout.POSTFIX_MAIN_CF, layout.DOVECOT_CONF, layout.STATUS_SCRIPT} <= set(recorded["files"])
+    # no secret and nothing per host is in the image phase
+    assert not {layout.DOVECOT_USERS, layout.SASL_PASSWD, layout.BACKUP_ENV, layout.STATUS_CONFIG} & set(recorded["files"])
+    assert backed_up.facts["image_changed"] == ""
+    assert parse_image_phase(backed_up.facts["image_files"]) == recorded
 
 
 def test_the_e1000e_nic_is_used_and_the_network_leads_nowhere_else(backed_up: Site, restored: MailVm) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from images.oses import RELEASES
 from images.pipeline import PACKER, PACKER_DIR, make_build_key, packer_argv, pkrvars_required, starts_from_base, write_bake_seed
+from pyinfra_deploys import layout
 
 ENV = {**os.environ, "CHECKPOINT_DISABLE": "1"}
 
@@ -39,6 +40,8 @@ def test_packer_validate_passes_with_each_vars_file(start: str, tmp_path: Path) 
         "seed_dir": str(seed),
         "ssh_private_key_file": str(key),
         "packages_file": str(tmp_path / "packages.txt"),
+        "image_phase_record": layout.IMAGE_PHASE_RECORD,
+        "image_phase_file": str(tmp_path / "image-phase.txt"),
         "output_directory": str(tmp_path / "out"),
     }
     if starts_from_base(start):
@@ -61,6 +64,8 @@ def test_packer_validate_rejects_an_unknown_accelerator(tmp_path: Path) -> None:
         "seed_dir": str(write_bake_seed(tmp_path / "seed", "root", "ssh-ed25519 AAAA")),
         "ssh_private_key_file": str(key),
         "packages_file": str(tmp_path / "packages.txt"),
+        "image_phase_record": layout.IMAGE_PHASE_RECORD,
+        "image_phase_file": str(tmp_path / "image-phase.txt"),
         "output_directory": str(tmp_path / "out"),
         "accelerator": "xen",
     }

@@ -27,6 +27,7 @@ from images.pipeline import (
     pkrvars_value,
     write_bake_seed,
 )
+from pyinfra_deploys import layout
 
 
 def test_the_ubuntu_bake_takes_the_pinned_cloud_image_from_its_vars_file() -> None:
@@ -81,6 +82,8 @@ def test_a_checksum_mismatch_stops_the_ubuntu_build_before_any_boot(mirror: tupl
         "seed_dir": str(write_bake_seed(tmp_path / "seed", "ubuntu", key.with_suffix(".pub").read_text().strip())),
         "ssh_private_key_file": str(key),
         "packages_file": str(tmp_path / "packages.txt"),
+        "image_phase_record": layout.IMAGE_PHASE_RECORD,
+        "image_phase_file": str(tmp_path / "image-phase.txt"),
         "output_directory": str(tmp_path / "out"),
     }
     (tmp_path / "packer-tmp").mkdir()

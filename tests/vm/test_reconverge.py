@@ -21,6 +21,17 @@ def grand_total(lines: list[str]) -> tuple[int, int, int, int]:
     return operations, changed, errors, unchanged
 
 
+def changed_operations(lines: list[str], prefix: str = "") -> list[str]:
+    """The rows of pyinfra's results table (operation, hosts, success, error, no change) whose operation
+    starts with ``prefix`` and changed the host."""
+    changed = []
+    for line in lines:
+        row = re.fullmatch(r"\s+(.+? \| .+?)\s+(\d+)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s*", line)
+        if row and row.group(1).startswith(prefix) and row.group(3) != "-":
+            changed.append(row.group(1))
+    return changed
+
+
 def test_a_second_converge_reports_zero_changes(mailvm: MailVm) -> None:
     began = time.monotonic()
     lines = lifecycle.converge()

@@ -1,0 +1,84 @@
+"""The two phases of a converge, as NixOS builds a system and then activates it.
+
+**Image phase**: packages and every file that needs no secret and no host
+identity (keys, the host's name, its records). Packer bakes this phase alone
+into the golden image (inventory/bake.py); a host's converge runs it first,
+and on a host flashed from that image it changes nothing.
+
+**Host phase**: the host's name, secrets (mailbox hashes, relay and
+repository passwords), keys (TLS, DKIM), running services, the firewall's
+rule set, the backup and status timers; then, in deploy.py, the converge
+stamp and the generation record. Services restart (or reload) when a file of
+either phase changed, after a check of the whole configuration.
+
+Each role (pyinfra_deploys/roles/) has an ``image_phase`` and, where it has
+anything per host, a ``host_phase``; this module lists them in order.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import cast
+
+from pyinfra.api.operation import OperationMeta
+from pyinfra.operations import server
+
+from pyinfra_deploys import layout
+from pyinfra_deploys.operations import placed
+from pyinfra_deploys.roles import backup, base, dovecot, firewall, generations, postfix, rspamd, status, tls, updates
+
+IMAGE_RECORD_OPERATION = "Record the image phase"
+
+
+@dataclass(frozen=True)
+class ImagePhase:
+    """What the image phase placed that a service's restart (host phase) depends on."""
+
+    dovecot: list[OperationMeta]
+    rspamd: list[OperationMeta]
+    postfix: list[OperationMeta]
+
+
+def image_phase() -> ImagePhase:
+    base.image_phase()
+    updates.image_phase()
+    tls.image_phase()
+    dovecot_changes = cast(list[OperationMeta], dovecot.image_phase())
+    rspamd_changes = cast(list[OperationMeta], rspamd.image_phase())
+    postfix_changes = cast(list[OperationMeta], postfix.image_phase())
+    firewall.image_phase()
+    backup.image_phase()
+    status.image_phase()
+    generations.image_phase()
+    return ImagePhase(dovecot=dovecot_changes, rspamd=rspamd_changes, postfix=postfix_changes)
+
+
+def host_phase(image: ImagePhase) -> None:
+    base.host_phase()
+    tls_changes = cast(list[OperationMeta], tls.host_phase())
+    dovecot.host_phase(changes=[*image.dovecot, *tls_changes])
+    rspamd_changes = cast(list[OperationMeta], rspamd.host_phase(changes=image.rspamd))
+    # Postfix goes last, once the milter listens: Rspamd's first start
+    # compiles its regexps (minutes under emulation), meanwhile these run.
+    firewall.host_phase()
+    backup.host_phase()
+    status.host_phase()
+    rspamd.milter_listening(changes=rspamd_changes)
+    postfix.host_phase(changes=[*image.postfix, *tls_changes])
+
+
+def record_command(paths: list[str], record: str = layout.IMAGE_PHASE_RECORD) -> str:
+    """Shell: one "sha256 mode user group path" line per regular file among ``paths``, written to ``record``."""
+    quoted = " ".join(shlex.quote(path) for path in paths)
+    new = shlex.quote(f"{record}.new")
+    return (
+        f'umask 022 && : > {new} && for p in {quoted}; do if [ -f "$p" ] && [ ! -L "$p" ]; then '
+        f's=$(sha256sum "$p") && echo "${{s%% *}} $(stat -c \'%a %U %G %n\' "$p")" >> {new}; fi; done '
+        f"&& mv {new} {shlex.quote(record)}"
+    )
+
+
+def record_image_phase() -> OperationMeta:
+    """The bake's last step: every file the image phase placed, with its digest (the manifest's ``image_phase``)."""
+    return server.shell(name=IMAGE_RECORD_OPERATION, commands=[record_command(placed.registered())])
