@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,17 +108,29 @@ def sha256_file(path: Path, chunk: int = 4 * 1024 * 1024) -> str:
     return digest.hexdigest()
 
 
-def inputs_digest(base_key: str, start: str, repo: Path = REPO) -> tuple[str, dict[str, str]]:
+def inputs_digest(base_key: str, start: str, repo: Path = REPO, groups: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
     """The inputs hash and, per input file, its own sha256 (for the manifest)."""
     files = file_hashes(input_files(repo), repo)
-    return digest_of(base_key, start, files), files
+    return digest_of(base_key, start, files, groups), files
 
 
-def digest_of(base_key: str, start: str, files: dict[str, str]) -> str:
-    """The inputs hash from the base key, the start (pkrvars file) and each input file's sha256."""
-    return hashlib.sha256(
-        json.dumps({"format": FORMAT, "os": start, "base": base_key, "files": files}, sort_keys=True).encode()
-    ).hexdigest()
+def digest_of(base_key: str, start: str, files: dict[str, str], groups: tuple[str, ...] = ()) -> str:
+    """The inputs hash from the base key, the start (pkrvars file), each input file's sha256 and the bake's groups."""
+    record: dict[str, Any] = {"format": FORMAT, "os": start, "base": base_key, "files": files}
+    if groups:
+        record["groups"] = list(groups)
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+# An inventory group name, as the bake's host joins it (inventory/bake.py).
+GROUP_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def check_groups(groups: tuple[str, ...]) -> tuple[str, ...]:
+    for group in groups:
+        if not GROUP_NAME.fullmatch(group):
+            raise ValueError(f"bake group {group!r}: a group is named by lower-case letters, digits and _")
+    return tuple(sorted(set(groups)))
 
 
 # ----- the cache -----
@@ -341,6 +354,7 @@ def build(
     verify: bool = False,
     build_key_dir: Path | None = None,
     base: Path | None = None,
+    groups: tuple[str, ...] = (),
 ) -> Path:
     """Bake the golden image into ``output/<inputs-hash16>/`` and return that folder.
 
@@ -349,8 +363,11 @@ def build(
     on a qcow2 overlay of the cached base instead of a full copy; the result
     is flattened, so the artifacts are the same. ``build_key_dir`` keeps the
     build's throwaway SSH key pair there (for a leak scan) instead of in the
-    build's temporary folder.
+    build's temporary folder. ``groups``: the inventory groups (besides
+    ``bake``) the build host joins, so that their group_data applies as it
+    does to the site's hosts (inventory/bake.py).
     """
+    groups = check_groups(groups)
     release = oses.release(os_name)
     start = release.cloud_pkrvars if cloud else release.pkrvars
     if start is None:
@@ -365,7 +382,7 @@ def build(
         # The cloud image is Packer's to fetch and check (URL and pinned
         # checksum in its pkrvars file, itself an input file).
         base_key = f"{start}:{pkrvars_required(start, 'iso_url')}@{pkrvars_required(start, 'iso_checksum')}"
-    final = output / inputs_digest(base_key, start)[0][:16]
+    final = output / inputs_digest(base_key, start, groups=groups)[0][:16]
     if cached(final, verify=verify) is not None:
         console.print(f"[green]✓[/green] Golden image unchanged: {final}")
         return final
@@ -376,7 +393,7 @@ def build(
     with tempfile.TemporaryDirectory(prefix=".bake-", dir=output) as tmp_name:
         tmp = Path(tmp_name)
         src = snapshot_inputs(tmp / "src")
-        inputs_hash, input_hashes = inputs_digest(base_key, start, repo=src)
+        inputs_hash, input_hashes = inputs_digest(base_key, start, repo=src, groups=groups)
         final = output / inputs_hash[:16]
         if cached(final, verify=verify) is not None:  # the repository changed a moment ago
             return final
@@ -390,6 +407,7 @@ def build(
                 start=start,
                 use_backing_file=use_backing_file,
                 build_key_dir=build_key_dir,
+                groups=groups,
                 src=src,
                 tmp=tmp,
                 work=work,
@@ -399,7 +417,7 @@ def build(
                 "format": FORMAT,
                 "os": release.name,
                 "start": start,
-                "inputs": {"base_image_key": base_key, "files": input_hashes},
+                "inputs": {"base_image_key": base_key, "files": input_hashes, "groups": list(groups)},
                 "deploy": deploy_git,
                 **manifest,
                 "build_seconds": round(time.monotonic() - started, 1),
@@ -423,6 +441,7 @@ def _bake(
     start: str,
     use_backing_file: bool,
     build_key_dir: Path | None,
+    groups: tuple[str, ...],
     src: Path,
     tmp: Path,
     work: Path,
@@ -452,6 +471,7 @@ def _bake(
         "ssh_private_key_file": str(key),
         "python": sys.executable,
         "packages_file": str(packages),
+        "bake_groups": ",".join(groups),
         "image_phase_record": layout.IMAGE_PHASE_RECORD,
         "image_phase_file": str(image_phase),
         "output_directory": str(packer_out),

@@ -1,8 +1,8 @@
 """The golden-image bake: Packer's build VM, converged by the same deploy.py.
 
 Packer's `shell-local` provisioner (images/packer/build.pkr.hcl) runs
-`python -m pyinfra -y inventory/bake.py deploy.py` and passes the build VM's
-address through the environment: FEBRUARY_BAKE_HOST, FEBRUARY_BAKE_PORT,
+`python -m pyinfra -y --config images/packer/bake_config.py inventory/bake.py deploy.py`
+and passes the build VM's address through the environment: FEBRUARY_BAKE_HOST, FEBRUARY_BAKE_PORT,
 FEBRUARY_BAKE_USER and FEBRUARY_BAKE_SSH_KEY (the build's throwaway key).
 
 Host data `february_bake` makes deploy.py run its image phase alone
@@ -14,6 +14,7 @@ changes nothing the image phase placed.
 """
 
 import os
+import re
 import sys
 
 # The settings are validated by the deploy (pyinfra_deploys.settings.host),
@@ -31,6 +32,13 @@ except (KeyError, ValueError):
     raise SystemExit(2) from None
 
 _user = os.environ.get("FEBRUARY_BAKE_USER", "root")
+# The site's groups (images.pipeline.build(groups=...)): their group_data applies to the
+# image as to the site's hosts, e.g. `vm` for the lab's site (group_data/vm.py).
+_groups = [name for name in os.environ.get("FEBRUARY_BAKE_GROUPS", "").split(",") if name]
+for _name in _groups:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", _name) or _name == "bake":
+        print(f"inventory/bake.py: FEBRUARY_BAKE_GROUPS: not a group name: {_name!r}", file=sys.stderr)
+        raise SystemExit(2)
 
 bake = [
     (
@@ -49,3 +57,4 @@ bake = [
         },
     )
 ]
+globals().update({name: ["february-bake"] for name in _groups})

@@ -35,10 +35,11 @@ build {
       "FEBRUARY_BAKE_PORT=${build.Port}",
       "FEBRUARY_BAKE_USER=${build.User}",
       "FEBRUARY_BAKE_SSH_KEY=${var.ssh_private_key_file}",
+      "FEBRUARY_BAKE_GROUPS=${var.bake_groups}",
     ]
     inline = [
       "cd '${local.repo}'",
-      "'${var.python}' -m pyinfra -y inventory/bake.py deploy.py",
+      "'${var.python}' -m pyinfra -y --config images/packer/bake_config.py inventory/bake.py deploy.py",
     ]
   }
 

@@ -179,6 +179,12 @@ variable "python" {
   default     = "python3"
 }
 
+variable "bake_groups" {
+  type        = string
+  description = "Inventory groups the build host joins besides bake, comma-separated (inventory/bake.py)."
+  default     = ""
+}
+
 variable "image_phase_record" {
   type        = string
   description = "Where the image phase's record is in the build VM (pyinfra_deploys/layout.py IMAGE_PHASE_RECORD)."

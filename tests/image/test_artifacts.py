@@ -13,6 +13,7 @@ import pytest
 from images import oses, pipeline
 from images.manifest import MANIFEST
 from images.pipeline import ARTIFACTS, build, cached, digest_of, sha256_file
+from tests.image.bake_job import GROUPS
 from tests.image.conftest import TIMINGS, Baked
 
 
@@ -44,7 +45,9 @@ def test_the_manifest_names_every_input(baked: Baked) -> None:
     ):
         assert path in files, path
     assert any(path.startswith("pyinfra_deploys/") for path in files)
-    assert manifest["inputs_hash"] == digest_of(manifest["inputs"]["base_image_key"], manifest["os"], files)
+    groups = tuple(manifest["inputs"]["groups"])
+    assert groups == GROUPS
+    assert manifest["inputs_hash"] == digest_of(manifest["inputs"]["base_image_key"], manifest["os"], files, groups)
     assert manifest["inputs"]["base_image_key"] == manifest["base_image"]["key"]
     base = Path(manifest["base_image"]["path"])
     assert manifest["base_image"]["sha256"] == sha256_file(base)
@@ -81,7 +84,7 @@ def test_the_same_inputs_return_the_same_folder_without_a_rebuild(baked: Baked, 
 
     monkeypatch.setattr(pipeline, "run_packer", no_packer)
     began = time.monotonic()
-    again = build(baked.output)
+    again = build(baked.output, groups=GROUPS)
     TIMINGS["cached_rebake_s"] = time.monotonic() - began
     assert again == baked.folder
     assert {name: (again / name).stat().st_mtime_ns for name in (*ARTIFACTS, MANIFEST)} == before
