@@ -56,11 +56,11 @@ def image_phase() -> ImagePhase:
 
 def host_phase(image: ImagePhase) -> None:
     base.host_phase()
+    # Rspamd first and Postfix last, once the milter listens: Rspamd's first
+    # start compiles its regexps (minutes under emulation), meanwhile the rest runs.
+    rspamd_changes = cast(list[OperationMeta], rspamd.host_phase(changes=image.rspamd))
     tls_changes = cast(list[OperationMeta], tls.host_phase())
     dovecot.host_phase(changes=[*image.dovecot, *tls_changes])
-    rspamd_changes = cast(list[OperationMeta], rspamd.host_phase(changes=image.rspamd))
-    # Postfix goes last, once the milter listens: Rspamd's first start
-    # compiles its regexps (minutes under emulation), meanwhile these run.
     firewall.host_phase()
     backup.host_phase()
     status.host_phase()
