@@ -1,8 +1,8 @@
 """The golden-image bake: Packer's build VM, converged by the same deploy.py.
 
 Packer's `shell-local` provisioner (images/packer/build.pkr.hcl) runs
-`python -m pyinfra -y --config images/packer/bake_config.py inventory/bake.py deploy.py`
-and passes the build VM's address through the environment: FEBRUARY_BAKE_HOST, FEBRUARY_BAKE_PORT,
+`python -m pyinfra -y inventory/bake.py deploy.py` and passes the build VM's
+address through the environment: FEBRUARY_BAKE_HOST, FEBRUARY_BAKE_PORT,
 FEBRUARY_BAKE_USER and FEBRUARY_BAKE_SSH_KEY (the build's throwaway key).
 
 Host data `february_bake` makes deploy.py run its image phase alone

@@ -39,7 +39,7 @@ build {
     ]
     inline = [
       "cd '${local.repo}'",
-      "'${var.python}' -m pyinfra -y --config images/packer/bake_config.py inventory/bake.py deploy.py",
+      "'${var.python}' -m pyinfra -y inventory/bake.py deploy.py",
     ]
   }
 

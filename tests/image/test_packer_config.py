@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from february.paths import REPO
 from images.oses import RELEASES
 from images.pipeline import PACKER, PACKER_DIR, make_build_key, packer_argv, pkrvars_required, starts_from_base, write_bake_seed
 from pyinfra_deploys import layout
@@ -89,12 +87,3 @@ def test_the_template_has_one_source_and_no_os_branch() -> None:
     assert text.count('source "qemu"') == 1
     for name in RELEASES:
         assert name not in text
-
-
-def test_the_bakes_pyinfra_reads_its_own_config_which_waits_longer_for_ssh() -> None:
-    """pyinfra skips a --config file that is missing without a word: the path the bake passes must exist."""
-    build = (REPO / "images" / "packer" / "build.pkr.hcl").read_text()
-    (path,) = re.findall(r"pyinfra -y --config (\S+) inventory/bake.py deploy.py", build)
-    settings: dict[str, object] = {}
-    exec((REPO / path).read_text(), settings)
-    assert settings["CONNECT_TIMEOUT"] == 120
