@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -49,9 +48,10 @@ from images.oses import DEFAULT
 from images.packer_stream import Event, packer_env, run_packer
 from images.progress import console, stage
 from images.stream import run_streamed
-from pyinfra_deploys import layout
+from pyinfra_deploys import layout, phases
 from pyinfra_deploys.digest import file_hashes, files_matching
 from pyinfra_deploys.repo import REPO
+from pyinfra_deploys.settings.inventory import check_bake_groups
 
 PACKER = os.environ.get("FEBRUARY_PACKER", "packer")
 PACKER_DIR = REPO / "images" / "packer"
@@ -123,16 +123,6 @@ def digest_of(base_key: str, start: str, files: dict[str, str], groups: tuple[st
 
 
 # An inventory group name, as the bake's host joins it (inventory/bake.py).
-GROUP_NAME = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-def check_groups(groups: tuple[str, ...]) -> tuple[str, ...]:
-    for group in groups:
-        if not GROUP_NAME.fullmatch(group):
-            raise ValueError(f"bake group {group!r}: a group is named by lower-case letters, digits and _")
-    return tuple(sorted(set(groups)))
-
-
 # ----- the cache -----
 
 
@@ -269,17 +259,7 @@ def read_packages(path: Path) -> dict[str, str]:
 
 def read_image_phase(path: Path) -> dict[str, Any]:
     """The image phase's record (pyinfra_deploys/phases.py): its digest, and per file its sha256, mode and owner."""
-    return parse_image_phase(path.read_text())
-
-
-def parse_image_phase(text: str) -> dict[str, Any]:
-    """``read_image_phase`` of the record's text."""
-    lines = sorted(line for line in text.splitlines() if line.strip())
-    files: dict[str, dict[str, str]] = {}
-    for line in lines:
-        sha256, mode, user, group, name = line.split(" ", 4)
-        files[name] = {"sha256": sha256, "mode": mode, "user": user, "group": group}
-    return {"digest": hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest(), "files": files}
+    return phases.parse_record(path.read_text())
 
 
 def git_state(repo: Path = REPO) -> dict[str, Any]:
@@ -367,7 +347,7 @@ def build(
     ``bake``) the build host joins, so that their group_data applies as it
     does to the site's hosts (inventory/bake.py).
     """
-    groups = check_groups(groups)
+    groups = check_bake_groups(groups)
     release = oses.release(os_name)
     start = release.cloud_pkrvars if cloud else release.pkrvars
     if start is None:

@@ -14,8 +14,9 @@ changes nothing the image phase placed.
 """
 
 import os
-import re
 import sys
+
+from pyinfra_deploys.settings.inventory import BAKE_GROUP, check_bake_groups
 
 # The settings are validated by the deploy (pyinfra_deploys.settings.host),
 # without reading the secret files: a bake never reads them, and the machine
@@ -34,13 +35,13 @@ except (KeyError, ValueError):
 _user = os.environ.get("FEBRUARY_BAKE_USER", "root")
 # The site's groups (images.pipeline.build(groups=...)): their group_data applies to the
 # image as to the site's hosts, e.g. `vm` for the lab's site (group_data/vm.py).
-_groups = [name for name in os.environ.get("FEBRUARY_BAKE_GROUPS", "").split(",") if name]
-for _name in _groups:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", _name) or _name == "bake":
-        print(f"inventory/bake.py: FEBRUARY_BAKE_GROUPS: not a group name: {_name!r}", file=sys.stderr)
-        raise SystemExit(2)
+try:
+    _groups = check_bake_groups(name for name in os.environ.get("FEBRUARY_BAKE_GROUPS", "").split(",") if name)
+except ValueError as error:
+    print(f"inventory/bake.py: FEBRUARY_BAKE_GROUPS: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
 
-bake = [
+_build_vm = [
     (
         "february-bake",
         {
@@ -57,4 +58,5 @@ bake = [
         },
     )
 ]
+globals()[BAKE_GROUP] = _build_vm
 globals().update({name: ["february-bake"] for name in _groups})

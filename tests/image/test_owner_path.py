@@ -39,7 +39,6 @@ from february.vm.config import DEFAULT, VmConfig, for_name
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.world_process import start_world
 from images.flash import HostIdentity, flash
-from images.pipeline import parse_image_phase
 from images.stream import run_streamed
 from pyinfra_deploys import layout, phases
 from pyinfra_deploys.settings.inventory import inventory_host
@@ -286,7 +285,7 @@ def test_the_first_converge_of_the_flashed_host_changed_nothing_the_image_phase_
     # no secret and nothing per host is in the image phase
     assert not {layout.DOVECOT_USERS, layout.SASL_PASSWD, layout.BACKUP_ENV, layout.STATUS_CONFIG} & set(recorded["files"])
     assert backed_up.facts["image_changed"] == ""
-    assert parse_image_phase(backed_up.facts["image_files"]) == recorded
+    assert phases.parse_record(backed_up.facts["image_files"]) == recorded
 
 
 def test_the_e1000e_nic_is_used_and_the_network_leads_nowhere_else(backed_up: Site, restored: MailVm) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from february.paths import REPO
 from pyinfra_deploys.settings import SettingsError
-from pyinfra_deploys.settings.inventory import InventoryError, inventory_host
+from pyinfra_deploys.settings.inventory import InventoryError, check_bake_groups, inventory_host
 
 
 def new_owner_inventory(folder: Path, secrets: Path, extra: str = "") -> Path:
@@ -82,3 +82,24 @@ def test_a_missing_file_or_host_is_named(tmp_path: Path, secrets_dir: Path) -> N
     inventory = new_owner_inventory(tmp_path / "site", secrets_dir)
     with pytest.raises(InventoryError, match="no host 'other'"):
         inventory_host(inventory, "other")
+
+
+def test_a_bake_joins_site_groups_by_name_but_never_the_build_vms_own() -> None:
+    assert check_bake_groups(["vm", "mail", "vm"]) == ("mail", "vm")
+    for bad in ("bake", "Mail", "vm,mail", "1st", "mail\nbake = []"):
+        with pytest.raises(ValueError, match="bake group"):
+            check_bake_groups([bad])
+
+
+def test_the_bake_inventory_refuses_its_own_group_from_the_environment() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "FEBRUARY_BAKE_PORT": "2222",
+        "FEBRUARY_BAKE_SSH_KEY": "/nonexistent",
+        "FEBRUARY_BAKE_GROUPS": "vm,bake",
+    }
+    done = subprocess.run(
+        [sys.executable, str(REPO / "inventory" / "bake.py")], capture_output=True, text=True, env=env, cwd=REPO
+    )
+    assert done.returncode == 2
+    assert "FEBRUARY_BAKE_GROUPS: bake group 'bake'" in done.stderr

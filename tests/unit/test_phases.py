@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from images.pipeline import parse_image_phase
 from pyinfra_deploys import phases
 from pyinfra_deploys.repo import REPO
 
@@ -26,7 +25,7 @@ def test_the_record_lists_each_regular_file_with_its_digest_mode_and_owner(tmp_p
     subprocess.run(["sh", "-c", phases.record_command(paths, str(record))], check=True)
     user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
     group = subprocess.run(["id", "-gn"], capture_output=True, text=True, check=True).stdout.strip()
-    parsed = parse_image_phase(record.read_text())
+    parsed = phases.parse_record(record.read_text())
     assert parsed["files"] == {
         str(config): {"sha256": hashlib.sha256(config.read_bytes()).hexdigest(), "mode": "640", "user": user, "group": group},
         str(tmp_path / "with space.cf"): {
@@ -36,15 +35,17 @@ def test_the_record_lists_each_regular_file_with_its_digest_mode_and_owner(tmp_p
             "group": group,
         },
     }
-    lines = sorted(record.read_text().splitlines())
-    assert parsed["digest"] == hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
+    lines = "".join(f"{f['sha256']} {f['mode']} {f['user']} {f['group']} {path}\n" for path, f in sorted(parsed["files"].items()))
+    assert parsed["digest"] == hashlib.sha256(lines.encode()).hexdigest()
     assert not Path(f"{record}.new").exists()
     assert os.stat(record).st_mode & 0o777 == 0o644
 
 
 def test_the_digest_does_not_depend_on_the_order_of_the_lines() -> None:
-    one = "a 644 root root /etc/a\nb 644 root root /etc/b\n"
-    assert parse_image_phase(one) == parse_image_phase("b 644 root root /etc/b\na 644 root root /etc/a\n")
+    lines = ["stat 644 root root /etc/a", "stat 600 root root /etc/b", "aa  /etc/a", "bb  /etc/b", "packages 0"]
+    one = phases.parse_record("\n".join(lines))
+    assert one == phases.parse_record("\n".join(reversed(lines)))
+    assert one["files"]["/etc/b"] == {"sha256": "bb", "mode": "600", "user": "root", "group": "root"}
 
 
 @pytest.mark.parametrize("role", sorted((REPO / "pyinfra_deploys" / "roles").glob("*.py")), ids=lambda p: p.name)
