@@ -32,6 +32,7 @@ GROUP_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 def check_bake_groups(groups: Iterable[str]) -> tuple[str, ...]:
     """The site's groups a bake joins, sorted and once each; ValueError names one that cannot be."""
+    groups = tuple(groups)
     for group in groups:
         if not GROUP_NAME.fullmatch(group) or group == BAKE_GROUP:
             raise ValueError(

@@ -13,6 +13,7 @@ import pytest
 from images import oses, pipeline
 from images.manifest import MANIFEST
 from images.pipeline import ARTIFACTS, build, cached, digest_of, sha256_file
+from pyinfra_deploys import phases
 from tests.image.bake_job import GROUPS
 from tests.image.conftest import TIMINGS, Baked
 
@@ -68,9 +69,13 @@ def test_the_manifest_lists_the_installed_versions(baked: Baked) -> None:
 def test_the_manifest_records_the_digest_of_the_image_phase(baked: Baked) -> None:
     """Every file deploy.py's image phase placed in the build VM, its sha256, mode and owner, and their digest."""
     record = baked.manifest["image_phase"]
-    lines = sorted((baked.folder / "image-phase.txt").read_text().splitlines())
-    assert record["digest"] == hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
-    assert len(record["files"]) == len(lines) > 20
+    text = (baked.folder / "image-phase.txt").read_text()
+    assert record == phases.parse_record(text)
+    canonical = "".join(
+        f"{f['sha256']} {f['mode']} {f['user']} {f['group']} {path}\n" for path, f in sorted(record["files"].items())
+    )
+    assert record["digest"] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert len(record["files"]) == text.count("\nstat ") + text.startswith("stat ") > 20
     main_cf = record["files"]["/etc/postfix/main.cf"]
     assert (main_cf["mode"], main_cf["user"], main_cf["group"]) == ("644", "root", "root")
     assert len(main_cf["sha256"]) == 64 and int(main_cf["sha256"], 16) >= 0

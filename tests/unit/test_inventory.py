@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -86,9 +87,21 @@ def test_a_missing_file_or_host_is_named(tmp_path: Path, secrets_dir: Path) -> N
 
 def test_a_bake_joins_site_groups_by_name_but_never_the_build_vms_own() -> None:
     assert check_bake_groups(["vm", "mail", "vm"]) == ("mail", "vm")
+    assert check_bake_groups(iter(["vm", "mail"])) == ("mail", "vm")  # a generator, as inventory/bake.py gives them
     for bad in ("bake", "Mail", "vm,mail", "1st", "mail\nbake = []"):
         with pytest.raises(ValueError, match="bake group"):
             check_bake_groups([bad])
+
+
+def test_the_bake_inventory_puts_the_build_vm_in_the_site_groups_it_names() -> None:
+    env = {"FEBRUARY_BAKE_PORT": "2222", "FEBRUARY_BAKE_SSH_KEY": "/nonexistent", "FEBRUARY_BAKE_GROUPS": "vm,mail"}
+    code = "import runpy, json; g = runpy.run_path('inventory/bake.py'); print(json.dumps({k: g[k] for k in ('bake', 'vm', 'mail')}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **env}, cwd=REPO
+    )
+    groups = json.loads(done.stdout)
+    assert [name for name, _ in groups["bake"]] == ["february-bake"] and groups["bake"][0][1]["ssh_port"] == 2222
+    assert groups["vm"] == groups["mail"] == ["february-bake"]
 
 
 def test_the_bake_inventory_refuses_its_own_group_from_the_environment() -> None:
