@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shlex
 import shutil
@@ -95,23 +94,15 @@ def plug_usb_disk(config: VmConfig, disk: Path, name: str = "usbdisk") -> None:
     if running_pid(config) is None:
         raise VmError(f"VM {config.name!r} is not running")
     # Imported here: at the top it would import ssl before pyinfra's CLI patches it with gevent (a warning each run).
-    from qemu.qmp import QMPClient
+    from qemu.qmp.legacy import QEMUMonitorProtocol
 
-    async def plug() -> None:
-        monitor = QMPClient(f"february-{config.name}")
-        await monitor.connect(str(config.qmp_socket))
-        try:
-            await monitor.execute(
-                "blockdev-add", {"driver": "raw", "node-name": name, "file": {"driver": "file", "filename": str(disk)}}
-            )
-            await monitor.execute(
-                "device_add", {"driver": "usb-storage", "bus": "xhci.0", "drive": name, "id": name, "removable": True}
-            )
-        finally:
-            await monitor.disconnect()
-
-    # A loop of its own: the default loop of a process that ran other asyncio code may be closed.
-    asyncio.run(plug())
+    monitor = QEMUMonitorProtocol(str(config.qmp_socket))
+    monitor.connect()
+    try:
+        monitor.cmd("blockdev-add", driver="raw", **{"node-name": name}, file={"driver": "file", "filename": str(disk)})
+        monitor.cmd("device_add", driver="usb-storage", bus="xhci.0", drive=name, id=name, removable=True)
+    finally:
+        monitor.close()
 
 
 def make_overlay(base: Path, overlay: Path, size_gib: int) -> None:

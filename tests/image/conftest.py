@@ -141,9 +141,6 @@ class OwnerJob:
         self.root = state_dir() / "owner-test"
         self.result = self.root / "owner.json"
         self.log = self.root / "owner.log"
-        # Written once the session's VM is converged: its first Rspamd start compiled the databases
-        # this box then takes from the lab cache, and the two first converges do not share the CPU.
-        self.go = self.root / "go"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, bake: BakeJob) -> None:
@@ -154,23 +151,17 @@ class OwnerJob:
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True)
         ensure_vm_secrets(DEFAULT)  # the site's secrets exist before the session's VM and this box both read them
-        argv = [sys.executable, "-m", "tests.image.owner_job", str(bake.result), str(bake.process.pid), str(self.go), str(self.root), str(self.result)]  # fmt: skip
+        argv = [sys.executable, "-m", "tests.image.owner_job", str(bake.result), str(bake.process.pid), str(self.root), str(self.result)]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-
-    def release(self) -> None:
-        """Let the job bring the box up once the bake is done (tests/vm/fixtures.py's `mailvm`, after its converge)."""
-        if self.process is not None:
-            self.go.touch()
 
     def wait(self) -> Any:
         """The site, its facts and the job's figures; the box runs."""
         from tests.image.test_owner_path import site_at
 
         self.start(BAKE)
-        self.release()
         assert self.process is not None
         began = time.monotonic()
         status = self.process.wait()

@@ -1,11 +1,11 @@
 """The owner's new box, brought up in a process of its own while the VM tests run.
 
-    python -m tests.image.owner_job BAKE_RESULT BAKE_PID GO SITE_FOLDER RESULT
+    python -m tests.image.owner_job BAKE_RESULT BAKE_PID SITE_FOLDER RESULT
 
 Started by tests/image/conftest.py with the bake (OwnerJob); the owner-path
 test's `site` fixture waits for it. It waits for the bake's RESULT (or the
-bake's end without one) and for the file GO (the session's VM converged),
-then, niced so the VM tests keep the CPU they need, makes the site, flashes the golden image onto a blank disk, boots it with no
+bake's end without one), then, niced so the VM tests keep the CPU they need,
+makes the site, flashes the golden image onto a blank disk, boots it with no
 seed but the disk's own, and converges it as the sudo user
 (tests/image/test_owner_path.py's bring_up). The box keeps running; RESULT
 gets the site's facts and the figures. Everything that needs the dead
@@ -44,14 +44,12 @@ def wait_for_bake(result: Path, pid: int) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 6:
+    if len(argv) != 5:
         print(__doc__, file=sys.stderr)
         return 2
-    bake_result, go, folder, result = Path(argv[1]), Path(argv[3]), Path(argv[4]), Path(argv[5])
+    bake_result, folder, result = Path(argv[1]), Path(argv[3]), Path(argv[4])
     os.nice(NICENESS)
     image = wait_for_bake(bake_result, int(argv[2]))
-    while not go.exists():
-        time.sleep(2)
     began = time.monotonic()
     site = make_site(folder)
     bring_up(site, image, site.disk)

@@ -21,7 +21,6 @@ import pytest
 from february.vm import lifecycle, qemu
 from february.vm.config import DEFAULT
 from february.vm.world_process import start_world, stop_world
-from tests.image.conftest import OWNER
 from tests.vm.mailvm import MailVm
 
 TIMINGS: dict[str, float] = {}
@@ -63,7 +62,6 @@ def mailvm(backup_disk: Path) -> Iterator[MailVm]:
         lifecycle.cold_converge()
         TIMINGS["cold_converge_s"] = time.monotonic() - began
         lifecycle.publish_dns(DEFAULT)
-    OWNER.release()  # the owner's new box may come up now (tests/image/owner_job.py)
     try:
         yield MailVm(config=DEFAULT, started_at=started_at)
     finally:
