@@ -5,10 +5,9 @@
 Bakes (or reuses, by input hash) the golden image into .state/bake-bench-owner,
 then runs the owner-path flow of tests/image/test_owner_path.py on the
 "owner" VM slot: flash a blank NVMe disk file, boot (UEFI, e1000e, no seed
-but the disk's own), converge as the sudo user, plug the backup disk into its
-USB port, mail in and out, `february backup now`; destroy; flash a new blank
-disk, boot, converge, plug the backup disk in, `february backup restore`.
-Prints one line per figure. Under TCG on these 2-core machines.
+but the disk's own), converge as the sudo user, mail in and out, `february
+backup now`; destroy; flash a new blank disk, boot, converge, `february backup
+restore`. Prints one line per figure. Under TCG on these 2-core machines.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -25,7 +25,6 @@ from february.vm import qemu
 from images.pipeline import build
 from tests.image import test_owner_path as flow
 from tests.image.conftest import TIMINGS
-from tests.vm.fixtures import make_backup_disk
 
 
 def main() -> int:
@@ -33,12 +32,11 @@ def main() -> int:
     began = time.monotonic()
     folder = build(state_dir() / "bake-bench-owner")
     figures["golden image (bake or cached) s"] = time.monotonic() - began
+    baked = SimpleNamespace(raw=folder / "february.raw", folder=folder)
     with tempfile.TemporaryDirectory(prefix="february-owner-bench-") as tmp:
         site = flow.make_site(Path(tmp))
-        backup_disk = make_backup_disk(Path(tmp) / "backup.img")
         try:
-            first = flow.bring_up(site, folder, site.config.dir / "disk-a.raw")
-            flow.plug_backup_disk(site, first, backup_disk)
+            first = flow.bring_up(site, baked, site.config.dir / "disk-a.raw")  # type: ignore[arg-type]
             figures["first host: flash s"] = TIMINGS["flash_s"]
             figures["first host: flash write MiB/s"] = TIMINGS["flash_write_mib_per_s"]
             figures["first host: blank disk -> SSH s"] = TIMINGS["flash_to_ssh_s"]
@@ -49,10 +47,9 @@ def main() -> int:
             figures["backup now s"] = time.monotonic() - began
             qemu.stop(site.config)
             began = time.monotonic()
-            second = flow.bring_up(site, folder, site.config.dir / "disk-b.raw")
+            second = flow.bring_up(site, baked, site.config.dir / "disk-b.raw")  # type: ignore[arg-type]
             figures["second host: blank disk -> converged s"] = TIMINGS["flash_to_converged_s"]
             restore = time.monotonic()
-            flow.plug_backup_disk(site, second, backup_disk)
             flow.february("backup", "restore", "-i", str(site.inventory))
             figures["backup restore (with its converge) s"] = time.monotonic() - restore
             figures["blank disk -> serving mail again s"] = time.monotonic() - began

@@ -43,7 +43,6 @@ class VmConfig:
     disk_format: str = "qcow2"  # "raw" for a disk written by `february image flash`
     ssh_user: str = "root"  # a flashed host is reached as its admin user, with sudo
     own_ssh_key: bool = False  # a key of its own (a VM outside the VM inventory), not the shared one
-    usb: bool = False  # an xHCI controller, where a USB disk is plugged in while it runs (qemu.plug_usb_disk)
 
     @property
     def dir(self) -> Path:
@@ -71,11 +70,6 @@ class VmConfig:
     @property
     def console_log(self) -> Path:
         return self.dir / "console.log"
-
-    @property
-    def qmp_socket(self) -> Path:
-        """QEMU's machine protocol (QMP), for what a hand does to a running box: plug a disk in."""
-        return self.dir / "qmp.sock"
 
     def forwards(self) -> dict[str, tuple[int, int]]:
         """Service name to (host loopback port, guest port)."""

@@ -65,12 +65,8 @@ def qemu_argv(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tupl
         f"file:{config.console_log}",
         "-pidfile",
         str(config.pidfile),
-        "-qmp",
-        f"unix:{config.qmp_socket},server=on,wait=off",
         "-daemonize",
     ]
-    if config.usb:
-        argv += ["-device", "qemu-xhci,id=xhci"]
     if config.disk_bus == "nvme":
         argv += [
             "-drive",
@@ -85,24 +81,6 @@ def qemu_argv(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tupl
     for extra in extra_disks:  # a second disk (a backup disk), raw
         argv += ["-drive", f"if=virtio,file={extra},format=raw"]
     return argv
-
-
-def plug_usb_disk(config: VmConfig, disk: Path, name: str = "usbdisk") -> None:
-    """Plug ``disk`` (raw) into the running VM's xHCI controller as a USB mass-storage device, as a hand plugs in a USB disk."""
-    if not config.usb:
-        raise VmError(f"VM {config.name!r} has no USB controller (VmConfig.usb)")
-    if running_pid(config) is None:
-        raise VmError(f"VM {config.name!r} is not running")
-    # Imported here: at the top it would import ssl before pyinfra's CLI patches it with gevent (a warning each run).
-    from qemu.qmp.legacy import QEMUMonitorProtocol
-
-    monitor = QEMUMonitorProtocol(str(config.qmp_socket))
-    monitor.connect()
-    try:
-        monitor.cmd("blockdev-add", driver="raw", **{"node-name": name}, file={"driver": "file", "filename": str(disk)})
-        monitor.cmd("device_add", driver="usb-storage", bus="xhci.0", drive=name, id=name, removable=True)
-    finally:
-        monitor.close()
 
 
 def make_overlay(base: Path, overlay: Path, size_gib: int) -> None:

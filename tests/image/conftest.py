@@ -29,9 +29,7 @@ import pytest
 
 from february.paths import REPO, state_dir
 from february.process import terminate_group
-from february.vm import qemu
-from february.vm.config import DEFAULT
-from february.vm.secrets import ensure_vm_secrets, hash_password
+from february.vm.secrets import hash_password
 from images.manifest import MANIFEST
 
 TIMINGS: dict[str, float] = {}
@@ -133,76 +131,16 @@ class BakeJob:
 BAKE = BakeJob()
 
 
-class OwnerJob:
-    """The owner-path test's new box (tests/image/owner_job.py): flashed with the bake's image, booted and
-    converged in a process of its own while the VM tests run, awaited by that test's `site` fixture."""
-
-    def __init__(self) -> None:
-        self.root = state_dir() / "owner-test"
-        self.result = self.root / "owner.json"
-        self.log = self.root / "owner.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, bake: BakeJob) -> None:
-        if self.process is not None:
-            return
-        bake.start()
-        assert bake.process is not None
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.root.mkdir(parents=True)
-        ensure_vm_secrets(DEFAULT)  # the site's secrets exist before the session's VM and this box both read them
-        argv = [sys.executable, "-m", "tests.image.owner_job", str(bake.result), str(bake.process.pid), str(self.root), str(self.result)]  # fmt: skip
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def wait(self) -> Any:
-        """The site, its facts and the job's figures; the box runs."""
-        from tests.image.test_owner_path import site_at
-
-        self.start(BAKE)
-        assert self.process is not None
-        began = time.monotonic()
-        status = self.process.wait()
-        TIMINGS["owner_waited_s"] = time.monotonic() - began
-        if status != 0 or not self.result.exists():
-            tail = self.log.read_text(errors="replace")[-4000:]
-            raise AssertionError(f"the owner's box did not come up (exit status {status}; {self.log}):\n{tail}")
-        done = json.loads(self.result.read_text())
-        TIMINGS.update(done["timings"])
-        site = site_at(self.root)
-        site.facts.update(done["facts"])
-        return site
-
-    def stop(self) -> None:
-        """End the job and its box (a session cut short); the test stops the box itself."""
-        from tests.image.test_owner_path import owner_config
-
-        if self.process is not None:
-            self.process.poll()
-            terminate_group(self.process, timeout=60)
-            qemu.stop(owner_config())
-
-
-OWNER = OwnerJob()
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the bake as soon as a collected test needs it, and the owner's job with it: both run while the
-    unit and VM tests do."""
+    """Start the bake as soon as a collected test needs it: it runs while the unit and VM tests do."""
     if session.config.option.collectonly:
         return
-    needs = [set(getattr(item, "fixturenames", ())) for item in session.items]
-    if any("restored" in names for names in needs):
-        OWNER.start(BAKE)
-    elif any("baked" in names for names in needs):
+    if any("baked" in getattr(item, "fixturenames", ()) for item in session.items):
         BAKE.start()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    OWNER.stop()  # an interrupted session leaves no box behind
-    BAKE.stop()  # nor Packer
+    BAKE.stop()  # an interrupted session leaves no Packer behind
 
 
 @pytest.fixture(scope="session")

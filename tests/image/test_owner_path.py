@@ -2,35 +2,31 @@
 
 The first server is the session's VM (tests/vm), after every VM test: its
 backup disk holds a restic repository, and `february backup now` saves it.
-That VM is then stopped for good. The new box is the owner's job
-(tests/image/owner_job.py, started with the bake, done while the VM tests
-run): the golden image (`images.flash`, what `february image flash` runs)
-goes onto a blank NVMe disk file larger than the image, with the host's
-identity written onto the disk itself. It boots under UEFI with an e1000e
-NIC and a USB port, and no seed made by the harness. Then, as the owner
-would: SSH in as the admin user and converge through an inventory shaped
-like inventory/hosts.py (ssh_user + _sudo). Once the first server is gone,
-the owner plugs its backup disk into the new box's USB port (QMP's
-device_add), mounts it and runs `february backup restore`: the old mail
-reads over IMAPS with its owners and modes, the DKIM key and record are the
-same, a second converge changes nothing and new mail flows.
+That VM is then stopped for good. The golden image (`images.flash`, what
+`february image flash` runs) goes onto a blank NVMe disk file larger than
+the image, with the host's identity written onto the disk itself. It boots
+under UEFI with an e1000e NIC and nothing else attached but the owner's
+backup disk: no seed made by the harness. Then, as the owner would: SSH in
+as the admin user, converge through an inventory shaped like
+inventory/hosts.py (ssh_user + _sudo), `february backup restore`: the old
+mail reads over IMAPS with its owners and modes, the DKIM key and record are
+the same, a second converge changes nothing and new mail flows.
 
 What the harness does by hand is what the owner's network and hands give a
-real box: a resolver (the fake DNS, over TCP) and the backup disk plugged in
-and mounted. Ordered last in the session (tests/conftest.py): it ends the session VM.
+real box: a resolver (the fake DNS, over TCP) and the backup disk mounted.
+Ordered last in the session (tests/conftest.py): it ends the session VM.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +39,12 @@ from february.vm.config import DEFAULT, VmConfig, for_name
 from february.vm.secrets import ensure_vm_secrets
 from february.vm.world_process import start_world
 from images.flash import HostIdentity, flash
-from images.manifest import MANIFEST
 from images.stream import run_streamed
 from pyinfra_deploys import layout, phases
 from pyinfra_deploys.settings.inventory import inventory_host
-from tests.image.conftest import OWNER, TIMINGS, Baked
+from tests.image.conftest import TIMINGS, Baked
 from tests.image.secret_watch import watcher_command
-from tests.vm.fixtures import BACKUP_LABEL, MOUNT_BACKUP_DISK
+from tests.vm.fixtures import MOUNT_BACKUP_DISK, make_backup_disk
 from tests.vm.mailvm import MailVm, message, sudo_inventory
 from tests.vm.test_reconverge import changed_operations, grand_total
 
@@ -63,10 +58,12 @@ SECRET_FILES = ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db", "/etc
 WATCHED = ["/tmp/pyinfra-*", "/var/tmp/pyinfra-*", "/var/tmp/february-stage-*/*", *SECRET_FILES]
 WATCH_OUT, WATCH_STOP = "/tmp/watch.out", "/tmp/watch.stop"
 DISK_GIB = 8
-# Outside the deploy, the owner's network gives a resolver: the fake DNS answers over TCP only,
-# so resolv.conf replaces the link to systemd-resolved's UDP stub. The owner's hands plug the
-# backup disk in and mount it (plug_backup_disk).
-OWNERS_RESOLVER = "rm -f /etc/resolv.conf && printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf"
+# Outside the deploy: the owner's network gives a resolver, the owner mounts the backup disk.
+# (The fake DNS answers over TCP only, so resolv.conf replaces the link to systemd-resolved's UDP stub.)
+CANARY = f"canary-{uuid.uuid4().hex}"
+OWNERS_HANDS = (
+    "rm -f /etc/resolv.conf && printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf && " + MOUNT_BACKUP_DISK
+)
 # What a restore must bring back as it was: a message file, the mail store, the DKIM key.
 STATS = "stat -c '%U %G %a' {message} /var/vmail/example.test/alice/Maildir " + layout.dkim_key("example.test", "february")
 
@@ -79,51 +76,34 @@ def february(*args: str) -> subprocess.CompletedProcess[str]:
 
 @dataclass
 class Site:
-    """What survives the host: the inventory and the owner's key (the backup disk is plugged in apart)."""
+    """What survives the host: the inventory, the owner's key, the backup disk."""
 
     config: VmConfig
     folder: Path
     inventory: Path
+    backup_disk: Path
     facts: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def disk(self) -> Path:
-        return self.config.dir / "disk.raw"
 
-
-def owner_config() -> VmConfig:
-    """The February-class box: NVMe, e1000e, a USB port for the backup disk, reached as its admin user."""
-    return replace(
-        for_name("owner"), nic="e1000e", disk_bus="nvme", disk_format="raw", ssh_user=ADMIN, own_ssh_key=True, usb=True
+def make_site(folder: Path, backup_disk: Path | None = None) -> Site:
+    config = for_name("owner")
+    config = VmConfig(
+        **{**config.__dict__, "nic": "e1000e", "disk_bus": "nvme", "disk_format": "raw", "ssh_user": ADMIN, "own_ssh_key": True}
     )
-
-
-def site_at(folder: Path) -> Site:
-    config = owner_config()
-    return Site(config=config, folder=folder, inventory=folder / "owner_hosts.py")
-
-
-def make_site(folder: Path) -> Site:
-    """A new site in ``folder``: the owner's own key, the site's secrets, an inventory like inventory/hosts.py."""
-    site = site_at(folder)
-    config = site.config
     qemu.stop(config)
     config.dir.mkdir(parents=True, exist_ok=True)
     for stale in (config.ssh_key, config.ssh_key.with_suffix(".pub")):
         stale.unlink(missing_ok=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "owner@laptop", "-f", str(config.ssh_key)], check=True)
     ensure_vm_secrets(config)  # the site's secrets (shared with the VM inventory) and the relay's test CA
-    assert sudo_inventory(folder, config, ADMIN, site.inventory.name) == site.inventory
-    return site
+    inventory = sudo_inventory(folder, config, ADMIN, "owner_hosts.py")
+    if backup_disk is None:
+        backup_disk = make_backup_disk(folder / "backup.img")
+    return Site(config=config, folder=folder, inventory=inventory, backup_disk=backup_disk)
 
 
-def bring_up(site: Site, image: Path, disk: Path) -> MailVm:
-    """Blank disk -> flashed with the golden image in ``image`` -> booted -> converged; returns the host.
-
-    Its facts (site.facts) and figures (TIMINGS) say how it went. The backup
-    disk is not plugged in yet (plug_backup_disk), and the fake DNS still
-    publishes the records of the host before (the restored DKIM key is the old one).
-    """
+def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
+    """Blank disk -> flashed -> booted -> converged; returns the host."""
     began = time.monotonic()
     disk.unlink(missing_ok=True)
     with open(disk, "wb") as blank:
@@ -134,15 +114,13 @@ def bring_up(site: Site, image: Path, disk: Path) -> MailVm:
         admin_user=ADMIN,
         ssh_public_key=site.config.ssh_key.with_suffix(".pub").read_text().strip(),
     )
-    manifest = image / MANIFEST
-    report = flash(image / "february.raw", disk, identity, manifest=manifest, assume_yes=True, progress=False)
+    report = flash(baked.raw, disk, identity, manifest=baked.folder / "manifest.json", assume_yes=True, progress=False)
     TIMINGS["flash_s"] = time.monotonic() - began
     TIMINGS["flash_write_mib_per_s"] = report.write_mib_per_s
     (site.config.dir / "OVMF_VARS.fd").unlink(missing_ok=True)
     start_world(site.config)
     started_at = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
-    site.facts["started_at"] = started_at
-    qemu.start(site.config, disk, None)
+    qemu.start(site.config, disk, None, extra_disks=(site.backup_disk,))
     qemu.wait_for_ssh(site.config, timeout=600)
     TIMINGS["flash_to_ssh_s"] = time.monotonic() - began
     qemu.wait_for_cloud_init(site.config)
@@ -155,31 +133,12 @@ def bring_up(site: Site, image: Path, disk: Path) -> MailVm:
             check=False,
         ).stdout,
     )
-    site.facts.setdefault(
-        "boot",
-        vm.run(
-            "hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
-            "df -B1 --output=size / | tail -1; sudo -n true && echo sudo"
-        ).stdout,
-    )
-    site.facts.setdefault("seeds", vm.run("blkid -o device -t LABEL=CIDATA; blkid -o device -t LABEL=cidata; true").stdout)
-    site.facts.setdefault(
-        "nics",
-        vm.run(
-            "for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done; true"
-        ).stdout,
-    )
-    site.facts.setdefault(
-        "network",
-        vm.run("timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False).stdout,
-    )
-    vm.run(OWNERS_RESOLVER)
+    vm.run(OWNERS_HANDS)
     watch = "watch" not in site.facts  # the first host's first converge writes every secret
     if watch:
         vm.run(watcher_command(WATCHED, WATCH_STOP, WATCH_OUT))
         # A file left readable where pyinfra stages: the watcher must read it.
-        site.facts["canary"] = f"canary-{uuid.uuid4().hex}"
-        vm.run(f"echo {site.facts['canary']} > /tmp/pyinfra-canary && chmod 644 /tmp/pyinfra-canary")
+        vm.run(f"echo {CANARY} > /tmp/pyinfra-canary && chmod 644 /tmp/pyinfra-canary")
     try:
         lines = lifecycle.cold_converge(site.config, site.inventory, inventory_host(site.inventory))
     finally:
@@ -189,24 +148,20 @@ def bring_up(site: Site, image: Path, disk: Path) -> MailVm:
     if watch:
         # What the image phase placed, as this first converge left it (compared with the manifest's record).
         site.facts["image_changed"] = "\n".join(changed_operations(lines, "Image: "))
-        recorded = sorted(json.loads(manifest.read_text())["image_phase"]["files"])
+        recorded = sorted(baked.manifest["image_phase"]["files"])
         site.facts["image_files"] = vm.run(
             f"{phases.record_command(recorded, WATCH_OUT + '.image')} && cat {WATCH_OUT}.image"
         ).stdout
+    if watch:
         secrets = [
             site.config.secrets.joinpath(n).read_text().strip()
             for n in ("smarthost.password", "restic.password", "alice@example.test.hash")
         ]
         site.facts["watch"] = vm.run(f"cat {WATCH_OUT}").stdout
         site.facts["watch_found"] = " ".join(str(site.facts["watch"].count(secret)) for secret in secrets)
+    lifecycle.publish_dns(site.config, inventory_host(site.inventory))
     TIMINGS["flash_to_converged_s"] = time.monotonic() - began
     return vm
-
-
-def plug_backup_disk(site: Site, vm: MailVm, backup_disk: Path) -> None:
-    """The owner plugs the backup disk into a USB port and mounts it (the same fstab line as on the VM)."""
-    qemu.plug_usb_disk(site.config, backup_disk, "backup")
-    vm.run(f"for i in $(seq 120); do [ -e /dev/disk/by-label/{BACKUP_LABEL} ] && break; sleep 0.5; done; {MOUNT_BACKUP_DISK}")
 
 
 def mail_in_and_out(vm: MailVm, address: str, tag: str) -> tuple[str, dict[str, Any]]:
@@ -235,9 +190,8 @@ def stats(vm: MailVm, subject: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site() -> Site:
-    """The new box, flashed, booted and converged by the owner's job (tests/image/owner_job.py) during the VM tests."""
-    return OWNER.wait()
+def site(tmp_path_factory: pytest.TempPathFactory, backup_disk: Path) -> Site:
+    return make_site(tmp_path_factory.mktemp("owner-site"), backup_disk)
 
 
 @pytest.fixture(scope="module")
@@ -258,19 +212,30 @@ def backed_up(site: Site, mailvm: MailVm) -> Site:
 
 
 @pytest.fixture(scope="module")
-def restored(backed_up: Site, backup_disk: Path) -> Iterator[MailVm]:
-    """The owner plugs the dead server's backup disk into the new box and runs `february backup restore`."""
-    vm = MailVm(config=backed_up.config, started_at=backed_up.facts["started_at"])
+def restored(backed_up: Site, baked: Baked) -> Iterator[MailVm]:
+    disk = backed_up.config.dir / "disk.raw"
     began = time.monotonic()
     try:
-        plug_backup_disk(backed_up, vm, backup_disk)
+        vm = bring_up(backed_up, baked, disk)
+        backed_up.facts.update(
+            boot=vm.run(
+                "hostname -f; findmnt -no SOURCE /; test -d /sys/firmware/efi && echo uefi; "
+                "df -B1 --output=size / | tail -1; sudo -n true && echo sudo"
+            ).stdout,
+            seeds=vm.run("blkid -o device -t LABEL=CIDATA; blkid -o device -t LABEL=cidata; true").stdout,
+            nics=vm.run(
+                "for d in /sys/class/net/*; do [ -e $d/device/driver ] && basename $(readlink -f $d/device/driver); done; true"
+            ).stdout,
+            network=vm.run(
+                "timeout 10 bash -c 'exec 3<>/dev/tcp/10.0.2.2/22' && echo reached || echo blocked", check=False
+            ).stdout,
+        )
         february("backup", "restore", "-i", str(backed_up.inventory))
-        lifecycle.publish_dns(backed_up.config, inventory_host(backed_up.inventory))
-        TIMINGS["plugged_to_restored_s"] = time.monotonic() - began
+        TIMINGS["blank_disk_to_restored_s"] = time.monotonic() - began
         yield vm
     finally:
         qemu.stop(backed_up.config)
-        backed_up.disk.unlink(missing_ok=True)
+        disk.unlink(missing_ok=True)
 
 
 def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Site, restored: MailVm, baked: Baked) -> None:
@@ -286,7 +251,7 @@ def test_the_flashed_disk_boots_reachable_with_nothing_but_itself(backed_up: Sit
 
 def test_no_secret_was_readable_by_others_while_the_sudo_user_converged(backed_up: Site, restored: MailVm) -> None:
     seen = backed_up.facts["watch"]
-    assert f"read /tmp/pyinfra-canary\n{backed_up.facts['canary']}\n" in seen, "the watcher did not read a readable file"
+    assert f"read /tmp/pyinfra-canary\n{CANARY}\n" in seen, "the watcher did not read a readable file"
     # It watched while each secret was written: an event for each destination (or its folder was
     # closed to it), and it could read none of them.
     noted = {tuple(line.split(" ", 1)) for line in seen.splitlines() if line.startswith(("event ", "closed "))}
