@@ -48,10 +48,11 @@ from images.oses import DEFAULT
 from images.packer_stream import Event, packer_env, run_packer
 from images.progress import console, stage
 from images.stream import run_streamed
-from pyinfra_deploys import layout, phases
+from pyinfra_deploys import layout
+from pyinfra_deploys.bake_groups import check_bake_groups
 from pyinfra_deploys.digest import file_hashes, files_matching
+from pyinfra_deploys.image_record import parse_record
 from pyinfra_deploys.repo import REPO
-from pyinfra_deploys.settings.inventory import check_bake_groups
 
 PACKER = os.environ.get("FEBRUARY_PACKER", "packer")
 PACKER_DIR = REPO / "images" / "packer"
@@ -122,7 +123,6 @@ def digest_of(base_key: str, start: str, files: dict[str, str], groups: tuple[st
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
-# An inventory group name, as the bake's host joins it (inventory/bake.py).
 # ----- the cache -----
 
 
@@ -259,7 +259,7 @@ def read_packages(path: Path) -> dict[str, str]:
 
 def read_image_phase(path: Path) -> dict[str, Any]:
     """The image phase's record (pyinfra_deploys/phases.py): its digest, and per file its sha256, mode and owner."""
-    return phases.parse_record(path.read_text())
+    return parse_record(path.read_text())
 
 
 def git_state(repo: Path = REPO) -> dict[str, Any]:

@@ -16,7 +16,7 @@ changes nothing the image phase placed.
 import os
 import sys
 
-from pyinfra_deploys.settings.inventory import BAKE_GROUP, check_bake_groups
+from pyinfra_deploys.bake_groups import BAKE_GROUP, check_bake_groups
 
 # The settings are validated by the deploy (pyinfra_deploys.settings.host),
 # without reading the secret files: a bake never reads them, and the machine

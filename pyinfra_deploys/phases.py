@@ -17,16 +17,13 @@ anything per host, a ``host_phase``; this module lists them in order.
 
 from __future__ import annotations
 
-import hashlib
-import shlex
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
-from pyinfra_deploys import layout
-from pyinfra_deploys.facts.placed import PlacedFiles
+from pyinfra_deploys.image_record import record_command
 from pyinfra_deploys.operations import placed
 from pyinfra_deploys.roles import backup, base, dovecot, firewall, generations, postfix, rspamd, status, tls, updates
 
@@ -68,26 +65,6 @@ def host_phase(image: ImagePhase) -> None:
     status.host_phase()
     rspamd.milter_listening(changes=rspamd_changes)
     postfix.host_phase(changes=[*image.postfix, *tls_changes])
-
-
-def record_command(paths: list[str], record: str = layout.IMAGE_PHASE_RECORD) -> str:
-    """Shell: the deploy's own observation of ``paths`` (facts.placed.PlacedFiles: each regular file's mode,
-    owner and SHA-256), written to ``record``; read back with ``parse_record``."""
-    new = shlex.quote(f"{record}.new")
-    return f"umask 022 && {{ {PlacedFiles().command(tuple(paths), ())}; }} > {new} && mv {new} {shlex.quote(record)}"
-
-
-def parse_record(text: str) -> dict[str, Any]:
-    """A record of ``record_command``: its digest, and per file its sha256, mode (octal) and owner.
-
-    The digest is the SHA-256 of one "sha256 mode user group path" line per file, sorted by path.
-    """
-    files = {
-        path: {"sha256": state.sha256, "mode": f"{state.mode:o}", "user": state.user, "group": state.group}
-        for path, state in sorted(PlacedFiles().process(text.splitlines())["files"].items())
-    }
-    lines = "".join(f"{f['sha256']} {f['mode']} {f['user']} {f['group']} {path}\n" for path, f in files.items())
-    return {"digest": hashlib.sha256(lines.encode()).hexdigest(), "files": files}
 
 
 def record_image_phase() -> OperationMeta:

@@ -14,8 +14,7 @@ site's settings.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,23 +22,6 @@ from typing import Any
 from pyinfra_deploys.settings.errors import SettingsError
 from pyinfra_deploys.settings.load import Secrets, check_layer, load_settings, read_secrets
 from pyinfra_deploys.settings.model import Settings
-
-# inventory/bake.py's own group, the Packer build VM's; the site's groups it also joins
-# (images.pipeline.build(groups=...)) follow GROUP_NAME and are not this one.
-BAKE_GROUP = "bake"
-GROUP_NAME = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-def check_bake_groups(groups: Iterable[str]) -> tuple[str, ...]:
-    """The site's groups a bake joins, sorted and once each; ValueError names one that cannot be."""
-    groups = tuple(groups)
-    for group in groups:
-        if not GROUP_NAME.fullmatch(group) or group == BAKE_GROUP:
-            raise ValueError(
-                f"bake group {group!r}: a group is named by lower-case letters, digits and _, "
-                f"and is not {BAKE_GROUP!r} (the build VM's own group)"
-            )
-    return tuple(sorted(set(groups)))
 
 
 def layers(data: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:

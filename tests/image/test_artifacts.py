@@ -13,7 +13,7 @@ import pytest
 from images import oses, pipeline
 from images.manifest import MANIFEST
 from images.pipeline import ARTIFACTS, build, cached, digest_of, sha256_file
-from pyinfra_deploys import phases
+from pyinfra_deploys import image_record
 from tests.image.bake_job import GROUPS
 from tests.image.conftest import TIMINGS, Baked
 
@@ -70,7 +70,7 @@ def test_the_manifest_records_the_digest_of_the_image_phase(baked: Baked) -> Non
     """Every file deploy.py's image phase placed in the build VM, its sha256, mode and owner, and their digest."""
     record = baked.manifest["image_phase"]
     text = (baked.folder / "image-phase.txt").read_text()
-    assert record == phases.parse_record(text)
+    assert record == image_record.parse_record(text)
     canonical = "".join(
         f"{f['sha256']} {f['mode']} {f['user']} {f['group']} {path}\n" for path, f in sorted(record["files"].items())
     )

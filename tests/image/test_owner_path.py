@@ -40,7 +40,7 @@ from february.vm.secrets import ensure_vm_secrets
 from february.vm.world_process import start_world
 from images.flash import HostIdentity, flash
 from images.stream import run_streamed
-from pyinfra_deploys import layout, phases
+from pyinfra_deploys import image_record, layout
 from pyinfra_deploys.settings.inventory import inventory_host
 from tests.image.conftest import TIMINGS, Baked
 from tests.image.secret_watch import watcher_command
@@ -150,7 +150,7 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
         site.facts["image_changed"] = "\n".join(changed_operations(lines, "Image: "))
         recorded = sorted(baked.manifest["image_phase"]["files"])
         site.facts["image_files"] = vm.run(
-            f"{phases.record_command(recorded, WATCH_OUT + '.image')} && cat {WATCH_OUT}.image"
+            f"{image_record.record_command(recorded, WATCH_OUT + '.image')} && cat {WATCH_OUT}.image"
         ).stdout
     if watch:
         secrets = [
@@ -285,7 +285,7 @@ def test_the_first_converge_of_the_flashed_host_changed_nothing_the_image_phase_
     # no secret and nothing per host is in the image phase
     assert not {layout.DOVECOT_USERS, layout.SASL_PASSWD, layout.BACKUP_ENV, layout.STATUS_CONFIG} & set(recorded["files"])
     assert backed_up.facts["image_changed"] == ""
-    assert phases.parse_record(backed_up.facts["image_files"]) == recorded
+    assert image_record.parse_record(backed_up.facts["image_files"]) == recorded
 
 
 def test_the_e1000e_nic_is_used_and_the_network_leads_nowhere_else(backed_up: Site, restored: MailVm) -> None:

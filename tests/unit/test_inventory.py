@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from february.paths import REPO
+from pyinfra_deploys.bake_groups import check_bake_groups
 from pyinfra_deploys.settings import SettingsError
-from pyinfra_deploys.settings.inventory import InventoryError, check_bake_groups, inventory_host
+from pyinfra_deploys.settings.inventory import InventoryError, inventory_host
 
 
 def new_owner_inventory(folder: Path, secrets: Path, extra: str = "") -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pyinfra_deploys import phases
+from pyinfra_deploys import image_record
 from pyinfra_deploys.repo import REPO
 
 
@@ -22,10 +22,10 @@ def test_the_record_lists_each_regular_file_with_its_digest_mode_and_owner(tmp_p
     record = tmp_path / "record.txt"
     paths = [str(config), str(tmp_path / "link.cf"), str(tmp_path / "missing.cf"), str(tmp_path / "with space.cf")]
     (tmp_path / "with space.cf").write_text("x\n")
-    subprocess.run(["sh", "-c", phases.record_command(paths, str(record))], check=True)
+    subprocess.run(["sh", "-c", image_record.record_command(paths, str(record))], check=True)
     user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
     group = subprocess.run(["id", "-gn"], capture_output=True, text=True, check=True).stdout.strip()
-    parsed = phases.parse_record(record.read_text())
+    parsed = image_record.parse_record(record.read_text())
     assert parsed["files"] == {
         str(config): {"sha256": hashlib.sha256(config.read_bytes()).hexdigest(), "mode": "640", "user": user, "group": group},
         str(tmp_path / "with space.cf"): {
@@ -43,8 +43,8 @@ def test_the_record_lists_each_regular_file_with_its_digest_mode_and_owner(tmp_p
 
 def test_the_digest_does_not_depend_on_the_order_of_the_lines() -> None:
     lines = ["stat 644 root root /etc/a", "stat 600 root root /etc/b", "aa  /etc/a", "bb  /etc/b", "packages 0"]
-    one = phases.parse_record("\n".join(lines))
-    assert one == phases.parse_record("\n".join(reversed(lines)))
+    one = image_record.parse_record("\n".join(lines))
+    assert one == image_record.parse_record("\n".join(reversed(lines)))
     assert one["files"]["/etc/b"] == {"sha256": "bb", "mode": "600", "user": "root", "group": "root"}
 
 
