@@ -12,6 +12,13 @@ Answers: records of the asked type (following in-zone CNAMEs); NOERROR with
 no answer if the name exists with other types only (or is an empty
 non-terminal inside the zone); NXDOMAIN for names not in the zone and for
 every PTR query the zone has no PTR record for.
+
+Dynamic updates (RFC 2136), signed with the one TSIG key it is given, may add
+and delete TXT records under ``_acme-challenge.`` names and nothing else: a
+DNS provider's API as an ACME client's DNS-01 plugin (certbot's rfc2136)
+uses it. They live beside the zone text, so a reload keeps them. While the
+``refuse_updates`` file exists every update is REFUSED: a DNS provider that
+broke (an expired token), for the tests of a failed renewal.
 """
 
 from __future__ import annotations
@@ -23,8 +30,19 @@ import struct
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import dns.exception
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.tsig
+import dns.tsigkeyring
+import dns.update
 from dnslib import CLASS, QTYPE, RCODE, RR, TXT, DNSError, DNSLabel, DNSRecord
 from dnslib.dns import RD, RDMAP, ZoneParser
 from dnslib.server import BaseResolver, DNSHandler, DNSLogger, DNSServer
@@ -42,6 +60,11 @@ _MAX_CNAME_CHAIN = 8
 _SHUTDOWN_POLL_SECONDS = 0.05
 _TXT_CHUNK = 255
 _CLASS_ANY = 255  # dnslib names it "*", which is awkward as an attribute
+# The only names a dynamic update may touch: DNS-01 challenges.
+CHALLENGE_LABEL = "_acme-challenge."
+# The name of the one TSIG key updates are signed with (certbot's rfc2136 plugin names it in its credentials).
+TSIG_KEY_NAME = "february-acme."
+_UPDATE_TTL = 60
 
 
 def _name(label: DNSLabel | str) -> str:
@@ -126,12 +149,36 @@ class Zone:
 class ZoneResolver(BaseResolver):
     """Answers from a Zone that reload() swaps in one assignment (readers never see a mix)."""
 
-    def __init__(self, zone: Zone, log_line: LogLine | None = None) -> None:
-        self._zone = zone
+    def __init__(self, records: list[RR], log_line: LogLine | None = None) -> None:
+        self._static = records
+        self._dynamic: dict[str, list[str]] = {}  # challenge name -> TXT values, from updates
+        self._lock = threading.Lock()
+        self._zone = Zone.from_records(records)
         self._log_line = log_line
 
-    def reload(self, zone: Zone) -> None:
-        self._zone = zone
+    def reload(self, records: list[RR]) -> None:
+        with self._lock:
+            self._static = records
+            self._swap()
+
+    def _swap(self) -> None:
+        dynamic = [
+            RR(name, QTYPE.TXT, rdata=TXT(value), ttl=_UPDATE_TTL) for name, values in self._dynamic.items() for value in values
+        ]
+        self._zone = Zone.from_records([*self._static, *dynamic])
+
+    def apply(self, changes: list[tuple[str, str, str | None]]) -> None:
+        """Apply ("add"|"delete", name, value or None for all of the name's TXT) changes at once."""
+        with self._lock:
+            for action, name, value in changes:
+                values = self._dynamic.setdefault(name, [])
+                if action == "add" and value not in values:
+                    values.append(value or "")
+                elif action == "delete":
+                    self._dynamic[name] = [v for v in values if value is not None and v != value]
+                if not self._dynamic[name]:
+                    del self._dynamic[name]
+            self._swap()
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
         reply = request.reply()
@@ -195,6 +242,63 @@ class ZoneResolver(BaseResolver):
                 reply.add_auth(soa)
 
 
+def _refused_header(wire: bytes, rcode: dns.rcode.Rcode) -> bytes:
+    """A bare response header (no sections, no TSIG) to a message that could not be read or verified."""
+    if len(wire) < 12:
+        return b""
+    flags = struct.unpack("!H", wire[2:4])[0]
+    flags = 0x8000 | (flags & 0x7800) | rcode  # QR, the query's opcode, the rcode
+    return wire[:2] + struct.pack("!HHHHH", flags, 0, 0, 0, 0)
+
+
+class DynamicUpdates:
+    """RFC 2136 updates of DNS-01 challenge TXT records, TSIG-signed with one key (dnspython checks and signs)."""
+
+    def __init__(
+        self, resolver: ZoneResolver, tsig_key: tuple[str, str], refuse: Path | None, log_line: LogLine | None = None
+    ) -> None:
+        self._resolver = resolver
+        self._keyring = dns.tsigkeyring.from_text({tsig_key[0]: tsig_key[1]})
+        self._refuse = refuse
+        self._log_line = log_line or (lambda _text: None)
+
+    def answer(self, wire: bytes) -> bytes:
+        try:
+            message = dns.message.from_wire(wire, keyring=self._keyring)
+        except (dns.message.UnknownTSIGKey, dns.tsig.BadSignature, dns.tsig.BadTime, dns.tsig.PeerError) as e:
+            self._log_line(f"dns update refused: {e!r}")
+            return _refused_header(wire, dns.rcode.NOTAUTH)
+        except dns.exception.DNSException as e:  # unparsable
+            self._log_line(f"dns update refused: {e!r}")
+            return _refused_header(wire, dns.rcode.FORMERR)
+        response = dns.message.make_response(message)
+        rcode, changes = self._changes(message)
+        if rcode == dns.rcode.NOERROR and self._refuse is not None and self._refuse.exists():
+            rcode = dns.rcode.REFUSED
+        if rcode == dns.rcode.NOERROR:
+            self._resolver.apply(changes)
+        response.set_rcode(rcode)
+        self._log_line(f"dns update {dns.rcode.to_text(rcode)} {changes}")
+        return response.to_wire()
+
+    @staticmethod
+    def _changes(message: dns.message.Message) -> tuple[dns.rcode.Rcode, list[tuple[str, str, str | None]]]:
+        if not isinstance(message, dns.update.UpdateMessage) or not message.had_tsig:
+            return dns.rcode.REFUSED, []
+        changes: list[tuple[str, str, str | None]] = []
+        for rrset in message.update:
+            name = rrset.name.to_text().lower()
+            if rrset.rdtype != dns.rdatatype.TXT or not name.startswith(CHALLENGE_LABEL):
+                return dns.rcode.REFUSED, []
+            if rrset.deleting == dns.rdataclass.ANY:  # delete every TXT of the name
+                changes.append(("delete", name, None))
+                continue
+            for rdata in rrset:
+                value = b"".join(rdata.strings).decode("ascii", "replace")
+                changes.append(("delete" if rrset.deleting == dns.rdataclass.NONE else "add", name, value))
+        return dns.rcode.NOERROR, changes
+
+
 class _Handler(DNSHandler):
     """dnslib's handler, but a TCP connection may carry several queries.
 
@@ -203,6 +307,16 @@ class _Handler(DNSHandler):
     second to time out. Here each length-prefixed message gets its answer
     until the client closes or goes idle.
     """
+
+    def get_reply(self, data: bytes) -> bytes:
+        """Updates (opcode 5) go to DynamicUpdates, queries to dnslib."""
+        if len(data) >= 12 and (data[2] >> 3) & 0xF == dns.opcode.UPDATE:
+            updates: DynamicUpdates | None = getattr(self.server, "updates", None)
+            if updates is None:
+                return _refused_header(data, dns.rcode.REFUSED)
+            return updates.answer(data)
+        reply: bytes = super().get_reply(data)
+        return reply
 
     def handle(self) -> None:
         if self.server.socket_type != socket.SOCK_STREAM:
@@ -258,22 +372,26 @@ class FakeDns:
         *,
         udp: bool = True,
         log_line: LogLine | None = None,
+        tsig_key: tuple[str, str] | None = None,
+        refuse_updates: Path | None = None,
     ) -> None:
         """port=0 picks a free port (read ``.port`` after start()).
 
         The zone is parsed here, so a broken zone fails before anything binds.
-        log_line, if given, gets one line per query.
+        log_line, if given, gets one line per query. tsig_key (name, base64
+        secret) turns dynamic updates on; without it every update is REFUSED.
         """
         self.host = require_loopback(host)
         self.port = port
         self.udp = udp
-        self._resolver = ZoneResolver(Zone.from_records(parse_zone(zone_text)), log_line)
+        self._resolver = ZoneResolver(parse_zone(zone_text), log_line)
+        self._updates = DynamicUpdates(self._resolver, tsig_key, refuse_updates, log_line) if tsig_key is not None else None
         self._logger = _QuietLogger(log_line)
         self._servers: list[DNSServer] = []
 
     def reload(self, zone_text: str) -> None:
         """Parse the new zone completely, then swap it in at once; a bad zone leaves the old one serving."""
-        self._resolver.reload(Zone.from_records(parse_zone(zone_text)))
+        self._resolver.reload(parse_zone(zone_text))
 
     def _bind(self, port: int) -> list[DNSServer]:
         servers = [DNSServer(self._resolver, self.host, port, tcp=True, logger=self._logger, handler=_Handler)]
@@ -284,6 +402,8 @@ class FakeDns:
             except OSError:
                 servers[0].server.server_close()
                 raise
+        for server in servers:
+            server.server.updates = self._updates  # read by _Handler
         return servers
 
     def start(self) -> None:
