@@ -22,6 +22,9 @@ OUTSIDE_ADDRESS = "10.0.2.100"
 RELAY_NAME = "relay.example.net"
 SMARTHOST_GUEST_PORT = 2525
 DNS_GUEST_PORT = 53
+# The world's ACME server (pebble), as the guest reaches it.
+ACME_GUEST_PORT = 14000
+ACME_DIRECTORY = f"https://{OUTSIDE_ADDRESS}:{ACME_GUEST_PORT}/dir"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class VmConfig:
     imaps_port: int = 9993
     smarthost_port: int = 10025  # the fake smarthost on the host's loopback
     dns_port: int = 10053  # the fake DNS (TCP) on the host's loopback
+    acme_port: int = 14000  # the world's ACME server (pebble) on the host's loopback
+    acme_management_port: int = 15000  # pebble's management listener (its roots), for the tests
     nic: str = "virtio-net-pci"
     disk_bus: str = "virtio"  # or "nvme" for the February-class hardware check
     disk_format: str = "qcow2"  # "raw" for a disk written by `february image flash`
@@ -58,6 +63,16 @@ class VmConfig:
     def world_ca(self) -> Path:
         """The test CA that signs the fake smarthost's certificate (made with the VM's secrets)."""
         return world_dir() / "ca.pem"
+
+    @property
+    def acme_tsig_secret(self) -> Path:
+        """The TSIG secret (base64) shared by the fake DNS and the VM's ACME credentials."""
+        return self.secrets / "acme-tsig.secret"
+
+    @property
+    def acme_credentials(self) -> Path:
+        """certbot's rfc2136 credentials for the VM (tls.acme.credentials_file), holding the TSIG secret."""
+        return self.secrets / "acme-rfc2136.ini"
 
     @property
     def ssh_key(self) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from february.process import pid_of, terminate
 from february.remote import multiplexed
-from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
+from february.vm.config import ACME_GUEST_PORT, DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
 from images.accel import accel_args
 from images.firmware import OVMF_CODE, OVMF_VARS
 
@@ -26,13 +26,15 @@ def netdev_arg(config: VmConfig) -> str:
 
     hostfwd brings the VM's SSH and mail ports to the host's loopback;
     guestfwd gives the guest one outside address, which leads to the fake
-    smarthost and the fake DNS on the host's loopback and to nothing else.
+    smarthost, the fake DNS and the ACME server (pebble) on the host's
+    loopback and to nothing else.
     """
     parts = ["user", "id=n0", "restrict=on"]
     for host_port, guest_port in config.forwards().values():
         parts.append(f"hostfwd=tcp:127.0.0.1:{host_port}-:{guest_port}")
     parts.append(f"guestfwd=tcp:{OUTSIDE_ADDRESS}:{SMARTHOST_GUEST_PORT}-cmd:nc 127.0.0.1 {config.smarthost_port}")
     parts.append(f"guestfwd=tcp:{OUTSIDE_ADDRESS}:{DNS_GUEST_PORT}-cmd:nc 127.0.0.1 {config.dns_port}")
+    parts.append(f"guestfwd=tcp:{OUTSIDE_ADDRESS}:{ACME_GUEST_PORT}-cmd:nc 127.0.0.1 {config.acme_port}")
     return ",".join(parts)
 
 

@@ -6,13 +6,15 @@ hashes reach the VM.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
 from pathlib import Path
 
-from february.vm.config import VmConfig
+from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, VmConfig
 from february.vm.world_process import ensure_world_certs
+from february.world.dns import TSIG_KEY_NAME
 
 MAILBOXES = ("alice@example.test", "bob@example.test")
 
@@ -40,6 +42,19 @@ def _write_secret(path: Path, value: str) -> None:
         handle.write(value + "\n")
 
 
+def acme_credentials(tsig_secret: str) -> str:
+    """certbot's rfc2136 credentials: the fake DNS (through guestfwd) and the TSIG key it accepts."""
+    return "\n".join(
+        [
+            f"dns_rfc2136_server = {OUTSIDE_ADDRESS}",
+            f"dns_rfc2136_port = {DNS_GUEST_PORT}",
+            f"dns_rfc2136_name = {TSIG_KEY_NAME}",
+            f"dns_rfc2136_secret = {tsig_secret}",
+            "dns_rfc2136_algorithm = HMAC-SHA512",
+        ]
+    )
+
+
 def ensure_vm_secrets(config: VmConfig) -> Path:
     """Create any missing secret of the VM; return the secrets folder."""
     folder = config.secrets
@@ -54,6 +69,10 @@ def ensure_vm_secrets(config: VmConfig) -> Path:
     for name in ("smarthost.password", "restic.password"):
         if not (folder / name).exists():
             _write_secret(folder / name, new_password(24))
+    if not config.acme_tsig_secret.exists():
+        _write_secret(config.acme_tsig_secret, base64.b64encode(secrets.token_bytes(32)).decode())
+    if not config.acme_credentials.exists():
+        _write_secret(config.acme_credentials, acme_credentials(config.acme_tsig_secret.read_text().strip()))
     ensure_world_certs(config)  # the relay's CA is part of the VM's settings (smarthost.ca_file)
     if not config.ssh_key.exists():
         subprocess.run(

@@ -1,4 +1,4 @@
-"""Start and stop the fake outside world (smarthost + DNS) for a VM, in the background."""
+"""Start and stop the fake outside world (smarthost, DNS, ACME server) for a VM, in the background."""
 
 from __future__ import annotations
 
@@ -10,20 +10,25 @@ import time
 from pathlib import Path
 
 from february.paths import world_dir
+from february.preflight import require_tools
 from february.process import pid_of, terminate
 from february.vm.config import OUTSIDE_ADDRESS, RELAY_NAME, VmConfig
+from february.world.acme import PEBBLE
 from february.world.certs import ca_signed, make_ca
 
 SMARTHOST_USER = "february-vm@relay.example.net"
 
 # The outside as the VM sees it: foreign domains exist (so Postfix's
 # reject_unknown_sender_domain accepts them), nothing in them is reachable.
+# The site's zone has its apex here from the start (a DNS-01 client asks for
+# its SOA during the first converge); publish_dns adds the host's records.
 BASE_ZONE = """\
 example.net. 300 IN MX 10 mx.example.net.
 mx.example.net. 300 IN A 192.0.2.10
 example.org. 300 IN MX 10 mx.example.org.
 mx.example.org. 300 IN A 192.0.2.20
 relay.example.net. 300 IN A 10.0.2.100
+example.test. 300 IN SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 60
 """
 
 
@@ -48,7 +53,14 @@ def ensure_world_certs(config: VmConfig) -> tuple[Path, Path]:
     make_ca(config.world_ca, folder / "ca.key")
     cert, key = folder / "relay.pem", folder / "relay.key"
     ca_signed(cert, key, config.world_ca, folder / "ca.key", [RELAY_NAME, OUTSIDE_ADDRESS])
+    # pebble's HTTPS: the VM reaches it at the outside address, the tests at the loopback.
+    ca_signed(folder / "acme.pem", folder / "acme.key", config.world_ca, folder / "ca.key", [OUTSIDE_ADDRESS, "127.0.0.1"])
     return cert, key
+
+
+def refuse_updates_flag() -> Path:
+    """While this file exists the fake DNS refuses dynamic updates: a DNS provider that broke."""
+    return world_dir() / "refuse-dns-updates"
 
 
 def _pid() -> int | None:
@@ -72,6 +84,7 @@ def start_world(config: VmConfig, timeout: float = 20.0) -> int:
     pid = _pid()
     if pid is not None:
         return pid
+    require_tools("nc", PEBBLE)
     folder = world_dir()
     folder.mkdir(parents=True, exist_ok=True)
     # A zone left by an older run may lack a name of BASE_ZONE (the relay's).
@@ -105,6 +118,18 @@ def start_world(config: VmConfig, timeout: float = 20.0) -> int:
                 RELAY_NAME,
                 "--zone-file",
                 str(zone_file()),
+                "--tsig-secret-file",
+                str(config.acme_tsig_secret),
+                "--refuse-updates",
+                str(refuse_updates_flag()),
+                "--acme-port",
+                str(config.acme_port),
+                "--acme-management-port",
+                str(config.acme_management_port),
+                "--acme-cert",
+                str(folder / "acme.pem"),
+                "--acme-key",
+                str(folder / "acme.key"),
                 "--pidfile",
                 str(pidfile),
             ],
@@ -119,7 +144,7 @@ def start_world(config: VmConfig, timeout: float = 20.0) -> int:
         if pid is not None:
             return pid
         time.sleep(0.1)
-    raise RuntimeError(f"the fake smarthost/DNS did not start; see {folder / 'log'}")
+    raise RuntimeError(f"the fake smarthost/DNS/ACME server did not start; see {folder / 'log'}")
 
 
 def stop_world(config: VmConfig | None = None) -> bool:

@@ -1,4 +1,4 @@
-"""Run the VM's outside world (fake smarthost + fake DNS) in the foreground.
+"""Run the VM's outside world (fake smarthost, fake DNS, pebble as ACME server) in the foreground.
 
     python -m february.world --spool DIR --smarthost-port N --dns-port N \\
         --username U --password-file F --cert C --key K --zone-file Z --pidfile P
@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from february.world.acme import Pebble
 from february.world.certs import self_signed
-from february.world.dns import FakeDns
+from february.world.dns import TSIG_KEY_NAME, FakeDns
 from february.world.smarthost import FakeSmarthost
 
 _print_lock = threading.Lock()
@@ -53,7 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--common-name", default="smarthost.test", help="name the certificate is made for (default: smarthost.test)"
     )
     parser.add_argument("--zone-file", type=Path, required=True, help="zone-file text the DNS answers from")
-    parser.add_argument("--pidfile", type=Path, required=True, help="written once both services are listening")
+    parser.add_argument("--tsig-secret-file", type=Path, help="TSIG secret (base64) for dynamic updates; none: refused")
+    parser.add_argument("--refuse-updates", type=Path, help="while this file exists, dynamic updates are REFUSED")
+    parser.add_argument("--acme-port", type=int, help="run pebble (ACME) on this loopback port")
+    parser.add_argument("--acme-management-port", type=int, default=15000, help="pebble's management port")
+    parser.add_argument("--acme-cert", type=Path, help="pebble's HTTPS certificate (PEM)")
+    parser.add_argument("--acme-key", type=Path, help="its private key (PEM)")
+    parser.add_argument("--pidfile", type=Path, required=True, help="written once every service is listening")
     return parser.parse_args(argv)
 
 
@@ -111,24 +118,38 @@ def main(argv: list[str] | None = None) -> int:
             server_hostname=args.common_name,
             log_line=log_line,
         )
-        dns = FakeDns(zone_text, port=args.dns_port, log_line=log_line)
+        tsig = (TSIG_KEY_NAME, read_password(args.tsig_secret_file)) if args.tsig_secret_file else None
+        dns = FakeDns(zone_text, port=args.dns_port, log_line=log_line, tsig_key=tsig, refuse_updates=args.refuse_updates)
     except Exception as e:  # noqa: BLE001 - unreadable files or a bad zone: say so, exit 1
         print(f"february.world: {e!r}", file=sys.stderr, flush=True)
         return 1
 
+    pebble: Pebble | None = None
     try:
         smarthost.start()
         try:
             dns.start()
+            if args.acme_port:
+                pebble = Pebble(
+                    args.pidfile.parent / "pebble",
+                    args.acme_port,
+                    args.acme_management_port,
+                    dns.port,
+                    args.acme_cert,
+                    args.acme_key,
+                )
+                pebble.start(log=sys.stdout.buffer)
         except BaseException:
+            dns.stop()
             smarthost.stop()
             raise
-    except OSError as e:
-        print(f"february.world: cannot listen: {e}", file=sys.stderr, flush=True)
+    except (OSError, RuntimeError) as e:
+        print(f"february.world: cannot start: {e}", file=sys.stderr, flush=True)
         return 1
 
     try:
-        log_line(f"world ready smarthost=127.0.0.1:{smarthost.port} dns=127.0.0.1:{dns.port} pid={os.getpid()}")
+        acme = f" acme=127.0.0.1:{args.acme_port}" if pebble else ""
+        log_line(f"world ready smarthost=127.0.0.1:{smarthost.port} dns=127.0.0.1:{dns.port}{acme} pid={os.getpid()}")
         write_pidfile(args.pidfile)
         while True:
             wake.wait(1.0)
@@ -145,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                     log_line(f"world stopping on {signal.Signals(signum).name}")
                     return 0
     finally:
+        if pebble is not None:
+            pebble.stop()
         dns.stop()
         smarthost.stop()
         remove_pidfile(args.pidfile)
