@@ -99,6 +99,9 @@ class Config:
     # The change notices (``--notify``): where the last run's levels are kept, and who is told.
     last: str | None = None
     notify_to: str | None = None
+    # ACME (tls.source: acme): the record of the last issue or renewal, and the unit the timer runs; None: no ACME.
+    acme_status: str | None = None
+    acme_service: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
@@ -366,16 +369,40 @@ def certificate_results(
     return [expiry, name, key]
 
 
+def renewal_result(record: str | None, service: str) -> Result:
+    """``record``: the ACME script's "ok|failed EPOCH" of its last issue or renewal run; None when absent."""
+    fields = (record or "").split()
+    if len(fields) != 2 or fields[0] not in ("ok", "failed") or not fields[1].isdigit():
+        return result("Certificate", "renewal", WARNING, "no ACME issue or renewal recorded yet")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(fields[1])))
+    if fields[0] == "failed":
+        return result(
+            "Certificate",
+            "renewal",
+            ERROR,
+            f"the last ACME run failed ({when}); the certificate in use stays: journalctl -u {service}",
+        )
+    return result("Certificate", "renewal", OK, f"the last ACME run succeeded ({when})")
+
+
 def check_certificate(config: Config, runner: Runner, now: float) -> list[Result]:
+    renewal: list[Result] = []
+    if config.acme_status is not None:
+        try:
+            record: str | None = Path(config.acme_status).read_text()
+        except OSError:
+            record = None
+        renewal = [renewal_result(record, config.acme_service or "")]
     status, stdout, stderr = runner(["openssl", "x509", "-in", config.cert, "-noout", "-enddate", "-ext", "subjectAltName"])
     if status != 0:
-        return [result("Certificate", "expiry", ERROR, f"{config.cert} cannot be read: {last_line(stderr)}")]
+        return [result("Certificate", "expiry", ERROR, f"{config.cert} cannot be read: {last_line(stderr)}"), *renewal]
     enddate = next((line for line in stdout.splitlines() if line.startswith("notAfter=")), "")
     _, cert_pubkey, _ = runner(["openssl", "x509", "-in", config.cert, "-noout", "-pubkey"])
     status, key_pubkey, _ = runner(["openssl", "pkey", "-in", config.key, "-pubout"])
-    return certificate_results(
+    found = certificate_results(
         config.hostname, config.cert, enddate, stdout, cert_pubkey, key_pubkey if status == 0 else None, now
     )
+    return [*found, *renewal]
 
 
 # ----- free space -----

@@ -18,6 +18,12 @@ TLS_DIR = "/etc/ssl/mail"
 TLS_CERT = f"{TLS_DIR}/mail.crt"
 TLS_KEY = f"{TLS_DIR}/mail.key"
 
+# ACME (tls.source: acme): certbot's folder (account key, certificate keys and
+# certificates); certbot's deploy hook copies its certificate to TLS_CERT/TLS_KEY.
+ACME_DIR = "/etc/letsencrypt"
+ACME_LINEAGE = "february"  # certbot's --cert-name
+ACME_LIVE = f"{ACME_DIR}/live/{ACME_LINEAGE}"
+
 # Rspamd's own folder (statistics, compiled databases) and its user.
 RSPAMD_DIR = "/var/lib/rspamd"
 RSPAMD_USER = "_rspamd"  # made by Ubuntu's rspamd package
@@ -36,7 +42,7 @@ def dkim_record(domain: str, selector: str) -> str:
 
 
 # The nightly backup keeps exactly these, and a restore puts them back.
-STATE_PATHS: tuple[str, ...] = (VMAIL_DIR, DKIM_DIR, TLS_DIR)
+STATE_PATHS: tuple[str, ...] = (VMAIL_DIR, DKIM_DIR, TLS_DIR, ACME_DIR)
 
 # ----- the deploy's own records -----
 
@@ -66,6 +72,8 @@ APT_AUTO_UPGRADES = f"{APT_CONF_D}/20auto-upgrades"
 APT_UNATTENDED = f"{APT_CONF_D}/52february-unattended"
 NEEDRESTART_CONF = "/etc/needrestart/conf.d/february.conf"
 
+# The services that serve TLS_CERT: reloaded when an ACME renewal replaced it.
+TLS_SERVICES: tuple[str, ...] = ("postfix", "dovecot")
 # The services a mail host runs (stopped while a backup is put back), and Rspamd's Redis.
 MAIL_SERVICES: tuple[str, ...] = ("postfix", "dovecot", "rspamd")
 REDIS_SERVICE = "redis-server"
@@ -128,6 +136,20 @@ BACKUP_SERVICE_FILE = f"{SYSTEMD_UNITS}/{BACKUP_SERVICE}"
 BACKUP_TIMER_FILE = f"{SYSTEMD_UNITS}/{BACKUP_TIMER}"
 BACKUP_STATUS = f"{RECORDS_DIR}/backup-last-success"
 
+# ----- ACME certificates (certbot): settings, the script the timer and the deploy hook run, its record -----
+
+ACME_SETTINGS_DIR = "/etc/february/acme"
+ACME_CREDENTIALS = f"{ACME_SETTINGS_DIR}/credentials.ini"  # the DNS plugin's credentials (a secret)
+ACME_SERVER_CA = f"{ACME_SETTINGS_DIR}/server-ca.pem"  # a private ACME server's CA, when the settings give one
+ACME_REQUEST = f"{ACME_SETTINGS_DIR}/request"  # certbot's arguments for this host: a change issues anew
+ACME_SCRIPT = "/usr/local/sbin/february-acme"
+ACME_SERVICE = "february-acme.service"
+ACME_TIMER = "february-acme.timer"
+ACME_SERVICE_FILE = f"{SYSTEMD_UNITS}/{ACME_SERVICE}"
+ACME_TIMER_FILE = f"{SYSTEMD_UNITS}/{ACME_TIMER}"
+CERTBOT_TIMER = "certbot.timer"  # the package's own: off, ACME_TIMER renews and records
+ACME_STATUS = f"{RECORDS_DIR}/acme-last"  # "ok|failed EPOCH" of the last issue or renewal run
+
 # ----- the health report (`february status`): the checks' script, its configuration, what it reads -----
 
 STATUS_SCRIPT = "/usr/local/sbin/february-status"  # pyinfra_deploys/health.py, uploaded verbatim
@@ -155,7 +177,7 @@ GENERATIONS_DIR = f"{RECORDS_DIR}/generations"  # root only; never in an image (
 IMAGE_EMPTIED: tuple[str, ...] = STATE_PATHS
 # Removed: per-host secrets and the deploy's records. A bake makes none of
 # the secrets; this is the backstop.
-IMAGE_REMOVED: tuple[str, ...] = (SASL_PASSWD, f"{SASL_PASSWD}.db", BACKUP_DIR, RECORDS_DIR)
+IMAGE_REMOVED: tuple[str, ...] = (SASL_PASSWD, f"{SASL_PASSWD}.db", BACKUP_DIR, ACME_SETTINGS_DIR, RECORDS_DIR)
 # The bake's record of its image phase: every file it placed, as "sha256 mode
 # user group path" lines (pyinfra_deploys/phases.py); Packer downloads it for
 # the manifest, and generalize.sh empties /var/tmp after.

@@ -18,6 +18,10 @@ DOVECOT: tuple[str, ...] = ("dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "d
 RSPAMD: tuple[str, ...] = ("rspamd", "redis-server")
 FIREWALL: tuple[str, ...] = ("ufw",)
 BACKUP: tuple[str, ...] = ("restic",)
+# ACME certificates: certbot and the DNS plugin for servers that take dynamic
+# updates (RFC 2136); another provider's plugin is installed by the host phase.
+ACME_IMAGE_PLUGIN = "rfc2136"
+ACME: tuple[str, ...] = ("certbot", f"python3-certbot-dns-{ACME_IMAGE_PLUGIN}")
 # Security updates; needrestart restarts the services an update touched.
 UPDATES: tuple[str, ...] = ("unattended-upgrades", "needrestart")
 
@@ -29,6 +33,7 @@ ALL_ROLES: dict[str, tuple[str, ...]] = {
     "rspamd": RSPAMD,
     "firewall": FIREWALL,
     "backup": BACKUP,
+    "acme": ACME,
 }
 
 

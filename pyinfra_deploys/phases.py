@@ -7,7 +7,7 @@ and on a host flashed from that image it changes nothing.
 
 **Host phase**: the host's name, secrets (mailbox hashes, relay and
 repository passwords), keys (TLS, DKIM), running services, the firewall's
-rule set, the backup and status timers; then, in deploy.py, the converge
+rule set, the backup, status and ACME timers, an ACME certificate; then, in deploy.py, the converge
 stamp and the generation record. Services restart (or reload) when a file of
 either phase changed, after a check of the whole configuration.
 
@@ -25,7 +25,7 @@ from pyinfra.operations import server
 
 from pyinfra_deploys.image_record import record_command
 from pyinfra_deploys.operations import placed
-from pyinfra_deploys.roles import backup, base, dovecot, firewall, generations, postfix, rspamd, status, tls, updates
+from pyinfra_deploys.roles import acme, backup, base, dovecot, firewall, generations, postfix, rspamd, status, tls, updates
 
 IMAGE_RECORD_OPERATION = "Record the image phase"
 
@@ -43,6 +43,7 @@ def image_phase() -> ImagePhase:
     base.image_phase()
     updates.image_phase()
     tls.image_phase()
+    acme.image_phase()
     dovecot_changes = cast(list[OperationMeta], dovecot.image_phase())
     rspamd_changes = cast(list[OperationMeta], rspamd.image_phase())
     postfix_changes = cast(list[OperationMeta], postfix.image_phase())
@@ -63,8 +64,11 @@ def host_phase(image: ImagePhase) -> None:
     firewall.host_phase()
     backup.host_phase()
     status.host_phase()
+    acme.host_phase()
     rspamd.milter_listening(changes=rspamd_changes)
     postfix.host_phase(changes=[*image.postfix, *tls_changes])
+    # Last: a CA or DNS provider that fails leaves the services running on the certificate they had.
+    acme.issue()
 
 
 def record_image_phase() -> OperationMeta:

@@ -54,6 +54,8 @@ def status_config(s: Settings) -> dict[str, Any]:
         "sendmail": layout.SENDMAIL,
         "last": layout.STATUS_LAST,
         "notify_to": f"postmaster@{s.domain}",
+        "acme_status": layout.ACME_STATUS if s.tls.source == "acme" else None,
+        "acme_service": layout.ACME_SERVICE if s.tls.source == "acme" else None,
     }
 
 

@@ -55,6 +55,17 @@ def image_phase() -> None:
 def host_phase() -> list[OperationMeta]:
     """Place or create the certificate; returns the operations that may change it."""
     s = current()
+    if s.tls.source == "acme":
+        # certbot's deploy hook places the certificate (roles/acme.py) and a renewal changes it:
+        # not the converge's to observe. A new host starts on a self-signed one meanwhile.
+        if host.get_fact(File, path=KEY):
+            return []
+        return [
+            server.shell(
+                name="Create a self-signed certificate until the ACME one is issued",
+                commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=True)],
+            )
+        ]
     manage_path(CERT, KEY)
     if s.tls.source == "files":
         assert s.tls.cert_file is not None and s.tls.key_file is not None

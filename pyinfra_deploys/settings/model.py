@@ -17,12 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, m
 
 from pyinfra_deploys import layout
 from pyinfra_deploys.settings.types import (
+    AcmeServer,
     Address,
     Banner,
     CertificateDays,
     CertificateFile,
     Clock,
     Concurrency,
+    CredentialsFile,
     DelaySeconds,
     Destination,
     Domain,
@@ -115,12 +117,45 @@ class Smarthost(Strict):
         return self
 
 
+# certbot's own DNS plugins that take a credentials file, as Ubuntu 24.04 packages them (python3-certbot-dns-NAME).
+AcmeDnsPlugin = Literal["cloudflare", "digitalocean", "dnsimple", "gehirn", "google", "linode", "ovh", "rfc2136", "sakuracloud"]
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+class Acme(Strict):
+    """A certificate from an ACME CA (Let's Encrypt by default) through certbot, with a DNS-01 challenge."""
+
+    email: Address = Field(description="The ACME account's contact (expiry notices from the CA).")
+    server: AcmeServer = Field(LETS_ENCRYPT, description="The CA's ACME directory URL (https).")
+    dns_plugin: AcmeDnsPlugin = Field(
+        description="certbot's DNS plugin for your DNS provider (package python3-certbot-dns-NAME); "
+        "'rfc2136' for any server that takes signed dynamic updates (BIND, Knot, PowerDNS)."
+    )
+    credentials_file: CredentialsFile = Field(
+        description="Local file with the plugin's credentials (its INI, or Google's JSON); a secret: mode 600, never committed."
+    )
+    propagation_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=3600,
+        description="Seconds certbot waits for the TXT record to reach the provider's servers before the CA checks "
+        "(0 to 3600). None: the plugin's default (60 for most).",
+    )
+    server_ca_file: CertificateFile | None = Field(
+        None,
+        description="Local PEM of the CA that signs a private ACME server's HTTPS certificate (a lab CA). "
+        "None: the system CAs (Let's Encrypt and other public CAs).",
+    )
+
+
 class Tls(Strict):
     """Where the certificate for SMTP and IMAPS comes from."""
 
-    source: Literal["self-signed", "files"] = Field(
-        "self-signed", description="'self-signed': made on the host once; 'files': uploaded."
+    source: Literal["self-signed", "files", "acme"] = Field(
+        "self-signed",
+        description="'self-signed': made on the host once; 'files': uploaded; 'acme': issued and renewed by certbot (see acme).",
     )
+    acme: Acme | None = Field(None, description="The ACME account, CA and DNS plugin; needed with source 'acme'.")
     cert_file: CertificateFile | None = Field(None, description="Local PEM certificate (chain) to upload when source is 'files'.")
     key_file: PrivateKeyFile | None = Field(None, description="Local PEM private key to upload when source is 'files'.")
     profile: Literal["intermediate", "modern"] = Field(
@@ -153,6 +188,8 @@ class Tls(Strict):
             raise ValueError("source 'files' needs both cert_file and key_file")
         if self.source != "files" and (self.cert_file is not None or self.key_file is not None):
             raise ValueError("cert_file and key_file are only used with source 'files'; remove them or set source: files")
+        if (self.source == "acme") != (self.acme is not None):
+            raise ValueError("source 'acme' needs acme (email, dns_plugin, credentials_file), and acme is only used with it")
         return self
 
 

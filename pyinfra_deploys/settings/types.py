@@ -222,6 +222,18 @@ def check_url(value: str) -> str:
     return value
 
 
+def check_acme_server(value: str) -> str:
+    """An ACME directory URL: https only (the account key and the certificate order travel over it)."""
+    message = "is not an ACME directory URL of the form https://host[:port][/path] (path: letters, digits and . _ ~ / -)"
+    try:
+        check_url(value)
+    except ValueError:
+        raise ValueError(f"{value!r} {message}") from None
+    if not value.startswith("https://"):
+        raise ValueError(f"{value!r} {message}; plain http is refused")
+    return value
+
+
 def check_banner(value: str) -> str:
     return fullmatch(_BANNER_RE, value, f"is not a banner: only {_BANNER_CHARS} (no '#', no newlines)")
 
@@ -338,6 +350,7 @@ PerMinute = Annotated[StrictInt, AfterValidator(between(1, 100000, " per minute"
 Concurrency = Annotated[StrictInt, AfterValidator(between(1, 1000, " connections"))]
 DelaySeconds = Annotated[StrictInt, AfterValidator(between(0, 15, " seconds"))]
 ResticRepository = Annotated[str, AfterValidator(check_restic_repository)]
+AcmeServer = Annotated[str, AfterValidator(check_acme_server)]
 OnCalendar = Annotated[str, AfterValidator(check_on_calendar)]
 SpfSource = Annotated[str, AfterValidator(check_spf_source)]
 
@@ -380,6 +393,15 @@ def check_ssh_private_key(content: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_credentials(content: str) -> str:
+    """A DNS plugin's credentials file (certbot's INI, Google's JSON): placed as it is; only refused when empty."""
+    if not content.strip():
+        raise ValueError("is empty; it must hold the DNS plugin's credentials (see the plugin's documentation)")
+    if "\0" in content:
+        raise ValueError("holds a NUL byte; it must be a text file")
+    return content
+
+
 @dataclass(frozen=True)
 class LocalFile:
     """Marks a settings field as the path of a local file whose content the deploy reads (a secret, a certificate).
@@ -398,4 +420,5 @@ PasswordFile = Annotated[Path, LocalFile(check_password_line)]
 HashFile = Annotated[Path, LocalFile(check_hash_line)]
 SshKeyFile = Annotated[Path, LocalFile(check_ssh_private_key)]
 PrivateKeyFile = Annotated[Path, LocalFile(None)]
+CredentialsFile = Annotated[Path, LocalFile(check_credentials)]
 CertificateFile = Annotated[Path, LocalFile(None, secret=False)]  # public: any mode

@@ -18,7 +18,7 @@ from pyinfra_deploys.settings import load_settings
 from pyinfra_deploys.settings.load import read_secrets
 from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.settings.rules import local_file, secret_files
-from pyinfra_deploys.settings.types import check_hash_line, check_password_line, check_ssh_private_key
+from pyinfra_deploys.settings.types import check_credentials, check_hash_line, check_password_line, check_ssh_private_key
 from pyinfra_deploys.stamp import settings_json, wanted_digest
 
 
@@ -51,6 +51,7 @@ OTHER = {
     check_hash_line: hash_password("another") + "\n",
     check_ssh_private_key: ssh_key("QW5vdGhlcktleQ=="),
     None: "-----BEGIN CERTIFICATE-----\nchanged\n",
+    check_credentials: "dns_rfc2136_secret = another\n",
 }
 
 
@@ -61,15 +62,31 @@ def write(folder: Path, name: str, content: str) -> str:
     return str(path)
 
 
-def every_file(sample: dict[str, Any], folder: Path) -> dict[str, Any]:
-    return dict(
-        sample,
-        smarthost=dict(sample["smarthost"], ca_file=write(folder, "ca.pem", "-----BEGIN CERTIFICATE-----\nca\n")),
-        tls={
+def tls_sources(folder: Path) -> list[dict[str, Any]]:
+    """The TLS settings with files: uploaded ones, and ACME's (one source at a time)."""
+    return [
+        {
             "source": "files",
             "cert_file": write(folder, "mail.crt", "-----BEGIN CERTIFICATE-----\nmail\n"),
             "key_file": write(folder, "mail.key", "-----BEGIN PRIVATE KEY-----\nmail\n"),
         },
+        {
+            "source": "acme",
+            "acme": {
+                "email": "postmaster@yourdomain.com",
+                "dns_plugin": "rfc2136",
+                "credentials_file": write(folder, "acme.ini", "dns_rfc2136_secret = one\n"),
+                "server_ca_file": write(folder, "acme-ca.pem", "-----BEGIN CERTIFICATE-----\nacme\n"),
+            },
+        },
+    ]
+
+
+def every_file(sample: dict[str, Any], folder: Path, tls: dict[str, Any]) -> dict[str, Any]:
+    return dict(
+        sample,
+        smarthost=dict(sample["smarthost"], ca_file=write(folder, "ca.pem", "-----BEGIN CERTIFICATE-----\nca\n")),
+        tls=tls,
         backup={
             "repository": "sftp:backup@nas.example.test:/backups/february",
             "password_file": write(folder, "restic.password", "restic-password\n"),
@@ -84,17 +101,16 @@ def deploy_digest(settings: Settings) -> str:
 
 
 def test_every_local_file_of_the_settings_moves_the_wanted_digest(sample: dict[str, Any], tmp_path: Path) -> None:
-    settings = load_settings(every_file(sample, tmp_path))
-    files = secret_files(settings)
+    variants = [load_settings(every_file(sample, tmp_path, tls)) for tls in tls_sources(tmp_path)]
     mailbox = "mailboxes.you@yourdomain.com."
-    assert {file.key.replace(mailbox, "mailboxes.*.") for file in files} == file_fields(Settings), (
-        "a file field of the model is not set in every_file(): set it so its digest is tested"
-    )
-    before = deploy_digest(settings)
-    assert deploy_digest(settings) == before
-    for file in files:
-        original = file.path.read_text()
-        file.path.write_text(OTHER[file.parse])
-        assert deploy_digest(settings) != before, f"{file.key} changed and the digest did not"
-        file.path.write_text(original)
-    assert deploy_digest(settings) == before
+    keys = {file.key.replace(mailbox, "mailboxes.*.") for settings in variants for file in secret_files(settings)}
+    assert keys == file_fields(Settings), "a file field of the model is not set in every_file(): set it so its digest is tested"
+    for settings in variants:
+        before = deploy_digest(settings)
+        assert deploy_digest(settings) == before
+        for file in secret_files(settings):
+            original = file.path.read_text()
+            file.path.write_text(OTHER[file.parse])
+            assert deploy_digest(settings) != before, f"{file.key} changed and the digest did not"
+            file.path.write_text(original)
+        assert deploy_digest(settings) == before

@@ -1,0 +1,145 @@
+"""ACME certificates (``tls.source: acme``) with certbot, Ubuntu's package, and a DNS-01 challenge.
+
+certbot rather than lego: its DNS plugins that Ubuntu packages each take one
+credentials file, its deploy hook is the documented place to reload services
+after a renewal, and its rfc2136 plugin speaks TCP, which the lab's closed
+network carries (noble's lego 4.9 asks DNS over UDP only).
+
+Image phase: certbot and its rfc2136 plugin, the script the timer and the
+hook run (``files/usr/local/sbin/february-acme.j2``), certbot's own timer off
+(ours renews and records the outcome for ``february status``), certbot's
+folder (state, backed up; empty in an image).
+
+Host phase, only with ``tls.source: acme``: the credentials (a secret), the
+ACME server's CA if the settings give one, the request (certbot's arguments
+for this host) and the renewal timer. A first certificate, or a new one when
+the request changed, is issued at the end of the host phase, after the
+services run on the certificate they had (self-signed on a new host), so a
+CA or DNS provider that fails leaves a working host and a failed converge.
+Renewal runs daily and renews 30 days before the end (certbot's default); the
+deploy hook copies the certificate to the seed's paths and reloads Postfix
+and Dovecot.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import File
+from pyinfra.facts.server import Command
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from pyinfra_deploys import layout, packages
+from pyinfra_deploys.apt import install
+from pyinfra_deploys.place import absent, place, place_own, place_secret
+from pyinfra_deploys.service import enabled_and_running
+from pyinfra_deploys.settings.host import current, current_secrets
+from pyinfra_deploys.settings.model import Acme
+from pyinfra_deploys.stamp import manage_path, manage_presence, manage_service
+
+# The certificate's key: RSA for the widest reach among sending servers.
+KEY_ARGS = ("--key-type", "rsa", "--rsa-key-size", "2048")
+
+
+def plugin_package(plugin: str) -> str:
+    return f"python3-certbot-dns-{plugin}"
+
+
+def request_args(acme: Acme, hostname: str) -> list[str]:
+    """certbot certonly's arguments for this host, secrets only by path."""
+    plugin = f"dns-{acme.dns_plugin}"
+    args = [
+        "--agree-tos",
+        "--email",
+        acme.email,
+        "--server",
+        acme.server,
+        "--cert-name",
+        layout.ACME_LINEAGE,
+        "--domain",
+        hostname,
+        *KEY_ARGS,
+        "--authenticator",
+        plugin,
+        f"--{plugin}-credentials",
+        layout.ACME_CREDENTIALS,
+    ]
+    if acme.propagation_seconds is not None:
+        args += [f"--{plugin}-propagation-seconds", str(acme.propagation_seconds)]
+    # Saved by certbot with the certificate (renew_hook): every renewal runs it.
+    return [*args, "--deploy-hook", f"{layout.ACME_SCRIPT} deploy"]
+
+
+def request_text(acme: Acme, hostname: str) -> str:
+    return shlex.join(request_args(acme, hostname)) + "\n"
+
+
+@deploy("Image: ACME")
+def image_phase() -> None:
+    install("acme", packages.ACME)
+    place(layout.ACME_SCRIPT, mode="755")
+    manage_path(layout.ACME_DIR)
+    files.directory(name="certbot's folder", path=layout.ACME_DIR, mode="755", user="root", group="root")
+    # The package's timer renews without a record; ours (host phase) runs the same renewal and records it.
+    systemd.service(name="certbot's own timer off", service=layout.CERTBOT_TIMER, running=False, enabled=False)
+
+
+@deploy("Host: ACME")
+def host_phase() -> None:
+    s = current()
+    acme = s.tls.acme
+    if acme is None:
+        if host.get_fact(File, path=layout.ACME_TIMER_FILE):
+            systemd.service(name="No ACME: timer off", service=layout.ACME_TIMER, running=False, enabled=False)
+            absent(layout.ACME_CREDENTIALS)
+        return
+
+    if acme.dns_plugin != packages.ACME_IMAGE_PLUGIN:
+        install("acme", [plugin_package(acme.dns_plugin)])
+    manage_path(layout.ACME_SETTINGS_DIR)
+    files.directory(name="ACME settings folder", path=layout.ACME_SETTINGS_DIR, mode="700", user="root", group="root")
+    credentials = current_secrets().files["tls.acme.credentials_file"]
+    changes = [place_secret(layout.ACME_CREDENTIALS, credentials)]
+    if acme.server_ca_file is not None:
+        changes.append(place_own(layout.ACME_SERVER_CA, text=current_secrets().files["tls.acme.server_ca_file"]))
+    else:
+        changes.append(absent(layout.ACME_SERVER_CA))
+    changes.append(place_own(layout.ACME_REQUEST, text=request_text(acme, s.hostname)))
+
+    units = [place(layout.ACME_SERVICE_FILE), place(layout.ACME_TIMER_FILE)]
+    systemd.daemon_reload(name="systemd reads the ACME units", _if=any_changed(*units))
+    manage_service(layout.ACME_TIMER)
+    enabled_and_running("ACME renewal timer", layout.ACME_TIMER)
+
+
+@deploy("Host: ACME certificate")
+def issue() -> None:
+    """Issue when the host has no certificate from certbot or the request changed; install one not yet in place.
+
+    Last in the host phase: the services already run on what they had.
+    """
+    acme = current().tls.acme
+    if acme is None:
+        return
+    # certbot's certificate is state, renewed in place; its presence is what the converge stamp observes,
+    # so a host that lost it (restored without it, removed by hand) issues again at the next converge.
+    manage_presence(f"{layout.ACME_LIVE}/fullchain.pem")
+    issue_command = f"{layout.ACME_SCRIPT} issue"
+    have = host.get_fact(Command, command=f"test -e {layout.ACME_LIVE}/fullchain.pem && echo have || echo none")
+    if (have or "").strip() != "have":
+        server.shell(name="Issue the ACME certificate", commands=[issue_command])
+        return
+    request = host.get_fact(Command, command=f"cat {layout.ACME_REQUEST} 2>/dev/null || true")
+    if (request or "").strip() != request_text(acme, current().hostname).strip():
+        server.shell(name="Issue the ACME certificate for the new request", commands=[f"{issue_command} --force-renewal"])
+        return
+    installed = host.get_fact(
+        Command, command=f"cmp -s {layout.ACME_LIVE}/fullchain.pem {layout.TLS_CERT} && echo installed || echo differs"
+    )
+    if (installed or "").strip() != "installed":
+        server.shell(name="Install certbot's certificate", commands=[f"{layout.ACME_SCRIPT} deploy"])
+    else:
+        host.noop(f"{layout.TLS_CERT} is certbot's current certificate")
