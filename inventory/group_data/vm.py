@@ -6,7 +6,7 @@ never relay to a real provider or a real MX. Secrets are generated into the
 VM's state folder by `february vm` (or the tests), never committed.
 """
 
-from february.vm.config import DEFAULT, GUEST_GATEWAY_NET, OUTSIDE_ADDRESS, RELAY_NAME, SMARTHOST_GUEST_PORT
+from february.vm.config import ACME_DIRECTORY, DEFAULT, GUEST_GATEWAY_NET, OUTSIDE_ADDRESS, RELAY_NAME, SMARTHOST_GUEST_PORT
 
 _secrets = DEFAULT.secrets
 
@@ -40,5 +40,19 @@ february_overrides = {
     # Limits: the VM tests send a few dozen messages in all; only the
     # concurrency limit (reset as soon as sessions close) is tested.
     "limits": {"connections_per_minute": 1000, "messages_per_minute": 1000},
+    # The certificate from the world's ACME server (pebble), by DNS-01 through
+    # the fake DNS's dynamic updates; pebble's HTTPS is signed by the test CA.
+    "tls": {
+        "source": "acme",
+        "acme": {
+            "email": "postmaster@example.test",
+            "server": ACME_DIRECTORY,
+            "dns_plugin": "rfc2136",
+            "credentials_file": str(DEFAULT.acme_credentials),
+            # The fake DNS answers from the update at once.
+            "propagation_seconds": 0,
+            "server_ca_file": str(DEFAULT.world_ca),
+        },
+    },
     "rspamd": {"offline": True, "nameservers": ["127.0.0.1"], "test_patterns": True},
 }

@@ -49,10 +49,13 @@ from tests.vm.mailvm import MailVm, message, sudo_inventory
 from tests.vm.test_reconverge import changed_operations, grand_total
 
 ADMIN = "owner"
-SECRET_FILES = ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db", "/etc/dovecot/users", layout.BACKUP_PASSWORD)
-# While the sudo user's first converge writes them, an unprivileged user reads
-# everything it can where a secret passes: pyinfra's default staging, ours,
-# the destinations. No secret may be readable by others at any moment.
+SECRET_FILES = (
+    "/etc/postfix/sasl_passwd",
+    "/etc/postfix/sasl_passwd.db",
+    "/etc/dovecot/users",
+    layout.BACKUP_PASSWORD,
+    layout.ACME_CREDENTIALS,
+)
 # Where a secret passes while the sudo user's first converge writes them: pyinfra's
 # default staging, ours, the destinations. No secret may be readable by others at any moment.
 WATCHED = ["/tmp/pyinfra-*", "/var/tmp/pyinfra-*", "/var/tmp/february-stage-*/*", *SECRET_FILES]
