@@ -206,6 +206,53 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
     (("smarthost", "tls_verify"), False, "smarthost.tls_verify", ["'verify' or 'encrypt-only'"]),
     (("smarthost", "ca_file"), "no-such-ca.pem", "smarthost.ca_file", ["does not exist"]),
     (("tls",), {"source": "self-signed", "key_file": "mail.key"}, "tls", ["only used with source 'files'"]),
+    (("tls",), {"source": "acme"}, "tls", ["source 'acme' needs acme"]),
+    (("tls", "source"), "letsencrypt", "tls.source", ["'self-signed', 'files' or 'acme'"]),
+    (
+        ("tls", "acme"),
+        {"email": "a@yourdomain.com", "dns_plugin": "rfc2136"},
+        "tls.acme.credentials_file",
+        ["required setting is missing"],
+    ),
+    (
+        ("tls",),
+        {"source": "acme", "acme": {"email": "a@yourdomain.com\n#", "dns_plugin": "rfc2136", "credentials_file": "x"}},
+        "tls.acme.email",
+        ["not"],
+    ),
+    (
+        ("tls",),
+        {"source": "acme", "acme": {"email": "a@yourdomain.com", "dns_plugin": "bind9", "credentials_file": "x"}},
+        "tls.acme.dns_plugin",
+        ["'cloudflare'", "'rfc2136'"],
+    ),
+    (
+        ("tls",),
+        {
+            "source": "acme",
+            "acme": {"email": "a@b.example", "dns_plugin": "rfc2136", "credentials_file": "x", "server": "http://ca.example/dir"},
+        },
+        "tls.acme.server",
+        ["https://", "plain http is refused"],
+    ),
+    (
+        ("tls",),
+        {
+            "source": "acme",
+            "acme": {"email": "a@b.example", "dns_plugin": "rfc2136", "credentials_file": "x", "server": "https://ca/dir x"},
+        },
+        "tls.acme.server",
+        ["not an ACME directory URL"],
+    ),
+    (
+        ("tls",),
+        {
+            "source": "acme",
+            "acme": {"email": "a@b.example", "dns_plugin": "rfc2136", "credentials_file": "x", "propagation_seconds": 7200},
+        },
+        "tls.acme.propagation_seconds",
+        ["less than or equal to 3600"],
+    ),
     (
         ("smarthost",),
         {**SMARTHOST, "tls_verify": "encrypt-only", "ca_file": "ca.pem"},
