@@ -24,6 +24,7 @@ from typing import IO
 from february.process import terminate_group
 
 PEBBLE = "pebble"
+CERTIFICATE_DAYS = 90
 # pebble's test knobs: validations without its random sleep, no nonce refused on purpose, and no
 # authorization reused (each order proves its challenge again, so a broken DNS fails the renewal).
 PEBBLE_ENV = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
@@ -47,6 +48,8 @@ def config_text(port: int, management_port: int, cert: Path, key: Path) -> str:
                 "tlsPort": 5001,
                 "ocspResponderURL": "",
                 "externalAccountBindingRequired": False,
+                # Let's Encrypt's 90 days (pebble's default is 5 years, which Mozilla's profile check refuses).
+                "certificateValidityPeriod": CERTIFICATE_DAYS * 86400,
             }
         },
         indent=2,

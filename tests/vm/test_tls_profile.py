@@ -8,8 +8,9 @@ default): TLS 1.2 and 1.3 only, TLS 1.2 suites ECDHE with AES-GCM or
 ChaCha20-Poly1305, groups X25519, P-256 and P-384. Port 25 stays
 opportunistic for other mail servers but offers no anonymous suite. TLS 1.0
 and 1.1 are refused on all three, 1.2 and 1.3 accepted (the seed's check 5).
-The certificate is self-signed: of sslyze's certificate findings only the
-trust path is ignored (its life, key and signature are checked).
+The certificate is the world's ACME server's (pebble, a CA no trust store
+holds): of sslyze's certificate findings only the trust path is ignored (its
+life, key and signature are checked).
 """
 
 from __future__ import annotations
@@ -139,11 +140,11 @@ def test_only_x25519_p256_and_p384_are_accepted(profile_scan: Any) -> None:
     assert names and names <= ALLOWED_CURVES, names - ALLOWED_CURVES
 
 
-def test_sslyze_finds_the_mozilla_intermediate_profile_apart_from_trust_in_a_self_signed_certificate(
+def test_sslyze_finds_the_mozilla_intermediate_profile_apart_from_trust_in_a_test_cas_certificate(
     profile_scan: Any,
 ) -> None:
     """sslyze's own Mozilla checker, certificate findings included (its life, key, signature); only
-    the path validation of the self-signed certificate, which no public CA signed, does not count."""
+    the path validation of pebble's certificate, which no public CA signed, does not count."""
     issues = {key: value for key, value in profile_scan["mozilla"].items() if key != "certificate_path_validation"}
     assert issues == {}
 
