@@ -61,6 +61,9 @@ def staging_dir(user: str) -> str:
 # ----- the system -----
 
 HOSTNAME = "/etc/hostname"
+# Present from the first converge on: cloud-init, which gave the host its first
+# boot (name, admin user, SSH host keys), does not run again at later boots.
+CLOUD_INIT_DISABLED = "/etc/cloud/cloud-init.disabled"
 MAILNAME = "/etc/mailname"
 RESOLV_CONF = "/etc/resolv.conf"  # Rspamd's resolvers when the settings name none
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"

@@ -1,4 +1,4 @@
-"""Base: host name, /etc/mailname, apt proxy, Postfix's debconf answers."""
+"""Base: host name, /etc/mailname, apt proxy, Postfix's debconf answers; cloud-init off after the first converge."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pyinfra.operations import server
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
-from pyinfra_deploys.place import absent, place
+from pyinfra_deploys.place import absent, place, place_own
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.stamp import manage_path
+
+CLOUD_INIT_OFF = "# february: cloud-init set this host up at its first boot; since its first converge the deploy does.\n"
 
 
 @deploy("Image: base")
@@ -38,3 +40,6 @@ def host_phase() -> None:
     """The host's name (an image gets its own at first boot, from cloud-init)."""
     server.hostname(name="Set the host name", hostname=current().hostname)
     manage_path(layout.HOSTNAME)
+    # From here on the deploy owns the host's identity: later boots skip cloud-init's
+    # four stages (its per-boot modules would only re-apply the first boot's seed).
+    place_own(layout.CLOUD_INIT_DISABLED, text=CLOUD_INIT_OFF)

@@ -87,6 +87,9 @@ def test_mail_waits_for_a_relay_that_is_down_through_a_reboot_then_all_of_it_is_
     # kept, the services come back, a converge changes nothing.
     qemu.power_cycle(mailvm.config)
     wait_until_started(mailvm)
+    # The converged host boots without cloud-init (layout.CLOUD_INIT_DISABLED): its name and network are the same.
+    assert mailvm.run("cloud-init status", check=False).stdout.split() == ["status:", "disabled"]
+    assert mailvm.run("hostname -f").stdout.strip() == "mail.example.test"
     assert {m["queue_id"] for m in queue(mailvm)} >= queued_ids
     assert services_active(mailvm) == dict.fromkeys(("postfix", "dovecot", "rspamd", "redis-server"), "active")
     assert grand_total(lifecycle.converge())[1:3] == (0, 0)
