@@ -27,10 +27,6 @@ from tests.vm.test_status import report
 FILL = "/var/tmp/february-queue-fill"
 
 
-def guest_now(vm: MailVm) -> str:
-    return vm.run("date -u '+%Y-%m-%d %H:%M:%S UTC'").stdout.strip()
-
-
 def assert_no_errors_since(vm: MailVm, since: str) -> None:
     assert vm.journal_errors(since) == ""
 
@@ -73,7 +69,7 @@ def relay_down(mailvm: MailVm) -> Iterator[None]:
 
 
 def test_mail_waits_for_a_relay_that_is_down_through_a_reboot_then_all_of_it_is_relayed(mailvm: MailVm, relay_down: None) -> None:
-    since = guest_now(mailvm)
+    since = mailvm.now()
     tag = uuid.uuid4().hex[:8]
     recipients = {f"dave{n}@example.net" for n in range(5)}
     with mailvm.submission("alice@example.test") as client:
@@ -105,7 +101,7 @@ def test_mail_waits_for_a_relay_that_is_down_through_a_reboot_then_all_of_it_is_
 
 
 def test_inbound_mail_is_delivered_while_rspamd_is_stopped_and_the_next_converge_starts_it(mailvm: MailVm) -> None:
-    since = guest_now(mailvm)
+    since = mailvm.now()
     subject = f"rspamd stopped {uuid.uuid4().hex[:8]}"
     mailvm.run("systemctl stop rspamd")
     try:
@@ -122,17 +118,14 @@ def test_inbound_mail_is_delivered_while_rspamd_is_stopped_and_the_next_converge
 
 
 def test_lmtp_deliveries_wait_while_dovecot_is_stopped_then_arrive(mailvm: MailVm) -> None:
-    since = guest_now(mailvm)
+    since = mailvm.now()
     tag = uuid.uuid4().hex[:8]
     recipients = ["alice@example.test", "bob@example.test"]
-    mailvm.run("systemctl stop dovecot")
-    try:
+    with mailvm.dovecot_stopped():
         with mailvm.smtp() as client:
             for recipient in recipients:
                 client.send_message(message("carol@example.net", recipient, f"dovecot stopped {tag}"))
         wait_for_deferred(mailvm, set(recipients))
-    finally:
-        mailvm.run("systemctl start dovecot")
     mailvm.run("postqueue -f")
     for recipient in recipients:
         mailvm.wait_for_message(recipient, f"dovecot stopped {tag}")
@@ -140,7 +133,7 @@ def test_lmtp_deliveries_wait_while_dovecot_is_stopped_then_arrive(mailvm: MailV
 
 
 def test_a_nearly_full_queue_filesystem_answers_4xx_and_loses_nothing(mailvm: MailVm) -> None:
-    since = guest_now(mailvm)
+    since = mailvm.now()
     limit = vm_settings().message_size_limit
     subject = f"queue nearly full {uuid.uuid4().hex[:8]}"
     mail = message("carol@example.net", "alice@example.test", subject)
@@ -165,7 +158,7 @@ def test_a_nearly_full_queue_filesystem_answers_4xx_and_loses_nothing(mailvm: Ma
 
 
 def test_several_hundred_messages_over_parallel_sessions_all_land(mailvm: MailVm) -> None:
-    since = guest_now(mailvm)
+    since = mailvm.now()
     tag = f"burst-{uuid.uuid4().hex[:8]}"
     sessions = vm_settings().limits.concurrent_connections - 2  # within the per-client limit on 25
     expected = send_burst(mailvm.config, ["alice@example.test", "bob@example.test"], 300, sessions, tag)

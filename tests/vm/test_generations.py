@@ -41,10 +41,6 @@ RSPAMD_CANNOT_BIND = re.compile(
 )
 
 
-def guest_now(vm: MailVm) -> str:
-    return vm.run("date -u '+%Y-%m-%d %H:%M:%S'").stdout.strip()
-
-
 def february(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "february", *args], capture_output=True, text=True, cwd=REPO, timeout=1200)
 
@@ -110,9 +106,9 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     mailvm.wait_for_message("alice@example.test", f"before the switch {tag}")
     good = next(g for g in generations() if g["current"])
 
-    since = guest_now(mailvm)
+    since = mailvm.now()
     done = february("deploy", str(wrong_milter_inventory))
-    until = guest_now(mailvm)
+    until = mailvm.now()
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
     # Smtpd waits for the milter before its greeting, so port 25 fails its check as well.
     assert f"failed check: Rspamd: milter: {WRONG_MILTER} answers, but not as a milter" in done.stdout, done.stdout[-3000:]

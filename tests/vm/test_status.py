@@ -65,11 +65,8 @@ def test_the_report_reads_as_headings_and_marks(mailvm: MailVm) -> None:
 
 
 def test_a_stopped_dovecot_turns_its_lines_red_and_the_exit_status_2(mailvm: MailVm) -> None:
-    mailvm.run("systemctl stop dovecot")
-    try:
+    with mailvm.dovecot_stopped():
         code, found = report(mailvm)
-    finally:
-        mailvm.run("systemctl start dovecot")
     assert code == 2
     assert found[("Services", "dovecot")][0] == "error"
     assert found[("Ports", "imaps (993)")][0] == "error"
