@@ -126,20 +126,23 @@ def issue() -> None:
         return
     # certbot's certificate is state, renewed in place; its presence is what the converge stamp observes,
     # so a host that lost it (restored without it, removed by hand) issues again at the next converge.
-    manage_presence(f"{layout.ACME_LIVE}/fullchain.pem")
+    chain = f"{layout.ACME_LIVE}/fullchain.pem"
+    manage_presence(chain)
     issue_command = f"{layout.ACME_SCRIPT} issue"
-    have = host.get_fact(Command, command=f"test -e {layout.ACME_LIVE}/fullchain.pem && echo have || echo none")
-    if (have or "").strip() != "have":
+    # One round trip: whether certbot has a certificate and whether it is the one in place.
+    state = host.get_fact(
+        Command,
+        command=f"if ! test -e {chain}; then echo none; elif cmp -s {chain} {layout.TLS_CERT}; then echo installed; "
+        "else echo differs; fi",
+    )
+    if (state or "").strip() == "none":
         server.shell(name="Issue the ACME certificate", commands=[issue_command])
         return
     request = host.get_fact(Command, command=f"cat {layout.ACME_REQUEST} 2>/dev/null || true")
     if (request or "").strip() != request_text(acme, current().hostname).strip():
         server.shell(name="Issue the ACME certificate for the new request", commands=[f"{issue_command} --force-renewal"])
         return
-    installed = host.get_fact(
-        Command, command=f"cmp -s {layout.ACME_LIVE}/fullchain.pem {layout.TLS_CERT} && echo installed || echo differs"
-    )
-    if (installed or "").strip() != "installed":
+    if (state or "").strip() != "installed":
         server.shell(name="Install certbot's certificate", commands=[f"{layout.ACME_SCRIPT} deploy"])
     else:
         host.noop(f"{layout.TLS_CERT} is certbot's current certificate")

@@ -55,18 +55,10 @@ def image_phase() -> None:
 def host_phase() -> list[OperationMeta]:
     """Place or create the certificate; returns the operations that may change it."""
     s = current()
-    if s.tls.source == "acme":
-        # certbot's deploy hook places the certificate (roles/acme.py) and a renewal changes it:
-        # not the converge's to observe. A new host starts on a self-signed one meanwhile.
-        if host.get_fact(File, path=KEY):
-            return []
-        return [
-            server.shell(
-                name="Create a self-signed certificate until the ACME one is issued",
-                commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=True)],
-            )
-        ]
-    manage_path(CERT, KEY)
+    if s.tls.source != "acme":
+        # With ACME, certbot's deploy hook places the certificate (roles/acme.py) and a renewal
+        # changes it: not the converge's to observe.
+        manage_path(CERT, KEY)
     if s.tls.source == "files":
         assert s.tls.cert_file is not None and s.tls.key_file is not None
         base = settings_base_dir()
@@ -74,7 +66,8 @@ def host_phase() -> list[OperationMeta]:
             files.put(name=f"Place {CERT}", src=str(base / s.tls.cert_file), dest=CERT, mode="644"),
             files.put(name=f"Place {KEY}", src=str(base / s.tls.key_file), dest=KEY, mode="600"),
         ]
-    # Self-signed: made once on the host, renewed with the same key near its end.
+    # Self-signed: made once on the host, renewed with the same key near its end. With ACME,
+    # a new host runs on one until certbot's is issued (last in the host phase), then keeps certbot's.
     if not host.get_fact(File, path=KEY):
         return [
             server.shell(
@@ -82,6 +75,8 @@ def host_phase() -> list[OperationMeta]:
                 commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=True)],
             )
         ]
+    if s.tls.source == "acme":
+        return []
     state = host.get_fact(
         Command,
         command=f"openssl x509 -checkend {RENEW_DAYS * 86400} -noout -in {CERT} >/dev/null 2>&1 && echo valid || echo renew",
