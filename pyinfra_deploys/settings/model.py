@@ -134,7 +134,7 @@ class Acme(Strict):
     credentials_file: CredentialsFile = Field(
         description="Local file with the plugin's credentials (its INI, or Google's JSON); a secret: mode 600, never committed."
     )
-    propagation_seconds: int | None = Field(
+    propagation_seconds: StrictInt | None = Field(
         None,
         ge=0,
         le=3600,

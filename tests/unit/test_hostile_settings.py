@@ -254,6 +254,15 @@ HOSTILE: list[tuple[tuple[str, ...], Any, str, list[str]]] = [
         ["less than or equal to 3600"],
     ),
     (
+        ("tls",),
+        {
+            "source": "acme",
+            "acme": {"email": "a@b.example", "dns_plugin": "rfc2136", "credentials_file": "x", "propagation_seconds": "5\n"},
+        },
+        "tls.acme.propagation_seconds",
+        ["valid integer"],
+    ),
+    (
         ("smarthost",),
         {**SMARTHOST, "tls_verify": "encrypt-only", "ca_file": "ca.pem"},
         "smarthost",
