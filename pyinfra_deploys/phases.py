@@ -26,6 +26,7 @@ from pyinfra.operations import server
 from pyinfra_deploys.image_record import record_command
 from pyinfra_deploys.operations import placed
 from pyinfra_deploys.roles import acme, backup, base, dovecot, firewall, generations, postfix, rspamd, status, tls, updates
+from pyinfra_deploys.service import systemd_reads_enablement
 
 IMAGE_RECORD_OPERATION = "Record the image phase"
 
@@ -67,6 +68,7 @@ def host_phase(image: ImagePhase) -> None:
     acme.host_phase()
     rspamd.milter_listening(changes=rspamd_changes)
     postfix.host_phase(changes=[*image.postfix, *tls_changes])
+    systemd_reads_enablement()
     # Last: a CA or DNS provider that fails leaves the services running on the certificate they had.
     acme.issue()
 

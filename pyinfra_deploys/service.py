@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyinfra import host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
@@ -39,6 +40,23 @@ def restart_on_change(name: str, service: str, changes: Sequence[OperationMeta],
 NATIVE_ONLY = {"SYSTEMCTL_SKIP_SYSV": "1"}
 
 
+# Per host: the enabled_and_running operations so far, for systemd_reads_enablement.
+_enabling: dict[str, list[OperationMeta]] = {}
+
+
 def enabled_and_running(name: str, service: str) -> OperationMeta:
     """The systemd unit ``service`` enabled at boot and running now (enabled without a daemon-reload: operations.unit)."""
-    return unit.enabled_and_running(name=f"{name} enabled and running", service=service, _env=NATIVE_ONLY)
+    meta = unit.enabled_and_running(name=f"{name} enabled and running", service=service, _env=NATIVE_ONLY)
+    _enabling.setdefault(host.name, []).append(meta)
+    return meta
+
+
+def systemd_reads_enablement() -> None:
+    """One daemon-reload after the host phase enabled units, when any of them changed.
+
+    Units are enabled with ``--no-reload`` (operations.unit), one reload for all
+    of them here: until systemd reloads, systemd 255 marks every unit
+    NeedDaemonReload and each ``systemctl`` command warns that unit files
+    changed on disk.
+    """
+    systemd.daemon_reload(name="systemd reads the units enabled above", _if=any_changed(*_enabling.get(host.name, [])))

@@ -5,10 +5,12 @@ pyinfra's ``systemd.service(enabled=True)`` runs ``systemctl enable``, which
 ends with a full ``daemon-reload``: 3.3 s of the 3.5 s it takes on a lab VM
 (measured under emulation), once per unit, six units on a new host. Enabling
 is only the symlinks under ``/etc/systemd/system/*.wants``, which
-``systemctl is-enabled`` and the next boot read from the disk; a running
-systemd needs no reload for them, and ``start`` loads the unit by itself. So
-``enable --no-reload`` here; a unit file this deploy changed is still
-re-read by the role's own ``daemon_reload``, before the unit starts.
+``systemctl is-enabled`` and the next boot read from the disk, and ``start``
+loads the unit by itself. So ``enable --no-reload`` here, and the caller
+reloads once after all of them (systemd 255 marks every unit
+NeedDaemonReload until then: pyinfra_deploys.service.systemd_reads_enablement);
+a unit file this deploy changed is still re-read by the role's own
+``daemon_reload``, before the unit starts.
 
 .. code:: python
 

@@ -71,6 +71,10 @@ OWNERS_HANDS = (
 STATS = "stat -c '%U %G %a' {message} /var/vmail/example.test/alice/Maildir " + layout.dkim_key("example.test", "february")
 
 
+# The units an image leaves disabled and a host's first converge enables.
+ENABLED_UNITS = (*layout.MAIL_SERVICES, layout.REDIS_SERVICE, layout.BACKUP_TIMER, layout.STATUS_TIMER, layout.ACME_TIMER)
+
+
 def february(*args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, "-m", "february", *args], capture_output=True, text=True, cwd=REPO, timeout=1800)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
@@ -149,6 +153,8 @@ def bring_up(site: Site, baked: Baked, disk: Path) -> MailVm:
             vm.run(f"rm -f /tmp/pyinfra-canary; touch {WATCH_STOP}; sleep 1")
     assert grand_total(lines)[2] == 0
     if watch:
+        # Whether systemd still has to read the units the converge enabled (each systemctl would warn).
+        site.facts["need_daemon_reload"] = vm.run(f"systemctl show -p NeedDaemonReload --value {' '.join(ENABLED_UNITS)}").stdout
         # What the image phase placed, as this first converge left it (compared with the manifest's record).
         site.facts["image_changed"] = "\n".join(changed_operations(lines, "Image: "))
         recorded = sorted(baked.manifest["image_phase"]["files"])
@@ -278,6 +284,10 @@ def test_first_boot_took_the_seed_and_the_mail_services_wait_for_the_converge(ba
     assert "ssh_host_ed25519_key" in lines
     machine_id = lines[-1]
     assert len(machine_id) == 32 and machine_id != "uninitialized"
+
+
+def test_the_first_converge_leaves_no_unit_waiting_for_a_daemon_reload(backed_up: Site, restored: MailVm) -> None:
+    assert backed_up.facts["need_daemon_reload"].split() == ["no"] * len(ENABLED_UNITS)
 
 
 def test_the_first_converge_of_the_flashed_host_changed_nothing_the_image_phase_placed(
