@@ -119,6 +119,7 @@ def rspamd_local(name: str) -> str:
 # ----- UFW: the files its fact reads and the stamp observes -----
 
 UFW_BINARY = "/usr/sbin/ufw"
+UFW_LOCK = "/run/ufw.lock"  # what ufw holds while it changes its rules (ufw.operations' batch takes it too)
 UFW_CONF = "/etc/ufw/ufw.conf"
 UFW_DEFAULTS = "/etc/default/ufw"
 UFW_USER_RULES = "/etc/ufw/user.rules"

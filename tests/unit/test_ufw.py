@@ -140,7 +140,17 @@ def run_operation(
     fact: UfwStateValue,
 ) -> tuple[list[str], str | None]:
     commands, fake_host = run_on_fake_host(name, kwargs, fact)
-    return [command.get_raw_value() for command in commands], fake_host.noop_description
+    return [line for command in commands for line in as_ufw_commands(command)], fake_host.noop_description
+
+
+def as_ufw_commands(command: StringCommand) -> list[str]:
+    """The ``ufw`` commands a yielded command runs: itself, or each of a batch's (ufw_operations.BATCH)."""
+    raw = command.get_raw_value()
+    if not raw.startswith("python3 -c "):
+        return [raw]
+    argv = shlex.split(raw)
+    assert argv[:3] == ["python3", "-c", ufw_operations.BATCH] and len(argv) > 4, "a batch runs two commands or more"
+    return [f"ufw {line}" for line in argv[3:]]
 
 
 def run_on_fake_host(
@@ -283,7 +293,9 @@ def test_with_diff_each_rule_added_and_deleted_is_logged_as_it_is_yielded() -> N
     logged = [
         line.replace("Will add ufw rule: ", "ufw ").replace("Will delete ufw rule: ", "ufw delete ") for line in fake_host.logged
     ]
-    assert logged == [c.get_raw_value() for c in commands] and any(line.startswith("ufw delete") for line in logged)
+    assert logged == [line for c in commands for line in as_ufw_commands(c)] and any(
+        line.startswith("ufw delete") for line in logged
+    )
     assert run_on_fake_host("rules", kwargs, fact)[1].logged == []  # without --diff, nothing
 
 
