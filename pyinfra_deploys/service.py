@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pyinfra import host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
-from pyinfra_deploys.operations import unit
+from pyinfra_deploys.operations import placed, unit
 from pyinfra_deploys.stamp import manage_service
 
 
@@ -40,7 +40,7 @@ def restart_on_change(name: str, service: str, changes: Sequence[OperationMeta],
 NATIVE_ONLY = {"SYSTEMCTL_SKIP_SYSV": "1"}
 
 
-# Per host: the enabled_and_running operations so far, for systemd_reads_enablement.
+# Per host: the operations so far that enable or disable a unit, for systemd_reads_enablement.
 _enabling: dict[str, list[OperationMeta]] = {}
 
 
@@ -51,8 +51,15 @@ def enabled_and_running(name: str, service: str) -> OperationMeta:
     return meta
 
 
+def disabled_and_stopped(name: str, service: str) -> OperationMeta:
+    """The systemd unit ``service`` disabled and stopped (disabled without a daemon-reload: operations.unit)."""
+    meta = unit.disabled_and_stopped(name=name, service=service, _env=NATIVE_ONLY)
+    _enabling.setdefault(host.name, []).append(meta)
+    return meta
+
+
 def systemd_reads_enablement() -> None:
-    """One daemon-reload after the host phase enabled units, when any of them changed.
+    """One daemon-reload after the host phase, when a unit was enabled or disabled (in either phase).
 
     Units are enabled with ``--no-reload`` (operations.unit), one reload for all
     of them here: until systemd reloads, systemd 255 marks every unit
@@ -60,3 +67,15 @@ def systemd_reads_enablement() -> None:
     changed on disk.
     """
     systemd.daemon_reload(name="systemd reads the units enabled above", _if=any_changed(*_enabling.get(host.name, [])))
+
+
+def known_unit_changed(units: dict[str, OperationMeta]) -> Callable[[], bool]:
+    """Whether a unit file systemd had already read changed (``units``: path -> the operation placing it).
+
+    Only then does a daemon-reload (and a timer's restart) have anything to do:
+    systemd reads a unit it does not know when it is first started, and
+    systemd_reads_enablement's reload after the host phase takes in the rest.
+    A file whose prior state is unknown counts as known. On a new host this
+    spares a reload per role (about 3.5 s each under emulation).
+    """
+    return lambda: any(meta.did_change() and placed.observed(path) != placed.MISSING for path, meta in units.items())

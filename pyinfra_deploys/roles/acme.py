@@ -30,12 +30,11 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.facts.server import Command
 from pyinfra.operations import files, server, systemd
-from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import absent, place, place_own, place_secret
-from pyinfra_deploys.service import enabled_and_running
+from pyinfra_deploys.service import disabled_and_stopped, enabled_and_running, known_unit_changed
 from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.settings.model import Acme
 from pyinfra_deploys.stamp import manage_path, manage_presence, manage_service
@@ -84,7 +83,7 @@ def image_phase() -> None:
     manage_path(layout.ACME_DIR)
     files.directory(name="certbot's folder", path=layout.ACME_DIR, mode="755", user="root", group="root")
     # The package's timer renews without a record; ours (host phase) runs the same renewal and records it.
-    systemd.service(name="certbot's own timer off", service=layout.CERTBOT_TIMER, running=False, enabled=False)
+    disabled_and_stopped("certbot's own timer off", layout.CERTBOT_TIMER)
 
 
 @deploy("Host: ACME")
@@ -93,7 +92,7 @@ def host_phase() -> None:
     acme = s.tls.acme
     if acme is None:
         if host.get_fact(File, path=layout.ACME_TIMER_FILE):
-            systemd.service(name="No ACME: timer off", service=layout.ACME_TIMER, running=False, enabled=False)
+            disabled_and_stopped("No ACME: timer off", layout.ACME_TIMER)
             absent(layout.ACME_CREDENTIALS)
         return
 
@@ -109,8 +108,8 @@ def host_phase() -> None:
         changes.append(absent(layout.ACME_SERVER_CA))
     changes.append(place_own(layout.ACME_REQUEST, text=request_text(acme, s.hostname)))
 
-    units = [place(layout.ACME_SERVICE_FILE), place(layout.ACME_TIMER_FILE)]
-    systemd.daemon_reload(name="systemd reads the ACME units", _if=any_changed(*units))
+    units = {path: place(path) for path in (layout.ACME_SERVICE_FILE, layout.ACME_TIMER_FILE)}
+    systemd.daemon_reload(name="systemd reads the ACME units", _if=known_unit_changed(units))
     manage_service(layout.ACME_TIMER)
     enabled_and_running("ACME renewal timer", layout.ACME_TIMER)
 

@@ -11,12 +11,11 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import files, systemd
-from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
 from pyinfra_deploys.place import place, place_secret
-from pyinfra_deploys.service import enabled_and_running
+from pyinfra_deploys.service import disabled_and_stopped, enabled_and_running, known_unit_changed
 from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_service
 
@@ -43,7 +42,7 @@ def host_phase() -> None:
     s = current()
     if s.backup is None:
         if host.get_fact(File, path=layout.BACKUP_TIMER_FILE):
-            systemd.service(name="No backups: timer off", service=layout.BACKUP_TIMER, running=False, enabled=False)
+            disabled_and_stopped("No backups: timer off", layout.BACKUP_TIMER)
         return
 
     secrets = current_secrets()
@@ -65,13 +64,13 @@ def host_phase() -> None:
         services=layout.MAIL_SERVICES,
         sftp_command=sftp_command(s.backup.repository),
     )
-    units = [place(layout.BACKUP_SERVICE_FILE, s=s), place(layout.BACKUP_TIMER_FILE, s=s)]
-    systemd.daemon_reload(name="systemd reads the backup units", _if=any_changed(*units))
+    units = {path: place(path, s=s) for path in (layout.BACKUP_SERVICE_FILE, layout.BACKUP_TIMER_FILE)}
+    systemd.daemon_reload(name="systemd reads the backup units", _if=known_unit_changed(units))
     manage_service(layout.BACKUP_TIMER)
     enabled_and_running("Backup timer", layout.BACKUP_TIMER)
     systemd.service(
         name="Backup timer picks up its new schedule",
         service=layout.BACKUP_TIMER,
         restarted=True,
-        _if=any_changed(*units),
+        _if=known_unit_changed(units),
     )

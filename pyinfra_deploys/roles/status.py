@@ -15,12 +15,11 @@ from typing import Any
 
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
-from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import health, layout
 from pyinfra_deploys.place import place, place_own
 from pyinfra_deploys.roles.firewall import IMAPS_PORT, SMTP_PORT, SUBMISSION_PORT
-from pyinfra_deploys.service import enabled_and_running
+from pyinfra_deploys.service import enabled_and_running, known_unit_changed
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.stamp import manage_service
@@ -73,7 +72,7 @@ def host_phase() -> None:
     """The checks' configuration (it names the host) and their daily timer."""
     place_own(layout.STATUS_CONFIG, text=config_text(current()))
     # The same checks daily; the owner is mailed when a level changed (health.notify).
-    units = [place(layout.STATUS_SERVICE_FILE), place(layout.STATUS_TIMER_FILE)]
-    systemd.daemon_reload(name="systemd reads the status units", _if=any_changed(*units))
+    units = {path: place(path) for path in (layout.STATUS_SERVICE_FILE, layout.STATUS_TIMER_FILE)}
+    systemd.daemon_reload(name="systemd reads the status units", _if=known_unit_changed(units))
     manage_service(layout.STATUS_TIMER)
     enabled_and_running("Status timer", layout.STATUS_TIMER)
