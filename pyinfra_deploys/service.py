@@ -44,18 +44,19 @@ NATIVE_ONLY = {"SYSTEMCTL_SKIP_SYSV": "1"}
 _enabling: dict[str, list[OperationMeta]] = {}
 
 
-def enabled_and_running(name: str, service: str) -> OperationMeta:
-    """The systemd unit ``service`` enabled at boot and running now (enabled without a daemon-reload: operations.unit)."""
-    meta = unit.enabled_and_running(name=f"{name} enabled and running", service=service, _env=NATIVE_ONLY)
+def _enabling_op(meta: OperationMeta) -> OperationMeta:
     _enabling.setdefault(host.name, []).append(meta)
     return meta
+
+
+def enabled_and_running(name: str, service: str) -> OperationMeta:
+    """The systemd unit ``service`` enabled at boot and running now (enabled without a daemon-reload: operations.unit)."""
+    return _enabling_op(unit.enabled_and_running(name=f"{name} enabled and running", service=service, _env=NATIVE_ONLY))
 
 
 def disabled_and_stopped(name: str, service: str) -> OperationMeta:
     """The systemd unit ``service`` disabled and stopped (disabled without a daemon-reload: operations.unit)."""
-    meta = unit.disabled_and_stopped(name=name, service=service, _env=NATIVE_ONLY)
-    _enabling.setdefault(host.name, []).append(meta)
-    return meta
+    return _enabling_op(unit.disabled_and_stopped(name=name, service=service, _env=NATIVE_ONLY))
 
 
 def systemd_reads_enablement() -> None:

@@ -37,6 +37,19 @@ def unit_name(service: str) -> str:
     return service if service.endswith(SUFFIXES) else f"{service}.service"
 
 
+def _switched(service: str, on: bool) -> Generator[StringCommand, None, None]:
+    """``systemctl`` for what differs: start and enable (``on``), or stop and disable; both ``--no-reload``."""
+    unit = unit_name(service)
+    running = bool(host.get_fact(SystemdStatus, services=[unit]).get(unit, False))
+    enabled = bool(host.get_fact(SystemdEnabled, services=[unit]).get(unit, False))
+    if running != on:
+        yield StringCommand("systemctl", "start" if on else "stop", QuoteString(unit))
+    if enabled != on:
+        yield StringCommand("systemctl", "enable" if on else "disable", "--no-reload", QuoteString(unit))
+    if running == on and enabled == on:
+        host.noop(f"{unit} is {'enabled and running' if on else 'disabled and stopped'}")
+
+
 @operation()
 def enabled_and_running(service: str) -> Generator[StringCommand, None, None]:
     """
@@ -44,15 +57,7 @@ def enabled_and_running(service: str) -> Generator[StringCommand, None, None]:
 
     + service: the unit's name (``.service`` is added when it has no unit suffix)
     """
-    unit = unit_name(service)
-    running = host.get_fact(SystemdStatus, services=[unit]).get(unit, False)
-    enabled = host.get_fact(SystemdEnabled, services=[unit]).get(unit, False)
-    if not running:
-        yield StringCommand("systemctl", "start", QuoteString(unit))
-    if not enabled:
-        yield StringCommand("systemctl", "enable", "--no-reload", QuoteString(unit))
-    if running and enabled:
-        host.noop(f"{unit} is enabled and running")
+    yield from _switched(service, on=True)
 
 
 @operation()
@@ -62,12 +67,4 @@ def disabled_and_stopped(service: str) -> Generator[StringCommand, None, None]:
 
     + service: the unit's name (``.service`` is added when it has no unit suffix)
     """
-    unit = unit_name(service)
-    running = host.get_fact(SystemdStatus, services=[unit]).get(unit, False)
-    enabled = host.get_fact(SystemdEnabled, services=[unit]).get(unit, False)
-    if running:
-        yield StringCommand("systemctl", "stop", QuoteString(unit))
-    if enabled:
-        yield StringCommand("systemctl", "disable", "--no-reload", QuoteString(unit))
-    if not running and not enabled:
-        host.noop(f"{unit} is disabled and stopped")
+    yield from _switched(service, on=False)

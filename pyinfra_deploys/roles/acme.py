@@ -129,19 +129,22 @@ def issue() -> None:
     manage_presence(chain)
     issue_command = f"{layout.ACME_SCRIPT} issue"
     # One round trip: whether certbot has a certificate and whether it is the one in place.
-    state = host.get_fact(
-        Command,
-        command=f"if ! test -e {chain}; then echo none; elif cmp -s {chain} {layout.TLS_CERT}; then echo installed; "
-        "else echo differs; fi",
-    )
-    if (state or "").strip() == "none":
+    state = (
+        host.get_fact(
+            Command,
+            command=f"if ! test -e {chain}; then echo none; elif cmp -s {chain} {layout.TLS_CERT}; then echo installed; "
+            "else echo differs; fi",
+        )
+        or ""
+    ).strip()
+    if state == "none":
         server.shell(name="Issue the ACME certificate", commands=[issue_command])
         return
     request = host.get_fact(Command, command=f"cat {layout.ACME_REQUEST} 2>/dev/null || true")
     if (request or "").strip() != request_text(acme, current().hostname).strip():
         server.shell(name="Issue the ACME certificate for the new request", commands=[f"{issue_command} --force-renewal"])
         return
-    if (state or "").strip() != "installed":
+    if state != "installed":
         server.shell(name="Install certbot's certificate", commands=[f"{layout.ACME_SCRIPT} deploy"])
     else:
         host.noop(f"{layout.TLS_CERT} is certbot's current certificate")
