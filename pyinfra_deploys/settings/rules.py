@@ -180,8 +180,14 @@ def read_secret_file(file: SecretFile, base: Path) -> str:
     in the link's own directory. So a link to /etc/shadow is refused.
     """
     full = file.path if file.path.is_absolute() else base / file.path
+    # Paths are shown quoted: a newline in a setting stays inside its own error line.
+    shown = repr(str(full))
+    if not full.exists():
+        raise ValueError(
+            f"{shown} does not exist; create it" + (" (it is a secret: keep it out of the repo)" if file.secret else "")
+        )
     if not full.is_file():
-        raise ValueError(f"{full} does not exist; create it (it is a secret: keep it out of the repo)")
+        raise ValueError(f"{shown} is not a file")
     target = full.resolve()
     if file.secret:
         if file.path.is_absolute():
@@ -192,24 +198,24 @@ def read_secret_file(file: SecretFile, base: Path) -> str:
             inside = target.is_relative_to(folder)
         if not inside:
             raise ValueError(
-                f"{full} resolves to {target}, outside {folder}; a secret file (or a symlink to it) must stay in "
+                f"{shown} resolves to {str(target)!r}, outside {str(folder)!r}; a secret file (or a symlink to it) must stay in "
                 "that folder (relative paths: inside the settings folder; absolute paths: in the link's own folder)"
             )
         mode = stat.S_IMODE(target.stat().st_mode)
         if mode not in OWNER_ONLY:
             raise ValueError(
-                f"{full} has mode {mode:04o}; a secret must be readable by its owner only: chmod 600 it (0600 or 0400)"
+                f"{shown} has mode {mode:04o}; a secret must be readable by its owner only: chmod 600 it (0600 or 0400)"
             )
     try:
         content = target.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{full}: its content is not UTF-8 text") from None
+        raise ValueError(f"{shown}: its content is not UTF-8 text") from None
     if file.parse is None:
         return content
     try:
         return file.parse(content)
     except ValueError as error:
-        raise ValueError(f"{full}: its content {error}") from None
+        raise ValueError(f"{shown}: its content {error}") from None
 
 
 def read_secret_files(settings: Settings, base: Path) -> tuple[dict[str, str], list[Problem]]:

@@ -76,6 +76,15 @@ def test_a_missing_secret_file_is_refused(sample: dict[str, Any], tmp_path: Path
     assert "does not exist" in problems_of(data)["smarthost.password_file"]
 
 
+@pytest.mark.parametrize("name", ["nope\n# injected", ""])
+def test_a_secret_path_that_is_no_file_is_refused_on_one_line(sample: dict[str, Any], tmp_path: Path, name: str) -> None:
+    data = copy.deepcopy(sample)
+    data["smarthost"]["password_file"] = str(tmp_path / name)
+    problem = problems_of(data)["smarthost.password_file"]
+    assert "\n" not in problem
+    assert ("is not a file" if name == "" else "does not exist") in problem
+
+
 def test_a_world_readable_secret_file_is_refused(sample: dict[str, Any]) -> None:
     Path(sample["smarthost"]["password_file"]).chmod(0o644)
     assert "chmod 600" in problems_of(sample)["smarthost.password_file"]
