@@ -75,6 +75,11 @@ class VmConfig:
         return self.secrets / "acme-rfc2136.ini"
 
     @property
+    def qmp_socket(self) -> Path:
+        """The running VM's QMP monitor (february/vm/qemu.py)."""
+        return self.dir / "qmp.sock"
+
+    @property
     def ssh_key(self) -> Path:
         return (self.dir if self.own_ssh_key else self.secrets) / "id_ed25519"
 

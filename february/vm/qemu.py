@@ -38,10 +38,29 @@ def netdev_arg(config: VmConfig) -> str:
     return ",".join(parts)
 
 
+# The USB controller every local VM has, with free ports for a disk plugged in while it runs.
+USB_BUS = "usb"
+
+
+def plug_usb_disk(config: VmConfig, image: Path, name: str) -> None:
+    """Plug the raw disk ``image`` into the running VM as a USB disk named ``name``, as an owner plugs one in."""
+    # Imported here: qemu.qmp must not come before pyinfra patches the standard library with gevent.
+    from qemu.qmp.legacy import QEMUMonitorProtocol
+
+    monitor = QEMUMonitorProtocol(str(config.qmp_socket))
+    monitor.connect()
+    try:
+        monitor.cmd("blockdev-add", driver="raw", **{"node-name": name}, file={"driver": "file", "filename": str(image)})
+        monitor.cmd("device_add", driver="usb-storage", id=name, drive=name, bus=f"{USB_BUS}.0")
+    finally:
+        monitor.close()
+
+
 def qemu_argv(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tuple[Path, ...] = ()) -> list[str]:
+    # A new machine's firmware settings: boot entries saved by an earlier VM in this folder name
+    # its devices, and when those moved (another device added) the firmware tried PXE instead.
     vars_copy = config.dir / "OVMF_VARS.fd"
-    if not vars_copy.exists():
-        shutil.copyfile(OVMF_VARS, vars_copy)
+    shutil.copyfile(OVMF_VARS, vars_copy)
     argv = [
         "qemu-system-x86_64",
         "-name",
@@ -68,6 +87,11 @@ def qemu_argv(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tupl
         "-pidfile",
         str(config.pidfile),
         "-daemonize",
+        # A USB controller with free ports, as on a real box, and the monitor that plugs a disk into it.
+        "-device",
+        f"qemu-xhci,id={USB_BUS}",
+        "-qmp",
+        f"unix:{config.qmp_socket},server=on,wait=off",
     ]
     if config.disk_bus == "nvme":
         argv += [
