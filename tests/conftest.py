@@ -48,13 +48,18 @@ def sample(secrets_dir: Path) -> dict[str, Any]:
 # cut-short bake needs the base layer, which the background bake builds first
 # when the image cache is empty (68 s, meanwhile the unit and VM tests run); the
 # golden image's own tests wait for the bake, which runs meanwhile in the
-# background (tests/image/conftest.py); the health check judges everything the
-# VM tests did to the session's VM; the owner's path then ends that VM for good
-# (it is the server that dies).
+# background (tests/image/conftest.py); the ACME and fault tests break the
+# outside world for a while, so they wait for the owner's new box, which is
+# converged in the background meanwhile, and come late so that it is done
+# (tests/vm/fixtures.py's world_to_itself); the health check judges everything
+# the VM tests did to the session's VM; the owner's path then ends that VM for
+# good (it is the server that dies).
 RUN_LAST = (
     "tests/image/test_packer_stream.py",
     "tests/image/test_artifacts.py",
     "tests/image/test_secrets.py",
+    "tests/vm/test_acme.py",
+    "tests/vm/test_faults.py",
     "tests/vm/test_health.py",
     "tests/image/test_owner_path.py",
 )

@@ -29,8 +29,11 @@ import pytest
 
 from february.paths import REPO, state_dir
 from february.process import terminate_group
+from february.vm import qemu
 from february.vm.secrets import hash_password
 from images.manifest import MANIFEST
+from tests.image.owner_job import owner_config
+from tests.vm.fixtures import SIDE_JOBS
 
 TIMINGS: dict[str, float] = {}
 
@@ -78,18 +81,54 @@ def _canaries(settings_dir: Path) -> dict[str, str]:
     return {"relay password": relay.read_text().strip(), "mailbox hash": mailbox.read_text().strip()}
 
 
-class BakeJob:
-    """The session's bake in a process of its own (tests/image/bake_job.py), started early, awaited by `baked`."""
+class Job:
+    """``python -m MODULE ARGS... RESULT`` in a process and session of its own, its output in LOG; on success it writes RESULT (JSON)."""
+
+    def __init__(self, what: str, module: str, log: Path, result: Path) -> None:
+        self.what, self.module, self.log, self.result = what, module, log, result
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def launch(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.result.unlink(missing_ok=True)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", self.module, *args, str(self.result)]
+        with open(self.log, "wb") as log:
+            # A session of its own: stop() ends it with every process it started (Packer, QEMU).
+            self.process = subprocess.Popen(
+                argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+
+    def succeeded(self) -> bool:
+        """It has ended, with exit status 0."""
+        return self.process is not None and self.process.poll() == 0
+
+    def wait(self) -> dict[str, Any]:
+        """Its RESULT, once it has ended; an AssertionError with the end of its log if it failed."""
+        assert self.process is not None, f"the {self.what} was never started"
+        status = self.process.wait()
+        if status != 0 or not self.result.exists():
+            tail = self.log.read_text(errors="replace")[-4000:]
+            raise AssertionError(f"the {self.what} failed (exit status {status}; {self.log}):\n{tail}")
+        done: dict[str, Any] = json.loads(self.result.read_text())
+        return done
+
+    def stop(self) -> None:
+        """End it if it still runs (a session cut short), with every process it started."""
+        if self.process is not None:
+            self.process.poll()
+            terminate_group(self.process, timeout=60)
+
+
+class BakeJob(Job):
+    """The session's bake (tests/image/bake_job.py), started early, awaited by `baked`."""
 
     def __init__(self) -> None:
         self.root = state_dir() / "bake-test"
         self.settings_dir = self.root / "settings"
         self.key_dir = self.root / "buildkey"
         self.output = self.root / "images"
-        self.result = self.root / "bake.json"
-        self.log = self.root / "bake.log"
         self.canaries: dict[str, str] = {}
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__("bake", "tests.image.bake_job", self.root / "bake.log", self.root / "bake.json")
 
     def start(self) -> None:
         if self.process is not None:
@@ -98,37 +137,57 @@ class BakeJob:
         if not reuse:
             shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.result.unlink(missing_ok=True)
         self.canaries = _canaries(self.settings_dir)
-        argv = [sys.executable, "-m", "tests.image.bake_job", str(self.output), str(self.key_dir), str(self.result)]
-        with open(self.log, "wb") as log:
-            # A session of its own: stop() ends Packer and its QEMU with it.
-            self.process = subprocess.Popen(
-                argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "FEBRUARY_SETTINGS_DIR": str(self.settings_dir)}, start_new_session=True,
-            )  # fmt: skip
+        self.launch([str(self.output), str(self.key_dir)], env={**os.environ, "FEBRUARY_SETTINGS_DIR": str(self.settings_dir)})
 
-    def wait(self) -> Path:
+    def folder(self) -> Path:
         self.start()
-        assert self.process is not None
         began = time.monotonic()
-        status = self.process.wait()
+        done = self.wait()
         TIMINGS["bake_waited_s"] = time.monotonic() - began
-        if status != 0 or not self.result.exists():
-            tail = self.log.read_text(errors="replace")[-4000:]
-            raise AssertionError(f"the bake failed (exit status {status}; {self.log}):\n{tail}")
-        done = json.loads(self.result.read_text())
         TIMINGS["bake_s"] = done["seconds"]
         return Path(done["folder"])
 
-    def stop(self) -> None:
-        """End a bake still running (a session cut short), with every process it started."""
+
+class OwnerJob(Job):
+    """The owner's new box up to its first converge (tests/image/owner_job.py), run while the VM tests run.
+
+    A side job of the session's VM (tests/vm/fixtures.py): it starts once that VM
+    is up (its converge left Rspamd's compiled databases on the host) and the bake
+    is done, and tests that stop the outside world wait until it has ended.
+    """
+
+    def __init__(self) -> None:
+        self.site = state_dir() / "owner-site"
+        self.wanted = False  # the session collected a test of the owner's path
+        super().__init__(
+            "owner's new box", "tests.image.owner_job", state_dir() / "owner-job.log", state_dir() / "owner-job.json"
+        )
+
+    def start_when_ready(self) -> None:
+        if self.wanted and self.process is None and BAKE.succeeded():
+            self.start()
+
+    def start(self) -> None:
         if self.process is not None:
-            self.process.poll()
-            terminate_group(self.process, timeout=60)
+            return
+        shutil.rmtree(self.site, ignore_errors=True)
+        self.site.mkdir(parents=True)
+        self.launch([str(self.site), str(BAKE.folder())])
+
+    def settle(self) -> None:
+        if self.process is not None:
+            self.process.wait()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.process is not None:
+            qemu.stop(owner_config())  # QEMU daemonizes out of the job's session
 
 
 BAKE = BakeJob()
+OWNER = OwnerJob()
+SIDE_JOBS.append(OWNER)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -137,15 +196,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if any("baked" in getattr(item, "fixturenames", ()) for item in session.items):
         BAKE.start()
+    OWNER.wanted = any("owner_box" in getattr(item, "fixturenames", ()) for item in session.items)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    BAKE.stop()  # an interrupted session leaves no Packer behind
+    OWNER.stop()  # an interrupted session leaves no QEMU behind
+    BAKE.stop()  # nor Packer
 
 
 @pytest.fixture(scope="session")
 def baked() -> Baked:
-    folder = BAKE.wait()
+    folder = BAKE.folder()
     manifest = json.loads((folder / MANIFEST).read_text())
     return Baked(
         root=BAKE.root,

@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -24,6 +25,44 @@ from february.vm.world_process import start_world, stop_world
 from tests.vm.mailvm import MailVm
 
 TIMINGS: dict[str, float] = {}
+
+
+class SideJob(Protocol):
+    """Work on another VM that runs in the background while the VM tests do, and shares the one outside world."""
+
+    def start_when_ready(self) -> None:
+        """Start, once what it needs is there (asked when the session's VM is up, and at each test's setup)."""
+
+    def settle(self) -> None:
+        """Return once it no longer runs (whether it succeeded is its own fixture's business)."""
+
+
+# Registered by other test folders (tests/image/conftest.py: the owner's new box).
+SIDE_JOBS: list[SideJob] = []
+_STATE = {"vm_up": False, "world_held": False}
+
+
+def _start_side_jobs() -> None:
+    if _STATE["vm_up"] and not _STATE["world_held"]:
+        for job in SIDE_JOBS:
+            job.start_when_ready()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _start_side_jobs()
+
+
+@pytest.fixture
+def world_to_itself() -> Iterator[None]:
+    """For a test that stops the outside world or breaks part of it: no side job runs meanwhile."""
+    _STATE["world_held"] = True
+    try:
+        for job in SIDE_JOBS:
+            job.settle()
+        yield
+    finally:
+        _STATE["world_held"] = False
+
 
 BACKUP_LABEL = "febbackup"
 # The owner's hands, outside the deploy: the backup disk in fstab, mounted.
@@ -62,6 +101,8 @@ def mailvm(backup_disk: Path) -> Iterator[MailVm]:
         lifecycle.cold_converge()
         TIMINGS["cold_converge_s"] = time.monotonic() - began
         lifecycle.publish_dns(DEFAULT)
+    _STATE["vm_up"] = True
+    _start_side_jobs()
     try:
         yield MailVm(config=DEFAULT, started_at=started_at)
     finally:

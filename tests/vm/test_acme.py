@@ -88,7 +88,7 @@ def renewal(mailvm: MailVm) -> tuple[int, tuple[str, str]]:
 
 
 @pytest.fixture
-def refusing_dns() -> Iterator[None]:
+def refusing_dns(world_to_itself: None) -> Iterator[None]:
     flag = refuse_updates_flag()
     flag.touch()
     try:

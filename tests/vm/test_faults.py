@@ -60,7 +60,7 @@ def services_active(vm: MailVm) -> dict[str, str]:
 
 
 @pytest.fixture
-def relay_down(mailvm: MailVm) -> Iterator[None]:
+def relay_down(mailvm: MailVm, world_to_itself: None) -> Iterator[None]:
     stop_world(mailvm.config)
     try:
         yield
