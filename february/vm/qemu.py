@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 import shutil
@@ -44,16 +45,22 @@ USB_BUS = "usb"
 
 def plug_usb_disk(config: VmConfig, image: Path, name: str) -> None:
     """Plug the raw disk ``image`` into the running VM as a USB disk named ``name``, as an owner plugs one in."""
-    # Imported here: qemu.qmp must not come before pyinfra patches the standard library with gevent.
-    from qemu.qmp.legacy import QEMUMonitorProtocol
+    asyncio.run(_plug_usb_disk(config, image, name))  # a loop of its own: a caller's default loop may be closed
 
-    monitor = QEMUMonitorProtocol(str(config.qmp_socket))
-    monitor.connect()
+
+async def _plug_usb_disk(config: VmConfig, image: Path, name: str) -> None:
+    # Imported here: qemu.qmp must not come before pyinfra patches the standard library with gevent.
+    from qemu.qmp import QMPClient
+
+    monitor = QMPClient(config.name)
+    await monitor.connect(str(config.qmp_socket))
     try:
-        monitor.cmd("blockdev-add", driver="raw", **{"node-name": name}, file={"driver": "file", "filename": str(image)})
-        monitor.cmd("device_add", driver="usb-storage", id=name, drive=name, bus=f"{USB_BUS}.0")
+        await monitor.execute(
+            "blockdev-add", {"driver": "raw", "node-name": name, "file": {"driver": "file", "filename": str(image)}}
+        )
+        await monitor.execute("device_add", {"driver": "usb-storage", "id": name, "drive": name, "bus": f"{USB_BUS}.0"})
     finally:
-        monitor.close()
+        await monitor.disconnect()
 
 
 def qemu_argv(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tuple[Path, ...] = ()) -> list[str]:
