@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -46,9 +47,9 @@ SECRET_FILES = (
 WATCHED = ["/tmp/pyinfra-*", "/var/tmp/pyinfra-*", "/var/tmp/february-stage-*/*", *SECRET_FILES]
 WATCH_OUT, WATCH_STOP = "/tmp/watch.out", "/tmp/watch.stop"
 DISK_GIB = 8
-# Outside the deploy: the owner's network gives a resolver (the fake DNS answers over TCP only,
-# so resolv.conf replaces the link to systemd-resolved's UDP stub).
-RESOLVER = "rm -f /etc/resolv.conf && printf 'nameserver 10.0.2.100\\noptions use-vc\\n' > /etc/resolv.conf"
+# Outside the deploy: the owner's network gives a resolver, the lab VM's (the fake DNS answers
+# over TCP only, so resolv.conf replaces the link to systemd-resolved's UDP stub).
+RESOLVER = f"rm -f /etc/resolv.conf && printf %s {shlex.quote(lifecycle.RESOLV_CONF)} > /etc/resolv.conf"
 # The owner's USB disk, plugged into the running box, comes up under its label.
 BACKUP_DEVICE = f"/dev/disk/by-label/{BACKUP_LABEL}"
 # The units an image leaves disabled and a host's first converge enables.
