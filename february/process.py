@@ -21,17 +21,27 @@ def pid_of(pidfile: Path) -> int | None:
     return pid
 
 
-def terminate(pid: int, timeout: float, poll: float = 0.1) -> None:
-    """SIGTERM, wait up to ``timeout`` seconds for the process to go, then SIGKILL."""
-    os.kill(pid, signal.SIGTERM)
+def gone(pid: int, timeout: float, poll: float = 0.1) -> bool:
+    """Whether process ``pid`` has ended within ``timeout`` seconds: no such process, or a zombie (its files and ports closed)
+    that its parent, here often an init that reaps late, has not collected yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
-        except ProcessLookupError:
-            return
+            # The state follows the command name, which is in parentheses and may itself hold any character.
+            if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                return True
+        except (ProcessLookupError, FileNotFoundError):
+            return True
         time.sleep(poll)
-    os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def terminate(pid: int, timeout: float, poll: float = 0.1) -> None:
+    """SIGTERM, wait up to ``timeout`` seconds for the process to go, then SIGKILL."""
+    os.kill(pid, signal.SIGTERM)
+    if not gone(pid, timeout, poll):
+        os.kill(pid, signal.SIGKILL)
 
 
 def terminate_group(process: subprocess.Popen[Any], timeout: float, poll: float = 0.1) -> None:

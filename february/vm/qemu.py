@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shlex
 import shutil
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
-from february.process import pid_of, terminate
+from february.process import gone, pid_of, terminate
 from february.remote import multiplexed
 from february.vm.config import ACME_GUEST_PORT, DNS_GUEST_PORT, OUTSIDE_ADDRESS, SMARTHOST_GUEST_PORT, VmConfig
 from images.accel import accel_args
@@ -20,6 +22,18 @@ from images.firmware import OVMF_CODE, OVMF_VARS
 
 class VmError(RuntimeError):
     """The VM could not be started or reached."""
+
+
+CONSOLE_TAIL_LINES = 25
+
+
+def console_tail(config: VmConfig) -> str:
+    """Where to read the VM's serial console, and its last lines: what the guest said before it stopped answering."""
+    try:
+        lines = config.console_log.read_text(errors="replace").splitlines()[-CONSOLE_TAIL_LINES:]
+    except OSError:
+        lines = ["(nothing written yet)"]
+    return f"see {config.console_log}; its last lines:\n" + "\n".join(lines)
 
 
 def netdev_arg(config: VmConfig) -> str:
@@ -89,8 +103,11 @@ def qemu_argv(config: VmConfig, disk: Path, seed: Path | None, extra_disks: tupl
         f"{config.nic},netdev=n0",
         "-display",
         "none",
+        # Appended to, so a power cycle keeps what the guest said while it shut down.
+        "-chardev",
+        f"file,id=console,path={config.console_log},append=on",
         "-serial",
-        f"file:{config.console_log}",
+        "chardev:console",
         "-pidfile",
         str(config.pidfile),
         "-daemonize",
@@ -156,20 +173,36 @@ def power_cycle(config: VmConfig, timeout: float = 300.0) -> float:
 
     A cold boot, not a guest reboot: under TCG the firmware sometimes spins
     forever after a guest-initiated reset, which a real box does not do.
+    What an owner would do by hand when a box hangs is done once, and said in a
+    RuntimeWarning with the console's last lines: a guest still not off after
+    ``timeout`` has its power cut (QEMU ended), and one that does not answer SSH
+    within ``timeout`` after power-on is started once more.
     """
     pid = running_pid(config)
     if pid is None:
         raise VmError(f"VM {config.name!r} is not running")
     argv = json.loads(_argv_file(config).read_text())
-    subprocess.run(ssh_argv(config) + [as_admin(config, "systemctl poweroff")], capture_output=True, timeout=60)
-    deadline = time.monotonic() + timeout
-    while running_pid(config) == pid:
-        if time.monotonic() > deadline:
-            raise VmError(f"VM {config.name!r} did not power off within {timeout:.0f}s; see {config.console_log}")
-        time.sleep(1)
+    # The connection may hang as the guest goes down: QEMU's exit is what counts.
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run(ssh_argv(config) + [as_admin(config, "systemctl poweroff")], capture_output=True, timeout=60)
+    if not gone(pid, timeout, poll=0.5):  # gone, not only its pid file: its ports are free then
+        warnings.warn(
+            f"VM {config.name!r} did not power off within {timeout:.0f}s: power cut; {console_tail(config)}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        terminate(pid, 20.0)
     began = time.monotonic()
-    _launch(argv)
-    wait_for_ssh(config, timeout=timeout)
+    for attempt in (1, 2):
+        _launch(argv)
+        try:
+            wait_for_ssh(config, timeout=timeout)
+            break
+        except VmError as error:
+            if attempt == 2:
+                raise
+            warnings.warn(f"VM {config.name!r} powered on again: {error}", RuntimeWarning, stacklevel=2)
+            stop(config)
     wait_for_cloud_init(config)
     return time.monotonic() - began
 
@@ -196,12 +229,12 @@ def wait_for_ssh(config: VmConfig, timeout: float = 300.0) -> float:
     argv = ssh_argv(config) + ["true"]
     while time.monotonic() - started < timeout:
         if running_pid(config) is None:
-            raise VmError(f"QEMU exited while booting; see {config.console_log}")
+            raise VmError(f"QEMU exited while booting; {console_tail(config)}")
         done = subprocess.run(argv, capture_output=True, timeout=60)
         if done.returncode == 0:
             return time.monotonic() - started
         time.sleep(2)
-    raise VmError(f"no SSH on 127.0.0.1:{config.ssh_port} after {timeout:.0f}s; see {config.console_log}")
+    raise VmError(f"no SSH on 127.0.0.1:{config.ssh_port} after {timeout:.0f}s; {console_tail(config)}")
 
 
 def wait_for_cloud_init(config: VmConfig, timeout: float = 600.0) -> None:
@@ -217,7 +250,7 @@ def wait_for_cloud_init(config: VmConfig, timeout: float = 600.0) -> None:
             return
         # 255: the connection went down (sshd restarted by cloud-init): ask again
         if time.monotonic() > deadline:
-            raise VmError(f"cloud-init did not finish within {timeout:.0f}s; see {config.console_log}")
+            raise VmError(f"cloud-init did not finish within {timeout:.0f}s; {console_tail(config)}")
         time.sleep(2)
 
 

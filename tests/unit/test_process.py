@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from february.process import pid_of, terminate, terminate_group
+from february.process import gone, pid_of, terminate, terminate_group
 
 
 def test_pid_of_a_live_a_gone_and_a_broken_pid_file(tmp_path: Path) -> None:
@@ -62,3 +62,19 @@ def test_terminate_group_of_a_finished_leader_returns_at_once() -> None:
     began = time.monotonic()
     terminate_group(leader, timeout=30)
     assert time.monotonic() - began < 1
+
+
+def test_a_zombie_has_gone_and_a_live_process_has_not() -> None:
+    """An ended process its parent has not reaped (an init that reaps late) holds no file or port: it counts as gone."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        while Path(f"/proc/{ended.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            time.sleep(0.01)
+        assert gone(ended.pid, 1)
+        assert not gone(live.pid, 0.3)
+    finally:
+        live.kill()
+        live.wait()
+        ended.wait()
+    assert gone(live.pid, 1)
