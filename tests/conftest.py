@@ -61,7 +61,6 @@ RUN_LAST = (
     "tests/vm/test_acme.py",
     "tests/vm/test_faults.py",
     "tests/vm/test_health.py",
-    "tests/image/test_tls_profile.py",
     "tests/image/test_owner_path.py",
 )
 

@@ -32,7 +32,7 @@ from february.process import terminate_group
 from february.vm import qemu
 from february.vm.secrets import hash_password
 from images.manifest import MANIFEST
-from tests.image.owner_job import converged_marker, owner_config
+from tests.image.owner_job import owner_config
 from tests.vm.fixtures import SIDE_JOBS
 
 TIMINGS: dict[str, float] = {}
@@ -150,7 +150,7 @@ class BakeJob(Job):
 
 
 class OwnerJob(Job):
-    """The owner's new box up to its first converge, then its TLS scans (tests/image/owner_job.py), run while the VM tests run.
+    """The owner's new box up to its first converge (tests/image/owner_job.py), run while the VM tests run.
 
     A side job of the session's VM (tests/vm/fixtures.py): it starts once that VM
     is up (its converge left Rspamd's compiled databases on the host) and the bake
@@ -173,17 +173,11 @@ class OwnerJob(Job):
             return
         shutil.rmtree(self.site, ignore_errors=True)
         self.site.mkdir(parents=True)
-        self.converged.unlink(missing_ok=True)
         self.launch([str(self.site), str(BAKE.folder())])
 
-    @property
-    def converged(self) -> Path:
-        """Written by the job once the box is converged: its scans need nothing from the outside world."""
-        return converged_marker(self.result)
-
     def settle(self) -> None:
-        while self.process is not None and self.process.poll() is None and not self.converged.exists():
-            time.sleep(1)
+        if self.process is not None:
+            self.process.wait()
 
     def stop(self) -> None:
         super().stop()
@@ -202,7 +196,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if any("baked" in getattr(item, "fixturenames", ()) for item in session.items):
         BAKE.start()
-    OWNER.wanted = any({"owner_box", "owner_scans"} & set(getattr(item, "fixturenames", ())) for item in session.items)
+    OWNER.wanted = any("owner_box" in getattr(item, "fixturenames", ()) for item in session.items)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

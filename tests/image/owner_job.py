@@ -1,15 +1,12 @@
-"""The owner's new box, up to its first converge: flashed, booted, converged as the sudo user; then scanned.
+"""The owner's new box, up to its first converge: flashed, booted, converged as the sudo user.
 
     python -m tests.image.owner_job SITE_FOLDER BAKED_FOLDER RESULT
 
 tests/image/test_owner_path.py runs this in a process of its own while the
 VM tests run (OwnerJob in tests/image/conftest.py): the box needs nothing
 from the session's VM but Rspamd's compiled databases, which its converge
-left on the host. Once converged, the box is scanned from outside (sslyze,
-tests/tls_scan.py) while it waits for the end of the session. What it saw on
-the way and what the scanner found go into RESULT (JSON); test_tls_profile
-judges the scans, test_owner_path plugs in the backup disk the old server
-wrote and restores.
+left on the host. What it saw on the way goes into RESULT (JSON); the test
+then plugs in the backup disk the old server wrote and restores.
 """
 
 from __future__ import annotations
@@ -33,7 +30,6 @@ from images.manifest import MANIFEST
 from pyinfra_deploys import image_record, layout
 from pyinfra_deploys.settings.inventory import inventory_host
 from tests.image.secret_watch import watcher_command
-from tests.tls_scan import scan_box
 from tests.vm.fixtures import BACKUP_LABEL, MOUNT_BACKUP_DISK
 from tests.vm.mailvm import MailVm, sudo_inventory
 from tests.vm.test_reconverge import changed_operations, grand_total
@@ -179,22 +175,13 @@ def plug_in_backup_disk(vm: MailVm, backup_disk: Path) -> None:
     vm.run(f"timeout 60 sh -c 'until [ -e {BACKUP_DEVICE} ]; do sleep 1; done' && {MOUNT_BACKUP_DISK}")
 
 
-def converged_marker(result: Path) -> Path:
-    """Beside RESULT: the box is converged (OwnerJob.settle reads it)."""
-    return result.with_name(result.name + ".converged")
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
     folder, baked, result = (Path(arg) for arg in argv[1:])
     up = bring_up(make_site(folder), baked, owner_config().dir / "disk.raw")
-    converged_marker(result).touch()  # from here on the job needs nothing from the outside world
-    # Then the outside scanner, while the box waits for the end of the session (tests/image/test_tls_profile.py).
-    tls = scan_box(up.vm.config)
-    up.timings["tls_scans_s"] = tls["seconds"]
-    result.write_text(json.dumps({"started_at": up.vm.started_at, "facts": up.facts, "timings": up.timings, "tls": tls}))
+    result.write_text(json.dumps({"started_at": up.vm.started_at, "facts": up.facts, "timings": up.timings}))
     return 0
 
 

@@ -34,8 +34,7 @@ class SideJob(Protocol):
         """Start, once what it needs is there (asked when the session's VM is up, and at each test's setup)."""
 
     def settle(self) -> None:
-        """Return once it no longer needs the outside world: it has ended, or reached a part that needs only its own VM
-        (whether it succeeded is its own fixture's business)."""
+        """Return once it no longer runs (whether it succeeded is its own fixture's business)."""
 
 
 # Registered by other test folders (tests/image/conftest.py: the owner's new box).
@@ -55,7 +54,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture
 def world_to_itself() -> Iterator[None]:
-    """For a test that stops the outside world or breaks part of it: no side job starts or needs the world meanwhile."""
+    """For a test that stops the outside world or breaks part of it: no side job runs meanwhile."""
     _STATE["world_held"] = True
     try:
         for job in SIDE_JOBS:
