@@ -91,8 +91,8 @@ def test_a_switch_to_a_set_that_fails_validation_changes_nothing_and_reloads_not
     assert script(mailvm, "record", "test", "0", "test", "hand-edit").stdout.strip() == f"recorded {good + 1}"
     assert script(mailvm, "switch", str(good), "back").returncode == 0
     assert mailvm.run(f"sha256sum {layout.POSTFIX_MAIN_CF}").stdout == before
-    # After the switch back's reload is stored (journalctl --sync), not a second later by the clock:
-    # journald stamps a message when it reads it, late on a busy emulated box.
+    # From the journal's position after the switch back's reload (journalctl --sync: all sent to
+    # journald is stored), not from a whole second of the clock.
     cursor = mailvm.run("journalctl --sync && journalctl -q -n 1 --show-cursor -o cat").stdout.rsplit("-- cursor: ", 1)[1].strip()
     refused = script(mailvm, "switch", str(good + 1), "forward")
     assert refused.returncode == 2
