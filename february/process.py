@@ -21,17 +21,21 @@ def pid_of(pidfile: Path) -> int | None:
     return pid
 
 
+def ended(pid: int) -> bool:
+    """No such process, or a zombie (its files and ports closed) that its parent, here often an init that reaps late,
+    has not collected yet."""
+    try:
+        # The state follows the command name, which is in parentheses and may itself hold any character.
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def gone(pid: int, timeout: float, poll: float = 0.1) -> bool:
-    """Whether process ``pid`` has ended within ``timeout`` seconds: no such process, or a zombie (its files and ports closed)
-    that its parent, here often an init that reaps late, has not collected yet."""
+    """Whether process ``pid`` has ended within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-            # The state follows the command name, which is in parentheses and may itself hold any character.
-            if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
-                return True
-        except (ProcessLookupError, FileNotFoundError):
+        if ended(pid):
             return True
         time.sleep(poll)
     return False
