@@ -52,6 +52,8 @@ def boot(config: VmConfig = DEFAULT, base: Path | None = None, extra_disks: tupl
     config.dir.mkdir(parents=True, exist_ok=True)
     ensure_vm_secrets(config)
     settings = vm_settings()
+    native_log = config.dir / "rspamd-native.log"
+    native = rspamd_cache.start_native(native_log)  # beside the base and the boot: the first converge needs it
     if base is None:
         with stage(f"Base image ({oses.DEFAULT.title}, package layer from the deploy)") as on_line:
             base = base_image(BaseLayer.of(oses.DEFAULT), on_line=on_line)
@@ -68,7 +70,10 @@ def boot(config: VmConfig = DEFAULT, base: Path | None = None, extra_disks: tupl
         qemu.wait_for_ssh(config)
         on_line("waiting for cloud-init's last stage")
         qemu.wait_for_cloud_init(config)
-        return time.monotonic() - started
+        seconds = time.monotonic() - started
+    with stage("Rspamd's databases compiled on this machine (natively, for the cache)") as on_line:
+        on_line(rspamd_cache.finish_native(native, native_log))
+    return seconds
 
 
 def converge(config: VmConfig = DEFAULT, inventory: str = "inventory/vm.py") -> list[str]:
