@@ -28,9 +28,9 @@ def test_the_artifacts_and_the_manifest_exist(baked: Baked) -> None:
 
 def test_the_artifact_hashes_match_the_manifest(baked: Baked) -> None:
     for name in ARTIFACTS:
-        record = baked.manifest["artifacts"][name]
-        assert sha256_file(baked.folder / name) == record["sha256"], name
-        assert (baked.folder / name).stat().st_size == record["size"], name
+        assert (baked.folder / name).stat().st_size == baked.manifest["artifacts"][name]["size"], name
+    # Each artifact hashed once more (GBs: the raw disk is 4 GiB) and compared with its recorded sha256;
+    # test_a_damaged_or_unfinished_folder_is_not_trusted shows that a wrong one is refused.
     assert cached(baked.folder, verify=True) is not None
 
 
