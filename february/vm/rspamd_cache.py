@@ -105,6 +105,11 @@ CHROOT_FILES = {
 }
 
 
+def holds_databases() -> bool:
+    """Whether the cache holds any database (the VMs keep it up to date from there)."""
+    return any(cache_dir().glob("*.hs*"))
+
+
 def compile_natively(release: oses.OsRelease = oses.DEFAULT) -> int:
     """Fill an empty cache with the databases ``release``'s Rspamd compiles on this machine; returns how many it kept.
 
@@ -114,9 +119,9 @@ def compile_natively(release: oses.OsRelease = oses.DEFAULT) -> int:
     the package's stock configuration; it is stopped once its main process
     logs that the compiled databases are loaded.
     """
-    target = cache_dir()
-    if any(target.glob("*.hs*")):
+    if holds_databases():
         return 0
+    target = cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rspamd-native-", dir=target.parent) as work:
         root = Path(work) / "root"
@@ -168,7 +173,7 @@ def _wait_for_line(process: subprocess.Popen[bytes], log: Path, line: str, timeo
 
 def start_native(log: Path) -> subprocess.Popen[bytes] | None:
     """``compile_natively`` in a process of its own, its output in ``log`` (beside a VM's boot); None when the cache holds databases."""
-    if any(cache_dir().glob("*.hs*")):
+    if holds_databases():
         return None
     with open(log, "wb") as out:
         return subprocess.Popen(
