@@ -79,6 +79,17 @@ class Port:
 
 
 @dataclass(frozen=True)
+class Relay:
+    """The smarthost as Postfix reaches it: name, port, how its certificate is checked, where the login is kept."""
+
+    host: str
+    port: int
+    verify: bool  # smtp_tls_security_level = secure (the CA file, the name); False: encrypt (TLS, nothing checked)
+    ca_file: str  # smtp_tls_CAfile
+    credentials: str  # the SASL password map's source (``[host]:port user:password``), root's
+
+
+@dataclass(frozen=True)
 class Config:
     hostname: str
     services: list[str]
@@ -102,11 +113,14 @@ class Config:
     # ACME (tls.source: acme): the record of the last issue or renewal, and the unit the timer runs; None: no ACME.
     acme_status: str | None = None
     acme_service: str | None = None
+    # The settings' smarthost; None: mail goes straight to the domains' MX hosts.
+    relay: Relay | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
         ports = [Port(**port) for port in data["ports"]]
-        return cls(**{**data, "ports": ports})
+        relay = Relay(**data["relay"]) if data.get("relay") else None
+        return cls(**{**data, "ports": ports, "relay": relay})
 
 
 # ----- running things -----
@@ -295,12 +309,24 @@ def queue_results(messages: list[dict[str, Any]], now: float) -> list[Result]:
     detail = ", ".join(f"{n} {queue}" for queue, n in sorted(counts.items()))
     noun = "message" if len(messages) == 1 else "messages"
     size = result("Mail queue", "size", OK, f"{len(messages)} {noun}" + (f" ({detail})" if detail else ""))
-    deferred = [m["arrival_time"] for m in messages if m.get("queue_name") == "deferred" and "arrival_time" in m]
+    deferred = [m for m in messages if m.get("queue_name") == "deferred" and "arrival_time" in m]
     if not deferred:
         return [size, result("Mail queue", "deferred", OK, "none")]
-    age = now - min(deferred)
+    oldest = min(deferred, key=lambda m: m["arrival_time"])
+    age = now - oldest["arrival_time"]
     level = WARNING if age > DEFERRED_WARNING_SECONDS else OK
-    return [size, result("Mail queue", "deferred", level, f"{len(deferred)}, the oldest for {duration(age)}")]
+    said = f"{len(deferred)}, the oldest for {duration(age)}"
+    reason = deferral_reason(oldest)
+    return [size, result("Mail queue", "deferred", level, said + (f": {reason}" if reason else ""))]
+
+
+def deferral_reason(message: dict[str, Any]) -> str:
+    """Why Postfix last deferred a queued message (its first recipient's ``delay_reason``), on one line."""
+    for recipient in message.get("recipients", []):
+        reason = " ".join(str(recipient.get("delay_reason", "")).split())
+        if reason:
+            return reason[:300]
+    return ""
 
 
 def duration(seconds: float) -> str:
@@ -317,6 +343,81 @@ def check_queue(config: Config, runner: Runner, now: float) -> list[Result]:
     if status != 0:
         return [result("Mail queue", "size", ERROR, f"postqueue -j failed: {last_line(stderr or stdout)}")]
     return queue_results(parse_postqueue(stdout), now)
+
+
+# ----- the relay -----
+
+
+def relay_login(credentials: str, relay: Relay) -> tuple[str, str]:
+    """The login for ``relay`` from the SASL password map's source, as Postfix looks it up (``[host]:port``)."""
+    wanted = f"[{relay.host}]:{relay.port}"
+    for line in Path(credentials).read_text().splitlines():
+        key, _, login = line.strip().partition(" ")
+        if key == wanted:
+            user, sep, password = login.strip().partition(":")
+            if sep:
+                return user, password
+    raise OSError(f"no login for {wanted} in {credentials}")
+
+
+def relay_context(relay: Relay) -> ssl.SSLContext:
+    """Postfix's check of the relay: ``secure`` trusts the CA file and matches the relay's name; ``encrypt`` checks nothing."""
+    if not relay.verify:
+        return client_context()
+    return ssl.create_default_context(cafile=relay.ca_file)
+
+
+def relay_session(relay: Relay, helo: str, timeout: float = TIMEOUT) -> str:
+    """Connect, EHLO, STARTTLS (verified as Postfix verifies), EHLO, AUTH with the stored login, QUIT: no mail is sent.
+
+    Returns the TLS version; any refusal raises (OSError, ssl.SSLError, smtplib.SMTPException) with the relay's answer.
+    """
+    user, password = relay_login(relay.credentials, relay)
+    with smtplib.SMTP(relay.host, relay.port, local_hostname=helo, timeout=timeout) as smtp:
+        smtp.ehlo()
+        if not smtp.has_extn("starttls"):
+            raise smtplib.SMTPNotSupportedError("the relay offers no STARTTLS")
+        smtp.starttls(context=relay_context(relay))
+        sock = smtp.sock
+        assert isinstance(sock, ssl.SSLSocket)
+        version = sock.version() or "TLS"
+        smtp.ehlo()
+        smtp.login(user, password)
+        smtp.quit()
+    return version
+
+
+def answer_text(error: smtplib.SMTPResponseException) -> str:
+    text = error.smtp_error
+    return f"{error.smtp_code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+
+
+def relay_failure(error: BaseException, where: str) -> str:
+    """What went wrong, in the relay's own words where it answered (never the password: smtplib does not echo it)."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return f"the relay refused the login: {answer_text(error)}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"the relay answered {answer_text(error)}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS: the relay's certificate does not verify: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS failed: {error.reason or error}"
+    if isinstance(error, OSError) and error.strerror:
+        return f"connect to {where}: {error.strerror}"
+    return f"{where}: {error}"
+
+
+def check_relay(config: Config, runner: Runner) -> list[Result]:
+    relay = config.relay
+    if relay is None:
+        return [result("Relay", "smarthost", OK, "none: mail goes straight to the domains' MX hosts")]
+    name = f"{relay.host}:{relay.port}"
+    try:
+        version = relay_session(relay, config.hostname)
+    except (OSError, smtplib.SMTPException, ssl.SSLError) as error:
+        return [result("Relay", name, ERROR, relay_failure(error, name))]
+    checked = "certificate verified, " if relay.verify else "certificate not checked (encrypt-only), "
+    return [result("Relay", name, OK, f"STARTTLS ({version}), {checked}login accepted")]
 
 
 # ----- the certificate -----
@@ -605,6 +706,7 @@ SECTIONS: list[tuple[str, Callable[[Config, Runner, float], list[Result]]]] = [
     ("Services", lambda c, r, now: check_services(c, r)),
     ("Ports", lambda c, r, now: check_ports(c, r)),
     ("Rspamd", lambda c, r, now: check_milter(c, r)),
+    ("Relay", lambda c, r, now: check_relay(c, r)),
     ("Mail queue", check_queue),
     ("Certificate", check_certificate),
     ("Disk", lambda c, r, now: check_disk(c, r)),

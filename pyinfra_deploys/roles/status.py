@@ -55,6 +55,20 @@ def status_config(s: Settings) -> dict[str, Any]:
         "notify_to": f"postmaster@{s.domain}",
         "acme_status": layout.ACME_STATUS if s.tls.source == "acme" else None,
         "acme_service": layout.ACME_SERVICE if s.tls.source == "acme" else None,
+        "relay": relay_config(s),
+    }
+
+
+def relay_config(s: Settings) -> dict[str, Any] | None:
+    """The smarthost as Postfix reaches it (main.cf's relayhost, TLS level and CA file, the SASL map's source)."""
+    if s.smarthost is None:
+        return None
+    return {
+        "host": s.smarthost.host,
+        "port": s.smarthost.port,
+        "verify": s.smarthost.tls_verify == "verify",
+        "ca_file": s.smtp_ca_file,
+        "credentials": layout.SASL_PASSWD,
     }
 
 

@@ -103,17 +103,22 @@ def test_an_empty_queue_is_ok() -> None:
     assert [(r["name"], r["level"], r["message"]) for r in results] == [("size", OK, "0 messages"), ("deferred", OK, "none")]
 
 
-def test_a_deferred_message_is_a_warning_past_an_hour() -> None:
+def test_a_deferred_message_is_a_warning_past_an_hour_and_its_reason_is_shown_at_once() -> None:
     young = "\n".join([queued("active", 7200), queued("deferred", 1800)]) + "\n"
     results = health.queue_results(health.parse_postqueue(young), NOW)
     assert levels(results) == {"size": OK, "deferred": OK}
     assert results[0]["message"] == "2 messages (1 active, 1 deferred)"
-    assert results[1]["message"] == "1, the oldest for 30 min"
+    assert results[1]["message"] == "1, the oldest for 30 min: connect to relay: Connection refused"
 
     old = "\n".join([queued("deferred", 1800), queued("deferred", 7300), queued("hold", 99999)])
     results = health.queue_results(health.parse_postqueue(old), NOW)
     assert levels(results) == {"size": OK, "deferred": WARNING}
-    assert results[1]["message"] == "2, the oldest for 2.0 h"
+    assert results[1]["message"] == "2, the oldest for 2.0 h: connect to relay: Connection refused"
+    # The oldest message's reason, on one line, whatever Postfix put in it.
+    oldest = json.loads(queued("deferred", 9000))
+    oldest["recipients"] = [{"address": "a@example.net"}, {"address": "b@example.net", "delay_reason": "SASL login\n  failed"}]
+    results = health.queue_results([json.loads(queued("deferred", 60)), oldest], NOW)
+    assert results[1]["message"] == "2, the oldest for 2.5 h: SASL login failed"
     one = health.queue_results(health.parse_postqueue(queued("hold", 60)), NOW)
     assert [r["message"] for r in one] == ["1 message (1 hold)", "none"]
 
@@ -493,12 +498,13 @@ def test_every_check_runs_and_a_broken_one_is_its_own_error_line(tmp_path: Path)
     c = config(tmp_path, ports=[Port("smtp", "127.0.0.1", closed_port(), "starttls")])
     results = health.run_checks(c, fake_runner(answers), NOW)
     sections = list(dict.fromkeys(r["section"] for r in results))
-    assert sections == ["Services", "Ports", "Rspamd", "Mail queue", "Certificate", "Disk", "Backup", "System"]
+    assert sections == ["Services", "Ports", "Rspamd", "Relay", "Mail queue", "Certificate", "Disk", "Backup", "System"]
     assert all(set(r) == {"section", "name", "level", "message"} for r in results)
     assert levels(results) == {
         **dict.fromkeys(["postfix", "dovecot", "rspamd", "redis-server"], OK),
         "smtp (" + str(c.ports[0].port) + ")": ERROR,  # nothing listens
         "milter": ERROR,  # nothing listens
+        "smarthost": OK,  # none configured
         "size": OK,
         "deferred": OK,
         "expiry": ERROR,  # no certificate file
@@ -623,6 +629,11 @@ def test_the_configuration_comes_from_layout_and_the_settings(sample: dict[str, 
     assert (c.backup_status, c.backup_service) == (None, None)  # the sample has no backups
     assert written["reboot_required"] == layout.REBOOT_REQUIRED
     assert (c.last, c.notify_to, c.sendmail) == (layout.STATUS_LAST, "postmaster@yourdomain.com", layout.SENDMAIL)
+    # The relay as main.cf has it: relayhost, the TLS level's check, the CA file, the SASL map's source.
+    assert c.relay == health.Relay("smtp.fastmail.com", 587, True, layout.SYSTEM_CA, layout.SASL_PASSWD)
+    unchecked = {**sample, "smarthost": {**sample["smarthost"], "tls_verify": "encrypt-only"}}
+    assert Config.from_dict(status_config(load_settings(unchecked))).relay.verify is False  # type: ignore[union-attr]
+    assert Config.from_dict(status_config(load_settings({**sample, "smarthost": None}))).relay is None
 
     password = secrets_dir / "restic.password"
     password.write_text("restic-password-generated-at-test-time\n")

@@ -168,3 +168,30 @@ def test_the_daily_run_mails_the_postmaster_when_a_level_changes(mailvm: MailVm)
     assert "! System: reboot: required" in notice and "linux-image-generic" in notice
     assert "change(s) mailed" in daily_run(mailvm)
     wait_for_notice(mailvm, "System: reboot: warning -> ok")
+
+
+def test_a_relay_that_cannot_be_used_is_red_in_the_relays_own_words(mailvm: MailVm) -> None:
+    """The host's relay check, with the relay as a changed port, a rotated password or another CA would leave it."""
+    config = json.loads(mailvm.run(f"cat {layout.STATUS_CONFIG}").stdout)
+    relay = config["relay"]
+    wrong_password = "/root/relay-check-wrong-password"
+    mailvm.run(
+        f"sed 's/:[^:]*$/:rotated-at-the-provider/' {relay['credentials']} > {wrong_password} && chmod 600 {wrong_password}"
+    )
+    cases = {
+        "port": ({"port": 2526}, "connect to relay.example.net:2526: "),
+        "password": ({"credentials": wrong_password, "port": relay["port"]}, "the relay refused the login: 535"),
+        "CA": ({"ca_file": layout.SYSTEM_CA}, "TLS: the relay's certificate does not verify: "),
+    }
+    for what, (change, said) in cases.items():
+        broken = {**config, "relay": {**relay, **change}}
+        mailvm.run(f"printf %s {shlex.quote(json.dumps(broken))} > /root/relay-check.json")
+        done = mailvm.run(f"{layout.STATUS_SCRIPT} /root/relay-check.json", check=False)
+        [line] = [r for r in json.loads(done.stdout) if r["section"] == "Relay"]
+        assert line["level"] == "error" and line["message"].startswith(said), (what, line)
+        assert done.returncode == 2
+        assert "rotated-at-the-provider" not in done.stdout
+    mailvm.run(f"rm -f {wrong_password} /root/relay-check.json")
+    _, found = report(mailvm)
+    [(level, message)] = [value for key, value in found.items() if key[0] == "Relay"]
+    assert level == "ok" and "certificate verified, login accepted" in message, message
