@@ -122,6 +122,13 @@ def check(inventory: Path = typer.Argument(Path("inventory/hosts.py")), host: st
     )
 
 
+ALLOW_LOCKOUT = typer.Option(
+    False,
+    "--allow-lockout",
+    help="Apply a firewall that would not let this machine back in over SSH (you reach the host another way).",
+)
+
+
 @app.command()
 def deploy(
     inventory: Path = typer.Argument(Path("inventory/hosts.py")),
@@ -129,55 +136,23 @@ def deploy(
     rollback: bool = typer.Option(
         True, "--rollback/--no-rollback", help="Switch back to the generation before when the converge or the checks fail."
     ),
+    allow_lockout: bool = ALLOW_LOCKOUT,
 ) -> None:
     """Converge an inventory (host) with deploy.py: `pyinfra INVENTORY deploy.py`, settings checked first.
 
-    Then the host's checks (services, ports, milter) must pass. When the converge
-    or the checks fail, the host goes back to the generation it had before (an
-    automatic rollback, as deploy-rs does) and the exit status is 2.
+    A firewall that would not let this machine back in over SSH is refused
+    before any change. After the converge the host's checks (services,
+    ports, milter, relay, a local delivery) must pass, then a new SSH
+    connection must confirm the switch within generations.confirm_seconds.
+    A failed converge or check is switched back by february; a switch that
+    cannot be confirmed is switched back by the host itself. Exit status 0
+    when the host keeps the new generation, 2 otherwise.
     """
-    from february import generations
+    from february import converge
 
     found = _host(inventory, host)
     found.secrets()
-    before = generations.current(found)
-    argv = [sys.executable, "-m", "pyinfra", "-y", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
-    status = subprocess.call(argv)
-    if status == 0:
-        with stage(f"Checks of {found.name} after the converge"):
-            checked = generations.verify(found, generations.AFTER_CONVERGE_SECONDS)
-        if checked.ok:
-            out.print(checked.out.strip())
-            raise typer.Exit(0)
-        failure = "the host failed its checks: " + "; ".join(checked.err.strip().splitlines())
-    else:
-        failure = f"the converge failed (pyinfra exited {status})"
-    out.print(failure, style="red", markup=False)
-    if not rollback or before is None:
-        why = "--no-rollback" if not rollback else "the host had no generation before this converge"
-        out.print(f"no automatic rollback ({why})")
-        raise typer.Exit(2)
-    _switch(found, before, f"automatic rollback: {failure}"[:300])
-    raise typer.Exit(2)
-
-
-def _switch(found: InventoryHost, number: int, reason: str) -> bool:
-    """Switch the host to generation ``number``, then verify it; say how it went."""
-    from february import generations
-
-    with stage(f"Switch {found.name} to generation {number}"):
-        switched = generations.switch(found, number, reason)
-    out.print(switched.out.strip())
-    if not switched.ok:
-        out.print(switched.err.strip(), style="red", markup=False)
-        return False
-    with stage(f"Checks of {found.name} on generation {number}"):
-        checked = generations.verify(found, generations.AFTER_SWITCH_SECONDS)
-    if not checked.ok:
-        out.print(checked.err.strip(), style="red", markup=False)
-        return False
-    out.print(f"{found.name} is on generation {number}'s files: {checked.out.strip()}")
-    return True
+    raise typer.Exit(converge.deploy(inventory, found, rollback=rollback, allow_lockout=allow_lockout))
 
 
 @app.command()
@@ -187,13 +162,13 @@ def diff(inventory: Path = INVENTORY, host: str = HOST) -> None:
     Unified diffs of the managed files (a secret shows only that it changes), UFW
     rules added and removed, packages, and the services that would restart or reload.
     """
+    from february.converge import pyinfra_argv
     from february.diff import parse
 
     found = _host(inventory, host)
     found.secrets()
-    argv = [sys.executable, "-m", "pyinfra", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
     with stage(f"Dry run on {found.name}"):
-        done = subprocess.run([*argv, "--dry", "--diff", "--json"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        done = subprocess.run(pyinfra_argv(inventory, found, dry=True), capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         out.print(f"the dry run failed (pyinfra exited {done.returncode})", style="red")
         out.print("\n".join(done.stderr.strip().splitlines()[-15:]), markup=False)
@@ -248,19 +223,23 @@ def rollback(
     generation: int = typer.Argument(None, help="The generation to go back to; default: the one before the current."),
     inventory: Path = INVENTORY,
     host: str = HOST,
+    allow_lockout: bool = ALLOW_LOCKOUT,
 ) -> None:
     """Put a generation's files back, validated as a whole before any service reloads; recorded as a new generation.
 
-    Exit status 0 when the host runs that generation's files and passes its checks, 2 otherwise.
+    Refused when that generation's firewall would not let this machine back in
+    over SSH. After the checks, a new SSH connection must confirm the switch,
+    or the host switches back by itself. Exit status 0 when the host keeps that
+    generation's files and passes its checks, 2 otherwise.
     """
-    from february import generations
+    from february import converge, generations
 
     found = _host(inventory, host, check_files=False)
     listed = generations.listing(found)
     target = generation if generation is not None else generations.previous(listed)
     if target is None:
         raise typer.BadParameter(f"{found.name} has no generation before the current one", param_hint="GENERATION")
-    raise typer.Exit(0 if _switch(found, target, f"rollback to {target}") else 2)
+    raise typer.Exit(converge.rollback(found, target, allow_lockout=allow_lockout))
 
 
 @app.command()
@@ -320,12 +299,13 @@ def backup_restore(
 
     if not re.fullmatch(r"latest|[0-9a-f]{8,64}", snapshot):
         raise typer.BadParameter("a snapshot id (hex) or 'latest'", param_hint="--snapshot")
+    from february.converge import pyinfra_argv
+
     found = _host(inventory, host)
     with stage(f"Restore snapshot {snapshot} on {found.name}"):
         run(found, f"{layout.BACKUP_SCRIPT} restore {snapshot}")
-    argv = [sys.executable, "-m", "pyinfra", "-y", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
     with stage(f"Converge {found.name} after the restore") as on_line:
-        run_streamed(argv, on_line=on_line)
+        run_streamed(pyinfra_argv(inventory, found), on_line=on_line)
 
 
 def _print_backups(found: InventoryHost) -> None:

@@ -8,15 +8,22 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from february.remote import RemoteError, run
+from february.remote import RemoteError, connection, run
 from pyinfra_deploys import layout
 from pyinfra_deploys.settings.inventory import InventoryHost
+from pyinfra_deploys.ufw import reach
+from pyinfra_deploys.ufw.facts import MARKER, UfwState
 
 # How long the checks may take to pass. A converge ends once Rspamd's milter answers,
 # so what still fails after it is no slow start; a switch restarts Rspamd without
 # that wait, and under emulation its milter answers a minute or more later.
 AFTER_CONVERGE_SECONDS = 30
 AFTER_SWITCH_SECONDS = 150
+# Armed before a converge or a switch starts: if february never comes back to confirm
+# (killed, its laptop asleep, its route cut), the host goes back by itself after this
+# long plus the settings' confirm_seconds. After the checks it is armed again with
+# confirm_seconds alone, and a new connection must confirm within that.
+WORK_ALLOWANCE_SECONDS = 1800
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,9 @@ class Outcome:
         return self.status == 0
 
 
-def _script(found: InventoryHost, *args: str) -> Outcome:
+def _script(found: InventoryHost, *args: str, fresh: bool = False) -> Outcome:
     command = shlex.join([layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG, *args])
-    done = run(found, command, check=False)
+    done = run(found, command, check=False, fresh=fresh)
     return Outcome(done.returncode, done.stdout, done.stderr)
 
 
@@ -66,8 +73,57 @@ def switch(found: InventoryHost, number: int, reason: str) -> Outcome:
     return _script(found, "switch", str(number), reason)
 
 
-def verify(found: InventoryHost, seconds: int) -> Outcome:
-    return _script(found, "verify", str(seconds))
+def verify(found: InventoryHost, seconds: int, fresh: bool = False) -> Outcome:
+    return _script(found, "verify", str(seconds), fresh=fresh)
+
+
+def arm(found: InventoryHost, seconds: int, number: int, reason: str) -> Outcome:
+    """The host's own rollback to ``number`` in ``seconds``, unless confirmed first."""
+    return _script(found, "arm", str(seconds), str(number), reason)
+
+
+def confirm(found: InventoryHost, fresh: bool = True) -> Outcome:
+    """Disarm the host's own rollback: by default over a new connection, which is the proof that the owner still gets in.
+
+    Exit status 255 (ssh) when the connection fails; 3 when the rollback had already run.
+    """
+    return _script(found, "confirm", fresh=fresh)
+
+
+def armed(found: InventoryHost) -> bool:
+    """Whether the host's own rollback is still armed (over a new connection; RemoteError when there is none)."""
+    done = run(found, f"test -e {shlex.quote(layout.GENERATIONS_DIR)}/armed", check=False, fresh=True)
+    if done.returncode == 255:
+        raise RemoteError(done.stderr.strip() or "ssh failed")
+    return done.returncode == 0
+
+
+def ufw_after_switch_command(number: int) -> str:
+    """What ``UfwState`` reads, from UFW's files as generation ``number`` would leave them."""
+    script = shlex.join([layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG, "show", str(number)])
+    reads = [
+        f'echo "{MARKER} file {path}"; if out=$({script} {shlex.quote(path)}); then '
+        f"printf '%s\\n' \"$out\" | grep -E '^([A-Za-z0-9_]+=|### tuple ###)'; "
+        f'else echo "{MARKER} missing"; fi'
+        for path in layout.UFW_FILES
+    ]
+    return "; ".join(reads) + f'; if [ -x {layout.UFW_BINARY} ]; then echo "{MARKER} installed"; fi; true'
+
+
+def lockout(found: InventoryHost, number: int) -> str | None:
+    """Why generation ``number``'s firewall would not let this machine back in over SSH; None when it would."""
+    seen = connection(found)
+    if seen is None:
+        return None
+    state = UfwState().process(run(found, ufw_after_switch_command(number)).stdout.splitlines())
+    if not state["installed"] or not state["enabled"]:
+        return None
+    if reach.admits(state["rules"], seen.address, seen.port, state["defaults"].get("incoming", "deny")):
+        return None
+    return (
+        f"generation {number}'s firewall would not let {seen.address} (this machine, as {found.name} sees it) "
+        f"reach SSH on port {seen.port}"
+    )
 
 
 def when(seconds: int) -> str:

@@ -27,6 +27,18 @@ Commands (one JSON line or plain lines on stdout, reasons on stderr):
     services whose files changed reload or restart, and the switch is
     recorded as a new generation (as ``nixos-rebuild --rollback`` does).
     The converge stamp of generation N comes back with its files.
+``arm SECONDS N REASON``
+    The host's own way back (deploy-rs's "magic rollback"): unless
+    ``confirm`` comes first, generation N is switched back to SECONDS from
+    now, by a transient systemd timer (``fire``). Arming again replaces it.
+``confirm``
+    Disarm: the deployer reached the host over a new connection after the
+    switch. Exit status 3 when nothing was armed any more (it fired).
+``fire``
+    What the timer runs: switch to the armed generation, if still armed.
+``show N PATH``
+    PATH as generation N would leave it: its copy, or the live file when N
+    does not manage PATH. Exit status 4 when it would be absent.
 ``verify SECONDS``
     The checks a switch must pass (``verify_sections`` of the health
     checks: services, ports, milter, and a local delivery: a probe message
@@ -38,6 +50,7 @@ Exit status: 0 ok, 1 bad usage or unknown generation, 2 a failed check.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -48,6 +61,8 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +81,8 @@ class Config:
     status_script: str  # the health checks (february-status) and their config
     status_config: str
     verify_sections: tuple[str, ...]
+    rollback_unit: str | None = None  # the transient timer's unit name; None: no timer (fire by hand)
+    source: str = ""  # this configuration's file: the armed timer runs the script with it again
 
     @classmethod
     def load(cls, path: str) -> Config:
@@ -80,6 +97,8 @@ class Config:
             status_script=data["status_script"],
             status_config=data["status_config"],
             verify_sections=tuple(data["verify_sections"]),
+            rollback_unit=data.get("rollback_unit"),
+            source=os.path.abspath(path),
         )
 
 
@@ -287,6 +306,98 @@ def record_after_switch(config: Config, number: int, reason: str, paths: list[st
     record(config, meta["revision"], meta["dirty"], meta["settings_digest"], reason, paths=paths)
 
 
+def show(config: Config, number: int, path: str) -> int:
+    if number not in numbers(config):
+        print(f"no generation {number}", file=sys.stderr)
+        return 1
+    entry = read_manifest(config, number).get(path)
+    if entry == "absent" or (entry is None and not os.path.isfile(path)):
+        return 4
+    if entry is None:
+        sys.stdout.write(Path(path).read_text())
+        return 0
+    with tarfile.open(config.root / str(number) / "files.tar") as tar:
+        member = tar.extractfile(path.lstrip("/"))
+        assert member is not None, path
+        sys.stdout.write(member.read().decode())
+    return 0
+
+
+# ----- the host's own rollback: armed before a switch, confirmed from a new connection after it -----
+
+
+@contextmanager
+def locked(config: Config) -> Iterator[None]:
+    """One of arm, confirm and fire at a time: a confirmation never meets a rollback half done."""
+    config.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(config.root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def armed_path(config: Config) -> Path:
+    return config.root / "armed"
+
+
+def stop_timer(config: Config) -> None:
+    if config.rollback_unit is not None:
+        unit = shlex.quote(config.rollback_unit)
+        run(f"systemctl stop {unit}.timer; systemctl reset-failed {unit}.timer {unit}.service 2>/dev/null; true")
+
+
+def arm(config: Config, seconds: int, number: int, reason: str) -> int:
+    if number not in numbers(config):
+        print(f"no generation {number} to go back to", file=sys.stderr)
+        return 1
+    with locked(config):
+        stop_timer(config)
+        record = {"target": number, "reason": reason, "deadline": int(time.time()) + seconds}
+        partial = armed_path(config).with_suffix(".new")
+        partial.write_text(json.dumps(record) + "\n")
+        partial.rename(armed_path(config))
+        if config.rollback_unit is not None:
+            argv = [
+                "systemd-run",
+                f"--unit={config.rollback_unit}",
+                f"--on-active={seconds}s",
+                "--timer-property=AccuracySec=1s",
+                f"--description=February: back to generation {number} unless the switch is confirmed",
+                sys.executable,
+                os.path.abspath(sys.argv[0]),
+                config.source,
+                "fire",
+            ]
+            status, out, err = run(shlex.join(argv))
+            if status != 0:
+                armed_path(config).unlink()
+                print(f"systemd-run failed: {(err or out).strip()[-300:]}", file=sys.stderr)
+                return 2
+    print(f"armed: back to generation {number} in {seconds} s unless confirmed")
+    return 0
+
+
+def confirm(config: Config) -> int:
+    with locked(config):
+        if not armed_path(config).exists():
+            print("nothing armed: the host's own rollback has run, or none was armed", file=sys.stderr)
+            return 3
+        stop_timer(config)
+        armed_path(config).unlink()
+    print("confirmed")
+    return 0
+
+
+def fire(config: Config) -> int:
+    with locked(config):
+        try:
+            record = json.loads(armed_path(config).read_text())
+        except FileNotFoundError:
+            print("nothing armed (confirmed meanwhile)")
+            return 0
+        armed_path(config).unlink()
+        return switch(config, int(record["target"]), str(record["reason"]))
+
+
 def verify(config: Config, seconds: float) -> int:
     """Retry the switch checks until they pass or ``seconds`` have gone."""
     deadline = time.monotonic() + seconds
@@ -325,6 +436,14 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "switch" and len(args) == 2 and args[0].isdigit():
         return switch(config, int(args[0]), args[1])
+    if command == "arm" and len(args) == 3 and args[0].isdigit() and args[1].isdigit():
+        return arm(config, int(args[0]), int(args[1]), args[2])
+    if command == "show" and len(args) == 2 and args[0].isdigit():
+        return show(config, int(args[0]), args[1])
+    if command == "confirm" and not args:
+        return confirm(config)
+    if command == "fire" and not args:
+        return fire(config)
     if command == "verify" and len(args) == 1 and args[0].isdigit():
         return verify(config, float(args[0]))
     print(f"bad usage: {' '.join(argv[2:])}", file=sys.stderr)

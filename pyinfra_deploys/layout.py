@@ -174,6 +174,8 @@ APT_LISTS = "/var/lib/apt/lists"  # the package lists apt last downloaded
 GENERATION_SCRIPT = "/usr/local/sbin/february-generation"  # pyinfra_deploys/generation.py, uploaded verbatim
 GENERATION_CONFIG = "/etc/february/generations.json"  # where they live, what they leave out, how a switch is checked
 GENERATIONS_DIR = f"{RECORDS_DIR}/generations"  # root only; never in an image (RECORDS_DIR is removed)
+# The host's own rollback after a switch (``february-generation arm``): a transient timer, gone once confirmed.
+ROLLBACK_UNIT = "february-rollback"
 
 # ----- what an image must not carry (images/generalize.sh, given these by images/generalize.py) -----
 

@@ -55,4 +55,7 @@ february_overrides = {
         },
     },
     "rspamd": {"offline": True, "nameservers": ["127.0.0.1"], "test_patterns": True},
+    # A switch not confirmed over a new SSH connection goes back by itself after 30 s
+    # (the shortest allowed; a real host keeps the default): the lockout test waits that long.
+    "generations": {"confirm_seconds": 30},
 }

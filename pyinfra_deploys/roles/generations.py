@@ -29,7 +29,7 @@ from pyinfra_deploys.settings.model import Settings
 SCRIPT_SOURCE = Path(generation.__file__)
 RECORD_OPERATION = "Record the generation"  # bookkeeping, not a change of the host's configuration (`february diff`)
 # The health checks' sections (pyinfra_deploys/health.py) a switch must pass.
-VERIFY_SECTIONS = ("Services", "Ports", "Rspamd", "Delivery")
+VERIFY_SECTIONS = ("Services", "Ports", "Rspamd", "Relay", "Delivery")
 # What a changed file needs before it takes effect, in the order they run.
 RELOAD: tuple[tuple[str, str], ...] = (
     (f"{layout.SYSTEMD_UNITS}/", "systemctl daemon-reload"),
@@ -54,6 +54,7 @@ def generations_config(s: Settings) -> dict[str, Any]:
         "status_script": layout.STATUS_SCRIPT,
         "status_config": layout.STATUS_CONFIG,
         "verify_sections": list(VERIFY_SECTIONS),
+        "rollback_unit": layout.ROLLBACK_UNIT,
     }
 
 

@@ -244,6 +244,14 @@ class Generations(Strict):
     """The host's record of its managed files after each converge that changed one (`february generations`)."""
 
     keep: StrictInt = Field(10, ge=2, le=1000, description="Generations kept on the host; older ones are pruned.")
+    confirm_seconds: StrictInt = Field(
+        120,
+        ge=30,
+        le=3600,
+        description="After `february deploy` or `rollback` switched the host and its checks passed, february must reach "
+        "it over a new SSH connection within this many seconds (30 to 3600); otherwise the host puts the generation "
+        "before back by itself. The longest a deploy that locked its owner out leaves them waiting.",
+    )
 
 
 class Firewall(Strict):

@@ -190,12 +190,47 @@ def test_the_host_configuration_names_the_roles_checks_and_leaves_the_state_out(
     assert set(config["state_paths"]) == set(layout.STATE_PATHS)
     assert "postfix check" in config["validate"] and "rspamadm configtest -q" in config["validate"]
     assert config["verify_sections"] == list(VERIFY_SECTIONS)
+    assert "Relay" in VERIFY_SECTIONS and config["rollback_unit"] == layout.ROLLBACK_UNIT
     assert next(prefix for prefix, _ in RELOAD) == f"{layout.SYSTEMD_UNITS}/"  # units reread before any restart
+
+
+def test_an_armed_rollback_that_is_not_confirmed_puts_the_generation_before_back(host: Host) -> None:
+    host.record()
+    host.write(host.main_cf, "myhostname = locked out\n")
+    assert host.run("arm", "600", "1", "automatic rollback: not confirmed").returncode == 0
+    host.record()
+    armed = json.loads((host.tmp / "generations" / "armed").read_text())
+    assert armed["target"] == 1 and armed["deadline"] > 0
+    # What the timer runs when its time is up: generation 1 back, recorded with the reason.
+    done = host.run("fire")
+    assert done.returncode == 0, done.stderr
+    assert host.main_cf.read_text() == "myhostname = one\n" and host.ran() == ["postfix"]
+    assert host.listing()[-1]["reason"] == "automatic rollback: not confirmed" and host.listing()[-1]["current"]
+    # Then a late confirmation says the host went back by itself, and a second firing changes nothing.
+    late = host.run("confirm")
+    assert late.returncode == 3 and "rollback has run" in late.stderr
+    assert host.run("fire").stdout.strip() == "nothing armed (confirmed meanwhile)"
+
+
+def test_a_confirmed_switch_stays(host: Host) -> None:
+    host.record()
+    host.write(host.main_cf, "myhostname = two\n")
+    assert host.run("arm", "600", "1", "not confirmed").returncode == 0
+    host.record()
+    assert host.run("confirm").stdout.strip() == "confirmed"
+    assert not (host.tmp / "generations" / "armed").exists()
+    assert host.run("fire").returncode == 0
+    assert host.main_cf.read_text() == "myhostname = two\n" and host.ran() == []
+    # Arming needs a generation to go back to.
+    missing = host.run("arm", "600", "9", "x")
+    assert missing.returncode == 1 and "no generation 9" in missing.stderr
 
 
 def test_usage_errors_exit_1(host: Host) -> None:
     assert host.run("switch", "one", "x").returncode == 1
     assert host.run("frobnicate").returncode == 1
+    assert host.run("arm", "soon", "1", "x").returncode == 1
+    assert host.run("confirm", "now").returncode == 1
 
 
 def test_a_rollback_goes_by_default_to_the_generation_before_the_current_one() -> None:

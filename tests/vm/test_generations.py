@@ -1,6 +1,8 @@
 """Generations on the session's VM: one per converge that changed a file, a switch checked as a whole, an automatic rollback.
 
-The runtime failure is a setting that passes every static check: the milter
+The runtime failures are settings that pass every static check. The relay
+on a port where nothing answers: Postfix would defer every outbound message
+(the relay check connects, STARTTLS, AUTH, QUIT, as Postfix would). And: the milter
 set to 127.0.0.1:6379, where Redis listens. The settings accept it (a
 loopback port), `postfix check` and `rspamadm configtest` pass, and something
 answers on that port (the converge's wait for the milter passes); but it does
@@ -24,6 +26,7 @@ import shlex
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from pyinfra_deploys import layout
 from tests.vm.mailvm import MailVm, message
 
 WRONG_MILTER = "127.0.0.1:6379"  # Redis (Rspamd's), not a milter
+WRONG_RELAY_PORT = 2526  # nothing answers there: the relay as a typo or a provider's moved port leaves it
 # What Rspamd logs (at err) while it cannot bind the milter there, restarted by systemd until the rollback.
 RSPAMD_CANNOT_BIND = re.compile(
     r" rspamd\[\d+\]: .*(cannot listen on normal socket 127\.0\.0\.1:6379: Address already in use"
@@ -57,18 +61,27 @@ def script(vm: MailVm, *args: str) -> subprocess.CompletedProcess[str]:
     return vm.run(" ".join([layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG, *args]), check=False)
 
 
-@pytest.fixture(scope="module")
-def wrong_milter_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """inventory/vm.py with the VM group's overrides plus the milter on Redis's port."""
-    folder = tmp_path_factory.mktemp("wrong-milter")
+def vm_inventory_with(folder: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """inventory/vm.py with the VM group's overrides, changed by ``change``, in ``folder``."""
     (folder / "group_data").symlink_to(REPO / "inventory" / "group_data")
     overrides = copy.deepcopy(runpy.run_path(str(REPO / "inventory" / "group_data" / "vm.py"))["february_overrides"])
-    overrides["rspamd"]["milter"] = WRONG_MILTER
+    change(overrides)
     (host,) = runpy.run_path(str(lifecycle.VM_INVENTORY))["vm"]
-    name, data = host
-    path = folder / "wrong_milter.py"
-    path.write_text(f"vm = [({name!r}, {{**{data!r}, 'february_overrides': {overrides!r}}})]\n")
+    host_name, data = host
+    path = folder / f"{name}.py"
+    path.write_text(f"vm = [({host_name!r}, {{**{data!r}, 'february_overrides': {overrides!r}}})]\n")
     return path
+
+
+@pytest.fixture(scope="module")
+def wrong_milter_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The VM's inventory with the milter on Redis's port and the relay on a port where nothing answers."""
+
+    def change(overrides: dict[str, Any]) -> None:
+        overrides["rspamd"]["milter"] = WRONG_MILTER
+        overrides["smarthost"]["port"] = WRONG_RELAY_PORT
+
+    return vm_inventory_with(tmp_path_factory.mktemp("wrong-milter"), "wrong_milter", change)
 
 
 def test_the_session_converge_recorded_a_generation_without_the_state(mailvm: MailVm) -> None:
@@ -116,9 +129,10 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
     # Smtpd waits for the milter before its greeting, so port 25 fails its check as well.
     assert f"failed check: Rspamd: milter: {WRONG_MILTER} answers, but not as a milter" in done.stdout, done.stdout[-3000:]
-    assert f"is on generation {good['number']}'s files: verified: Delivery, Ports, Rspamd, Services" in done.stdout, done.stdout[
-        -3000:
-    ]
+    # The relay is checked as Postfix uses it: nothing answers on the new port.
+    assert f"failed check: Relay: relay.example.net:{WRONG_RELAY_PORT}: connect to relay.example.net:" in done.stdout
+    verified = "verified: Delivery, Ports, Relay, Rspamd, Services"
+    assert f"is on generation {good['number']}'s files: {verified}" in done.stdout, done.stdout[-3000:]
 
     last = generations()[-1]
     assert last["current"] and last["reason"].startswith("automatic rollback: ")
@@ -128,7 +142,7 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     mailvm.excuse(since, until, RSPAMD_CANNOT_BIND)
     assert mailvm.run("postconf -h smtpd_milters").stdout.strip() == "inet:127.0.0.1:11332"
     status = json.loads(mailvm.run(f"{layout.STATUS_SCRIPT} {layout.STATUS_CONFIG}", check=False).stdout)
-    assert [r["level"] for r in status if r["name"] == "milter"] == ["ok"]
+    assert [r["level"] for r in status if r["name"] == "milter" or r["section"] == "Relay"] == ["ok", "ok"]
 
     with mailvm.smtp() as client:
         client.send_message(message("carol@example.net", "alice@example.test", f"after the rollback {tag}"))
