@@ -394,8 +394,10 @@ def fire(config: Config) -> int:
         except FileNotFoundError:
             print("nothing armed (confirmed meanwhile)")
             return 0
+        status = switch(config, int(record["target"]), str(record["reason"]))
+        # Only now: whoever waits for the rollback (``armed`` gone) finds it done and recorded.
         armed_path(config).unlink()
-        return switch(config, int(record["target"]), str(record["reason"]))
+        return status
 
 
 def verify(config: Config, seconds: float) -> int:
