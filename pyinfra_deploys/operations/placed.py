@@ -101,5 +101,17 @@ def put(src: str | StringIO, dest: str, mode: str, user: str, group: str) -> Gen
     if observed(dest) is None or pyinfra_state.config.DIFF:
         yield from files.put._inner(src=src, dest=dest, mode=mode, user=user, group=group)
         return
-    yield FileUploadCommand(src, dest, remote_temp_filename=host.get_temp_filename(dest))
-    yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(dest), "&&", "chmod", mode, QuoteString(dest))
+    # Written beside, given its owner and mode, then renamed over: a deploy stopped
+    # halfway never leaves a half-written file where a daemon reads it.
+    partial = partial_path(dest)
+    yield FileUploadCommand(src, partial, remote_temp_filename=host.get_temp_filename(dest))
+    yield StringCommand(
+        "chown", QuoteString(f"{user}:{group}"), QuoteString(partial), "&&", "chmod", mode, QuoteString(partial),
+        "&&", "mv", "-f", QuoteString(partial), QuoteString(dest),
+    )  # fmt: skip
+
+
+def partial_path(dest: str) -> str:
+    """Where a new version of ``dest`` is written before it is renamed over it (same folder: the rename is atomic)."""
+    folder, _, name = dest.rpartition("/")
+    return f"{folder}/.{name}.february-new"

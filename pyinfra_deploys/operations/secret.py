@@ -23,6 +23,8 @@ from pyinfra.api.util import get_file_sha1
 from pyinfra.facts.files import File, Sha1File
 from pyinfra.operations.util import files as file_utils
 
+from pyinfra_deploys.operations.placed import partial_path
+
 
 @operation()
 def put(
@@ -36,20 +38,23 @@ def put(
     + stage: a folder only the SSH user can read, for a sudo upload's staging copy
       (pyinfra's default, /tmp/pyinfra-<sha1>, is made with the user's umask: 0644)
 
-    A new ``dest`` is first made empty with its final owner and mode, so the
-    copy that follows lands in a file nobody else can read (cp keeps the
-    mode of a file it writes into).
+    The new content goes into an empty file beside ``dest``, made first with its
+    final owner and mode (the copy that follows lands in a file nobody else can
+    read: cp keeps the mode of a file it writes into), then renamed over ``dest``.
     """
     remote = host.get_fact(File, path=dest)
     if not remote or host.get_fact(Sha1File, path=dest) != get_file_sha1(StringIO(content)):
         if state.config.DIFF:
             host.log(f"Will {'modify' if remote else 'create'} {dest} (secret content not shown)", logger.info)
-        if not remote:
-            yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null", QuoteString(dest))
+        # An empty file beside with the final owner and mode first; the content lands in it,
+        # and it is renamed over ``dest``: never readable by others, never half-written where read.
+        partial = partial_path(dest)
+        yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null", QuoteString(partial))
         temp = host.get_temp_filename(dest, temp_directory=stage)
-        yield FileUploadCommand(StringIO(content), dest, remote_temp_filename=temp)
-        yield file_utils.chown(dest, user, group)
-        yield file_utils.chmod(dest, mode)
+        yield FileUploadCommand(StringIO(content), partial, remote_temp_filename=temp)
+        yield file_utils.chown(partial, user, group)
+        yield file_utils.chmod(partial, mode)
+        yield StringCommand("mv", "-f", QuoteString(partial), QuoteString(dest))
         return
     if remote["mode"] != file_utils.ensure_mode_int(mode):
         yield file_utils.chmod(dest, mode)

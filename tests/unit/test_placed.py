@@ -111,7 +111,12 @@ def test_a_file_as_wanted_is_skipped_and_all_placed_files_are_observed_at_once(d
             placed.register(dest)
         assert run_put(fake, "/etc/postfix/main.cf") == []
         # another mode: uploaded again; not observed at all: pyinfra's own operation does the work
-        assert commands(run_put(fake, "/etc/postfix/master.cf", mode="640"))[0] == "upload /etc/postfix/master.cf"
+        # Written beside, then renamed over: a stopped deploy never leaves half a file where Postfix reads it.
+        assert commands(run_put(fake, "/etc/postfix/master.cf", mode="640")) == [
+            "upload /etc/postfix/.master.cf.february-new",
+            "chown root:root /etc/postfix/.master.cf.february-new && chmod 640 /etc/postfix/.master.cf.february-new"
+            " && mv -f /etc/postfix/.master.cf.february-new /etc/postfix/master.cf",
+        ]
         assert run_put(fake, "/etc/mailname") == ["upload /etc/mailname"]
     assert fake.asked == [("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname")]
     assert fake.noops == ["/etc/postfix/main.cf is as wanted"]
@@ -141,7 +146,7 @@ def test_put_compares_the_bytes_of_a_local_file_or_of_text(delegated: list[str],
         common = {"mode": "644", "user": "root", "group": "root"}
         assert list(placed.put._inner(src=str(script), dest="/usr/local/sbin/february-backup", **common)) == []
         found = commands(list(placed.put._inner(src=StringIO("{}"), dest="/etc/february/status.json", **common)))
-        assert found[0] == "upload /etc/february/status.json"
+        assert found[0] == "upload /etc/february/.status.json.february-new"
 
 
 def commands(found: list[Any]) -> list[str]:
@@ -156,12 +161,14 @@ def test_a_missing_or_different_file_is_uploaded_then_given_owner_and_mode_in_on
         for dest in ("/etc/postfix/main.cf", "/etc/mailname", "/etc/february/x.json"):
             placed.register(dest)
         assert commands(run_put(fake, "/etc/postfix/main.cf", mode="640")) == [
-            "upload /etc/postfix/main.cf",
-            "chown root:root /etc/postfix/main.cf && chmod 640 /etc/postfix/main.cf",
+            "upload /etc/postfix/.main.cf.february-new",
+            "chown root:root /etc/postfix/.main.cf.february-new && chmod 640 /etc/postfix/.main.cf.february-new"
+            " && mv -f /etc/postfix/.main.cf.february-new /etc/postfix/main.cf",
         ]
         assert commands(run_put(fake, "/etc/mailname")) == [
-            "upload /etc/mailname",
-            "chown root:root /etc/mailname && chmod 644 /etc/mailname",
+            "upload /etc/.mailname.february-new",
+            "chown root:root /etc/.mailname.february-new && chmod 644 /etc/.mailname.february-new"
+            " && mv -f /etc/.mailname.february-new /etc/mailname",
         ]
         # neither a file nor missing from a folder that exists: pyinfra's files.put looks for itself
         assert run_put(fake, "/etc/february/x.json") == ["upload /etc/february/x.json"]

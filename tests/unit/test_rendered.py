@@ -193,11 +193,17 @@ def test_a_secret_file_is_uploaded_without_showing_its_content_under_diff(
     shown = "\n".join(fake.logged) + caplog.text + "\n".join(map(repr, commands))
     assert "the-secret" not in shown and "old-secret" not in shown
     assert "secret content not shown" in shown
-    if not remote:  # a new file exists, empty and owner-only, before any content is copied into it
-        assert str(commands.pop(0)) == "install -m 600 -o root -g root /dev/null /etc/postfix/sasl_passwd"
+    # An empty owner-only file beside first, the content copied into it, then renamed over the secret.
+    partial = "/etc/postfix/.sasl_passwd.february-new"
+    assert str(commands.pop(0)) == f"install -m 600 -o root -g root /dev/null {partial}"
     upload = commands[0]
     assert isinstance(upload.src, StringIO) and upload.src.getvalue() == "[relay]:587 you:the-secret\n"
-    assert [str(c) for c in commands[1:]] == ["chown root:root /etc/postfix/sasl_passwd", "chmod 600 /etc/postfix/sasl_passwd"]
+    assert upload.dest == partial
+    assert [str(c) for c in commands[1:]] == [
+        f"chown root:root {partial}",
+        f"chmod 600 {partial}",
+        f"mv -f {partial} /etc/postfix/sasl_passwd",
+    ]
 
 
 def test_a_sudo_upload_of_a_secret_is_staged_in_the_private_folder(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -174,12 +174,14 @@ def test_a_relay_that_cannot_be_used_is_red_in_the_relays_own_words(mailvm: Mail
     """The host's relay check, with the relay as a changed port, a rotated password or another CA would leave it."""
     config = json.loads(mailvm.run(f"cat {layout.STATUS_CONFIG}").stdout)
     relay = config["relay"]
-    wrong_password = "/root/relay-check-wrong-password"
+    wrong_password, moved = "/root/relay-check-wrong-password", "/root/relay-check-moved"
     mailvm.run(
         f"sed 's/:[^:]*$/:rotated-at-the-provider/' {relay['credentials']} > {wrong_password} && chmod 600 {wrong_password}"
     )
+    # The map as a deploy renders it for another port: keyed [host]:port.
+    mailvm.run(f"sed 's/^\\(\\[[^]]*\\]\\):[0-9]*/\\1:2526/' {relay['credentials']} > {moved} && chmod 600 {moved}")
     cases = {
-        "port": ({"port": 2526}, "connect to relay.example.net:2526: "),
+        "port": ({"port": 2526, "credentials": moved}, "connect to relay.example.net:2526: "),
         "password": ({"credentials": wrong_password, "port": relay["port"]}, "the relay refused the login: 535"),
         "CA": ({"ca_file": layout.SYSTEM_CA}, "TLS: the relay's certificate does not verify: "),
     }
@@ -191,7 +193,7 @@ def test_a_relay_that_cannot_be_used_is_red_in_the_relays_own_words(mailvm: Mail
         assert line["level"] == "error" and line["message"].startswith(said), (what, line)
         assert done.returncode == 2
         assert "rotated-at-the-provider" not in done.stdout
-    mailvm.run(f"rm -f {wrong_password} /root/relay-check.json")
+    mailvm.run(f"rm -f {wrong_password} {moved} /root/relay-check.json")
     _, found = report(mailvm)
     [(level, message)] = [value for key, value in found.items() if key[0] == "Relay"]
     assert level == "ok" and "certificate verified, login accepted" in message, message
