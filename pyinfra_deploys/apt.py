@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pyinfra import host
 from pyinfra.facts.deb import DebPackages
@@ -10,17 +11,25 @@ from pyinfra.operations import apt
 
 from pyinfra_deploys.stamp import manage_packages
 
+_installed: dict[str, dict[str, Any]] = {}
+
 
 def install(role: str, packages: Sequence[str]) -> None:
     """apt-get install the role's packages.
 
     When every package is present (the usual case on the February image,
     whose package layer was built from these same lists) this asks nothing
-    of the network; only a missing package triggers ``apt-get update``.
+    of the network and declares no operation; only a missing package
+    triggers ``apt-get update``. The installed packages are read once per
+    run (before any operation runs, as every fact is).
     """
     manage_packages(packages)
-    installed = host.get_fact(DebPackages)
-    missing = [name for name in packages if name not in installed]
+    if host.name not in _installed:
+        _installed[host.name] = host.get_fact(DebPackages)
+    missing = [name for name in packages if name not in _installed[host.name]]
+    if not missing:
+        host.noop(f"{role} packages are installed")
+        return
     apt.packages(
         name=f"Install {role} packages",
         packages=list(packages),

@@ -28,6 +28,8 @@ from typing import NamedTuple, TypedDict
 from pyinfra.api import FactBase
 from typing_extensions import override
 
+from pyinfra_deploys.layout import STAMP
+
 
 class FileState(NamedTuple):
     mode: int
@@ -52,8 +54,11 @@ class PlacedFiles(FactBase[PlacedFilesValue]):
         if packages:
             names = " ".join(shlex.quote(name) for name in packages)
             check = f"dpkg-query -W -f 'package ${{db:Status-Abbrev}}${{Package}}\\n' {names} 2>/dev/null; "
+        # With them, every path the last converge managed (its stamp's "path P" lines): the
+        # deploy's files are observed in this one command, not one command per file declared.
+        stamped = f"$(sed -n 's/^path //p' {STAMP} 2>/dev/null | sort -u)"
         return (
-            f'set --; for p in {quoted}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; '
+            f'set --; for p in {quoted} {stamped}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; '
             'elif [ ! -e "$p" ] && [ ! -L "$p" ] && [ -d "${p%/*}" ] && [ ! -L "${p%/*}" ]; then echo "missing $p"; fi; done; '
             'if [ $# -gt 0 ]; then stat -c \'stat %a %U %G %n\' "$@"; sha256sum "$@"; fi; '
             f"{check}echo 'packages {len(packages)}'"

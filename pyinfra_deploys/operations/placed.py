@@ -11,8 +11,9 @@ symlink, a missing folder, an untrusted observation) and every ``--diff`` run
 (``place.render``, checked by ``rendered.check_rendered``): what is uploaded is
 exactly what was checked, as pyinfra's own ``files.template`` uploads its
 rendering through ``files.put``. What the host has is read once, by the first of these
-operations to run, for every file placed so far (``register``): at execution,
-that is every file of the deploy (``facts.placed``).
+operations to be declared, for every file placed so far (``register``) and every
+file the last converge managed (its stamp lists them): on a converged host that
+is every file of the deploy, in one command (``facts.placed``).
 
 The observation is taken before any of these files is written, and only one
 operation writes each file. It is not trusted when a package the deploy
@@ -78,6 +79,10 @@ def observed(dest: str) -> Observed:
                 seen[path] = fact["files"][path]
             else:
                 seen[path] = MISSING if path in fact["missing"] else None
+        if fact["trusted"]:
+            # The last converge's other files came along: placed later in this run, they need no command.
+            seen.update({path: state for path, state in fact["files"].items() if path not in seen})
+            seen.update({path: MISSING for path in fact["missing"] if path not in seen})
     return seen[dest]
 
 

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 from pyinfra.api import OperationError
 from pyinfra.context import ctx_host
-from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from pyinfra_deploys.operations import unit
+from pyinfra_deploys.operations.unit import UnitState, UnitStates
+
+HOSTS = itertools.count()
 
 
 class FakeHost:
     def __init__(self, running: bool, enabled: bool) -> None:
-        self.facts = {SystemdStatus: running, SystemdEnabled: enabled}
+        self.name = f"fake-{next(HOSTS)}"  # the states are read once per host
+        self.state = UnitState(running, enabled)
         self.noops: list[str] = []
 
-    def get_fact(self, cls: type, **kwargs: Any) -> dict[str, bool]:
-        (name,) = kwargs["services"]
-        return {name: self.facts[cls]}
+    def get_fact(self, cls: type, **kwargs: Any) -> dict[str, UnitState]:
+        assert cls is UnitStates
+        (name,) = kwargs["units"]
+        return {name: self.state}
 
     def noop(self, description: str) -> None:
         self.noops.append(description)
@@ -53,3 +58,27 @@ def test_a_timer_keeps_its_suffix() -> None:
 def test_a_name_that_is_no_unit_is_refused(service: str) -> None:
     with pytest.raises(OperationError, match="systemd unit name"):
         run(FakeHost(True, True), service)
+
+
+def test_the_states_of_every_unit_come_from_one_systemctl_show() -> None:
+    output = [
+        "Id=postfix.service",
+        "SubState=running",
+        "UnitFileState=enabled",
+        "",
+        "UnitFileState=disabled",
+        "Id=certbot.timer",
+        "SubState=dead",
+        "",
+        "Id=february-backup.timer",
+        "SubState=waiting",
+        "UnitFileState=enabled",
+    ]
+    assert UnitStates().process(output) == {
+        "postfix.service": UnitState(True, True),
+        "certbot.timer": UnitState(False, False),
+        "february-backup.timer": UnitState(True, True),
+    }
+    command = UnitStates().command(units=("dovecot.service",))
+    assert command.startswith("systemctl show --property=Id --property=SubState --property=UnitFileState -- dovecot.service ")
+    assert "sed -n 's/^service //p'" in command  # and every unit the last converge managed
