@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from images.base_layer import BaseLayer, build_root, installed_versions
-from images.disk import make_disk, to_qcow2
+from images.disk import DEFAULT_EPOCH, make_disk, to_qcow2
 from images.manifest import write_manifest
 
 
@@ -51,7 +51,8 @@ def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], Non
     build_root(layer, root, on_line=on_line)
     versions = installed_versions(root)
     raw = work / "disk.raw"
-    make_disk(root, raw, on_line=on_line)
+    # Its ids from the inputs' hash, its own times the fixed epoch: the same tree gives the same disk.
+    make_disk(root, raw, on_line=on_line, seed=key, epoch=DEFAULT_EPOCH)
     to_qcow2(raw, work / "disk.qcow2")
     raw.unlink()
     shutil.rmtree(root)
@@ -65,6 +66,7 @@ def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], Non
             "archive_key": layer.release.key_fingerprint,
             "packages": list(layer.packages),
             "installed_versions": versions,
+            "disk": {"seed": key, "epoch": DEFAULT_EPOCH},
             "build_seconds": round(time.monotonic() - started, 1),
         },
     )

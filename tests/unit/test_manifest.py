@@ -34,7 +34,7 @@ def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypa
     monkeypatch.setenv("FEBRUARY_CACHE", str(tmp_path))
     monkeypatch.setattr(base_image, "build_root", lambda layer, root, on_line=None: root.mkdir())
     monkeypatch.setattr(base_image, "installed_versions", lambda root: {"postfix": "3.8.6-1ubuntu0.1"})
-    monkeypatch.setattr(base_image, "make_disk", lambda root, raw, on_line=None: raw.write_bytes(b"raw"))
+    monkeypatch.setattr(base_image, "make_disk", lambda root, raw, on_line=None, **ids: raw.write_bytes(b"raw"))
     monkeypatch.setattr(base_image, "to_qcow2", lambda raw, qcow2: qcow2.write_bytes(b"qcow2"))
     layer = BaseLayer(packages=("postfix",))
     qcow2 = base_image.base_image(layer)
@@ -47,8 +47,11 @@ def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypa
         "archive_key",
         "packages",
         "installed_versions",
+        "disk",
         "build_seconds",
     }
+    # The disk's ids and times come from the inputs: the same tree gives the same disk.
+    assert manifest["disk"] == {"seed": layer.cache_key(), "epoch": base_image.DEFAULT_EPOCH}
     assert (manifest["os"], manifest["suite"]) == ("ubuntu2404", "noble")
     assert manifest["archive_key"] == layer.release.key_fingerprint
     assert manifest["cache_key"] == layer.cache_key() and qcow2.parent.name == layer.cache_key()[:16]
