@@ -19,7 +19,7 @@ HOST_PACKAGES = REPO / "tools" / "host-packages.txt"
 
 # What each kind of work runs on this machine.
 VM_TOOLS = ("qemu-system-x86_64", "qemu-img", "mkfs.vfat", "mcopy", "nc", "ssh", "ssh-keygen", "openssl")
-BASE_TOOLS = ("mmdebstrap", "gpg", "grub-mkstandalone", "mcopy", "mmd", "mkfs.vfat", "sfdisk", "mke2fs")
+BASE_TOOLS = ("mmdebstrap", "gpg", "grub-mkimage", "mcopy", "mmd", "mkfs.vfat", "sfdisk", "mke2fs", "debugfs")
 # xorriso: Packer's cd_files puts the bake's seed on a CD with it.
 IMAGE_TOOLS = (*VM_TOOLS, *BASE_TOOLS, "packer", "xorriso")
 # The NoCloud seed (images.disk.make_vfat) and the flash that adds it to a disk.

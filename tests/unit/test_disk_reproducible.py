@@ -1,7 +1,7 @@
 """The same root tree, seed and epoch give the same disk, byte for byte; another seed, other ids.
 
 A small tree stands in for the image root (a kernel and initrd as Ubuntu lays
-them out, a few files and a folder); the real tools assemble it: grub-mkstandalone,
+them out, a few files and a folder); the real tools assemble it: grub-mkimage,
 mkfs.vfat and mtools, mke2fs -d, sfdisk.
 """
 
