@@ -5,11 +5,12 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from images.base_layer import BaseLayer, build_root, installed_versions
+from images.base_layer import BaseLayer, archive_releases, build_root, installed_versions
 from images.disk import DEFAULT_EPOCH, make_disk, to_qcow2
 from images.manifest import write_manifest
 
@@ -17,6 +18,19 @@ from images.manifest import write_manifest
 def cache_root() -> Path:
     """Where built images are kept: $FEBRUARY_CACHE, else ~/.cache/february."""
     return Path(os.environ.get("FEBRUARY_CACHE", Path.home() / ".cache" / "february"))
+
+
+# The build machine's tools that made the layer and the disk (their packages: Debian 12 or Ubuntu 24.04).
+TOOL_PACKAGES = ("mmdebstrap", "apt", "dpkg", "e2fsprogs", "dosfstools", "mtools", "fdisk", "grub-common", "grub-efi-amd64-bin")
+
+
+def build_tools(packages: tuple[str, ...] = TOOL_PACKAGES) -> dict[str, str]:
+    """Each tool package's installed version on this machine ("missing" when it is not)."""
+    done = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package}\t${Version}\n", *packages], capture_output=True, text=True, check=False
+    )
+    found = dict(line.split("\t", 1) for line in done.stdout.splitlines() if "\t" in line)
+    return {name: found.get(name) or "missing" for name in packages}
 
 
 def base_image(layer: BaseLayer | None = None, on_line: Callable[[str], None] | None = None) -> Path:
@@ -48,8 +62,9 @@ def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], Non
     work.mkdir(parents=True)
     started = time.monotonic()
     root = work / "root"
-    build_root(layer, root, on_line=on_line)
+    build_root(layer, root, on_line=on_line, releases=work / "releases")
     versions = installed_versions(root)
+    releases = archive_releases(work / "releases")
     raw = work / "disk.raw"
     # Its ids from the inputs' hash, its own times the fixed epoch: the same tree gives the same disk.
     make_disk(root, raw, on_line=on_line, seed=key, epoch=DEFAULT_EPOCH)
@@ -66,6 +81,8 @@ def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], Non
             "archive_key": layer.release.key_fingerprint,
             "packages": list(layer.packages),
             "installed_versions": versions,
+            "archive_releases": releases,
+            "build_tools": build_tools(),
             "disk": {"seed": key, "epoch": DEFAULT_EPOCH},
             "build_seconds": round(time.monotonic() - started, 1),
         },

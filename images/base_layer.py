@@ -102,9 +102,18 @@ def _mmdebstrap(release: OsRelease, variant: str, packages: list[str]) -> list[s
     ]
 
 
-def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | None = None) -> None:
-    """mmdebstrap the layer into the directory ``root`` (which must not exist)."""
+def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | None = None, releases: Path | None = None) -> None:
+    """mmdebstrap the layer into the directory ``root`` (which must not exist).
+
+    ``releases``: a folder that receives the archive's InRelease files the
+    packages came from (for the manifest), before the apt lists are cleaned.
+    """
     r = layer.release
+    keep_releases = (
+        [f'--customize-hook=mkdir -p {releases} && cp "$1"/var/lib/apt/lists/*InRelease {releases}/']
+        if releases is not None
+        else []
+    )
     abi_packages = " ".join(name.replace("{abi}", '"$abi"') for name in r.kernel_abi_packages)
     argv: list[str | Path] = [
         *_mmdebstrap(r, "apt", [*layer.packages, *r.kernel]),
@@ -118,6 +127,7 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
             if abi_packages
             else []
         ),
+        *keep_releases,
         f'--customize-hook=cp -a {ROOTFS_OVERLAY}/. "$1"/',
         '--customize-hook=chroot "$1" systemctl enable systemd-networkd',
         # The mail services start once the converge has configured them; some never.
@@ -135,6 +145,22 @@ def extract_root(release: OsRelease, packages: list[str], root: Path, on_line: C
     """Unpack ``packages`` of ``release`` and what they depend on into ``root``, configuring nothing (mmdebstrap's
     extract variant, some 7 s): enough to run one of their programs natively in a chroot."""
     run_streamed([*_mmdebstrap(release, "extract", packages), release.suite, root, *release.mirrors], on_line=on_line)
+
+
+def archive_releases(folder: Path) -> list[dict[str, str]]:
+    """Each InRelease file in ``folder``: the archive's origin, suite and date, and the file's sha256 (what pinned the packages)."""
+    found = []
+    for path in sorted(folder.glob("*InRelease")):
+        text = path.read_bytes()
+        fields = {}
+        for line in text.decode(errors="replace").splitlines():
+            key, sep, value = line.partition(": ")
+            if sep and key in ("Origin", "Suite", "Codename", "Date"):
+                fields[key.lower()] = value.strip()
+            if not line.strip() and fields:
+                break  # the signed header ends at the first blank line after the fields
+        found.append({"file": path.name, **fields, "sha256": hashlib.sha256(text).hexdigest()})
+    return found
 
 
 def installed_versions(root: Path) -> dict[str, str]:

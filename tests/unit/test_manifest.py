@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -29,10 +30,35 @@ def test_the_golden_image_cache_trusts_a_manifest_from_the_writer(tmp_path: Path
     assert cached(tmp_path, verify=True) is not None
 
 
+NOBLE_SECURITY_INRELEASE = """-----BEGIN PGP SIGNED MESSAGE-----
+Hash: SHA512
+
+Origin: Ubuntu
+Label: Ubuntu
+Suite: noble-security
+Version: 24.04
+Codename: noble
+Date: Sun, 06 Dec 2026 22:04:11 UTC
+Architectures: amd64 arm64 armhf i386 ppc64el riscv64 s390x
+Components: main restricted universe multiverse
+SHA256:
+ 0123 1000 main/binary-amd64/Packages
+-----BEGIN PGP SIGNATURE-----
+-----END PGP SIGNATURE-----
+"""
+
+
 def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """base_image() with its slow steps stubbed: the manifest it leaves beside disk.qcow2."""
     monkeypatch.setenv("FEBRUARY_CACHE", str(tmp_path))
-    monkeypatch.setattr(base_image, "build_root", lambda layer, root, on_line=None: root.mkdir())
+
+    def build_root(layer: BaseLayer, root: Path, on_line: object = None, releases: Path | None = None) -> None:
+        root.mkdir()
+        assert releases is not None
+        releases.mkdir()
+        (releases / "archive.ubuntu.com_ubuntu_dists_noble-security_InRelease").write_text(NOBLE_SECURITY_INRELEASE)
+
+    monkeypatch.setattr(base_image, "build_root", build_root)
     monkeypatch.setattr(base_image, "installed_versions", lambda root: {"postfix": "3.8.6-1ubuntu0.1"})
     monkeypatch.setattr(base_image, "make_disk", lambda root, raw, on_line=None, **ids: raw.write_bytes(b"raw"))
     monkeypatch.setattr(base_image, "to_qcow2", lambda raw, qcow2: qcow2.write_bytes(b"qcow2"))
@@ -47,9 +73,16 @@ def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypa
         "archive_key",
         "packages",
         "installed_versions",
+        "archive_releases",
+        "build_tools",
         "disk",
         "build_seconds",
     }
+    # What pinned the packages: each pocket's InRelease (suite, date, digest); what built the disk.
+    [release] = manifest["archive_releases"]
+    assert (release["suite"], release["date"]) == ("noble-security", "Sun, 06 Dec 2026 22:04:11 UTC")
+    assert release["sha256"] == hashlib.sha256(NOBLE_SECURITY_INRELEASE.encode()).hexdigest()
+    assert {"mmdebstrap", "e2fsprogs", "dosfstools", "grub-common"} <= set(manifest["build_tools"])
     # The disk's ids and times come from the inputs: the same tree gives the same disk.
     assert manifest["disk"] == {"seed": layer.cache_key(), "epoch": base_image.DEFAULT_EPOCH}
     assert (manifest["os"], manifest["suite"]) == ("ubuntu2404", "noble")
