@@ -48,17 +48,17 @@ class PlacedFiles(FactBase[PlacedFilesValue]):
     """Each regular file among ``paths`` (mode, owner, group, SHA-256), the missing ones, and whether all ``packages`` are installed."""
 
     @override
-    def command(self, paths: tuple[str, ...], packages: tuple[str, ...]) -> str:
+    def command(self, paths: tuple[str, ...], packages: tuple[str, ...], stamped: bool = False) -> str:
         quoted = " ".join(shlex.quote(path) for path in paths)
         check = ""
         if packages:
             names = " ".join(shlex.quote(name) for name in packages)
             check = f"dpkg-query -W -f 'package ${{db:Status-Abbrev}}${{Package}}\\n' {names} 2>/dev/null; "
-        # With them, every path the last converge managed (its stamp's "path P" lines): the
-        # deploy's files are observed in this one command, not one command per file declared.
-        stamped = f"$(sed -n 's/^path //p' {STAMP} 2>/dev/null | sort -u)"
+        # ``stamped``: with them, every path the last converge managed (its stamp's "path P" lines):
+        # the deploy's files are observed in this one command, not one command per file declared.
+        listed = f"$(sed -n 's/^path //p' {STAMP} 2>/dev/null | sort -u)" if stamped else ""
         return (
-            f'set --; for p in {quoted} {stamped}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; '
+            f'set --; for p in {quoted} {listed}; do if [ -f "$p" ] && [ ! -L "$p" ]; then set -- "$@" "$p"; '
             'elif [ ! -e "$p" ] && [ ! -L "$p" ] && [ -d "${p%/*}" ] && [ ! -L "${p%/*}" ]; then echo "missing $p"; fi; done; '
             'if [ $# -gt 0 ]; then stat -c \'stat %a %U %G %n\' "$@"; sha256sum "$@"; fi; '
             f"{check}echo 'packages {len(packages)}'"

@@ -71,7 +71,7 @@ def observed(dest: str) -> Observed:
     seen = _observed.setdefault(host.name, {})
     if dest not in seen:
         unseen = tuple(path for path in _placed.get(host.name, []) if path not in seen) or (dest,)
-        fact = host.get_fact(PlacedFiles, paths=unseen, packages=tuple(sorted(managed("package"))))
+        fact = host.get_fact(PlacedFiles, paths=unseen, packages=tuple(sorted(managed("package"))), stamped=True)
         for path in unseen:
             if not fact["trusted"]:
                 seen[path] = None

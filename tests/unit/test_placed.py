@@ -178,3 +178,12 @@ def test_a_missing_or_different_file_is_uploaded_then_given_owner_and_mode_in_on
         with pytest.raises(OperationError, match="mode must be"):
             run_put(fake, "/etc/mailname", mode="644; reboot")
     assert delegated == ["put /etc/february/x.json", "put /etc/mailname"]
+
+
+def test_a_converge_observes_the_last_stamps_files_too_but_the_image_record_only_its_own() -> None:
+    from pyinfra_deploys.image_record import record_command
+
+    stamp_paths = "sed -n 's/^path //p'"
+    assert stamp_paths in PlacedFiles().command(paths=("/etc/mailname",), packages=(), stamped=True)
+    # The image phase's record (bake and flashed host alike) is of exactly the files it names.
+    assert stamp_paths not in record_command(["/etc/mailname"])
