@@ -228,8 +228,10 @@ def time_commands(root: Path, epoch: int) -> list[str]:
         for name in [".", *dirs, *files]:
             path = Path(folder) if name == "." else Path(folder) / name
             inside = "/" + str(path.relative_to(root)) if path != root else "/"
-            if any(c in inside for c in '"\\\n') or not inside.isprintable():
-                raise ValueError(f"{path}: a name debugfs cannot be given (a quote, backslash or control character)")
+            # debugfs takes a quoted name as it is (a backslash too: systemd's unit names have them),
+            # but it cannot be given a double quote or a control character.
+            if '"' in inside or not inside.isprintable():
+                raise ValueError(f"{path}: a name debugfs cannot be given (a double quote or a control character)")
             mtime = min(int(path.lstat().st_mtime), epoch)
             for field in TIME_FIELDS:
                 commands.append(f'sif "{inside}" {field} @{mtime if field == "mtime" else epoch}')

@@ -29,6 +29,9 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "etc" / "postfix").mkdir(parents=True)
     (root / "etc" / "postfix" / "main.cf").write_text("myhostname = mail.example.test\n")
     (root / "etc" / "hostname").write_text("localhost\n")
+    # systemd's escaped unit names (and a space) reach debugfs as they are.
+    (root / "etc" / "system-systemd\\x2dveritysetup.slice").write_text("[Unit]\n")
+    (root / "etc" / "a name").write_text("x\n")
     return root
 
 
