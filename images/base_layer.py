@@ -32,6 +32,7 @@ from images.generalize import GENERALIZE, generalize_env, generalize_hook
 from images.oses import DEFAULT, OsRelease
 from images.stream import run_streamed
 from pyinfra_deploys.digest import files_matching, hash_files
+from pyinfra_deploys.layout import APT_LISTS
 from pyinfra_deploys.packages import deploy_packages
 
 HERE = Path(__file__).resolve().parent
@@ -110,9 +111,7 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
     """
     r = layer.release
     keep_releases = (
-        [f'--customize-hook=mkdir -p {releases} && cp "$1"/var/lib/apt/lists/*InRelease {releases}/']
-        if releases is not None
-        else []
+        [f'--customize-hook=mkdir -p {releases} && cp "$1"{APT_LISTS}/*InRelease {releases}/'] if releases is not None else []
     )
     abi_packages = " ".join(name.replace("{abi}", '"$abi"') for name in r.kernel_abi_packages)
     argv: list[str | Path] = [
