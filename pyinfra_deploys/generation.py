@@ -218,9 +218,15 @@ def listing(config: Config) -> list[dict[str, Any]]:
 # ----- switching -----
 
 
-def run(command: str) -> tuple[int, str, str]:
-    """A shell command's exit status, stdout and stderr."""
-    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=300)
+def run(command: str, timeout: float = 300) -> tuple[int, str, str]:
+    """A shell command's exit status, stdout and stderr; one that outlasts ``timeout`` is a failure (124), not a crash.
+
+    A crash in the middle of a switch would leave the new files in place, unvalidated and unrecorded.
+    """
+    try:
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 124, "", f"timed out after {timeout:.0f} s"
     return done.returncode, done.stdout, done.stderr
 
 

@@ -240,3 +240,9 @@ def test_a_rollback_goes_by_default_to_the_generation_before_the_current_one() -
     assert previous(listed) == 4
     assert previous([{"number": 1, "current": True}]) is None
     assert previous([]) is None
+
+
+def test_a_command_that_outlasts_its_time_is_a_failure_not_a_crash() -> None:
+    """A validation that hangs must put the files back like one that fails, not end the switch halfway."""
+    assert generation.run("sleep 5", timeout=0.3) == (124, "", "timed out after 0 s")
+    assert generation.run("echo ok") == (0, "ok\n", "")
