@@ -12,7 +12,7 @@ from february.remote import RemoteError, connection, run
 from pyinfra_deploys import layout
 from pyinfra_deploys.settings.inventory import InventoryHost
 from pyinfra_deploys.ufw import reach
-from pyinfra_deploys.ufw.facts import MARKER, UfwState
+from pyinfra_deploys.ufw.facts import MARKER, READ_LINES, UfwState
 
 # How long the checks may take to pass. A converge ends once Rspamd's milter answers,
 # so what still fails after it is no slow start; a switch restarts Rspamd without
@@ -103,7 +103,7 @@ def ufw_after_switch_command(number: int) -> str:
     script = shlex.join([layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG, "show", str(number)])
     reads = [
         f'echo "{MARKER} file {path}"; if out=$({script} {shlex.quote(path)}); then '
-        f"printf '%s\\n' \"$out\" | grep -E '^([A-Za-z0-9_]+=|### tuple ###)'; "
+        f"printf '%s\\n' \"$out\" | {READ_LINES}; "
         f'else echo "{MARKER} missing"; fi'
         for path in layout.UFW_FILES
     ]

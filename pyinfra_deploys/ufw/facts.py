@@ -22,6 +22,8 @@ from pyinfra_deploys.layout import UFW_BINARY, UFW_CONF, UFW_DEFAULTS, UFW_FILES
 from pyinfra_deploys.ufw.rule import ANY_V4, ANY_V6, UfwRule
 
 MARKER = "@@ufwstate@@"
+# The lines of ufw's files that process() reads: KEY=value settings and rule tuples (a tenth of user.rules).
+READ_LINES = "grep -E '^([A-Za-z0-9_]+=|### tuple ###)'"
 
 # /etc/default/ufw key -> ufw's direction name, iptables target -> ufw's policy name
 POLICY_KEYS = {
@@ -122,7 +124,7 @@ class UfwState(FactBase[UfwStateValue]):
         return (
             f"for f in {' '.join(UFW_FILES)}; do "
             f'echo "{MARKER} file $f"; '
-            """if [ -r "$f" ]; then grep -E '^([A-Za-z0-9_]+=|### tuple ###)' "$f"; """
+            f'if [ -r "$f" ]; then {READ_LINES} "$f"; '
             f'elif [ -e "$f" ]; then echo "{MARKER} unreadable"; '
             f'else echo "{MARKER} missing"; fi; '
             "done; "
