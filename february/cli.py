@@ -225,7 +225,7 @@ def rollback(
     host: str = HOST,
     allow_lockout: bool = ALLOW_LOCKOUT,
 ) -> None:
-    """Put a generation's files back, validated as a whole before any service reloads; recorded as a new generation.
+    """Put a generation's files back, checked per changed service before any reloads; recorded as a new generation.
 
     Refused when that generation's firewall would not let this machine back in
     over SSH. After the checks, a new SSH connection must confirm the switch,

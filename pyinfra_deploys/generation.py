@@ -21,8 +21,9 @@ Commands (one JSON line or plain lines on stdout, reasons on stderr):
     The current generation's number (nothing when there is none).
 ``switch N REASON``
     Put generation N's files back. Every changed file is written, then the
-    whole set is validated (``validate``: postfix check, doveconf,
-    rspamadm configtest, ufw); if a check fails, the files are put back as
+    set is validated by the checks of the services whose files changed
+    (``validate``: postfix check, doveconf, rspamadm configtest; a change of
+    UFW's rules alone needs none); if a check fails, the files are put back as
     they were, nothing is reloaded, and the exit status is 2. Otherwise the
     services whose files changed reload or restart, and the switch is
     recorded as a new generation (as ``nixos-rebuild --rollback`` does).
@@ -76,7 +77,7 @@ class Config:
     stamp: Path  # the converge stamp: its "path P" lines are the managed paths
     keep: int  # generations kept
     state_paths: tuple[str, ...]  # never part of a generation
-    validate: tuple[str, ...]  # shell commands that must pass before any reload
+    validate: tuple[tuple[str, str], ...]  # (path prefix, shell command) that must pass before any reload
     reload: tuple[tuple[str, str], ...]  # (path prefix, shell command) for changed files, in order
     status_script: str  # the health checks (february-status) and their config
     status_config: str
@@ -92,7 +93,7 @@ class Config:
             stamp=Path(data["stamp"]),
             keep=int(data["keep"]),
             state_paths=tuple(data["state_paths"]),
-            validate=tuple(data["validate"]),
+            validate=tuple((prefix, command) for prefix, command in data["validate"]),
             reload=tuple((prefix, command) for prefix, command in data["reload"]),
             status_script=data["status_script"],
             status_config=data["status_config"],
@@ -277,7 +278,7 @@ def switch(config: Config, number: int, reason: str) -> int:
                 if before[path] != "absent":
                     tar.add(path, arcname=path.lstrip("/"), recursive=False)
         put_files(config.root / str(number) / "files.tar", target, changed)
-        for command in config.validate:
+        for command in commands_for(config.validate, changed):
             status, out, err = run(command)
             if status != 0:
                 put_files(saved, before, changed)
@@ -288,7 +289,7 @@ def switch(config: Config, number: int, reason: str) -> int:
     for path in changed:
         print(f"changed {path}")
     failed = False
-    for command in reloads_for(config, changed):
+    for command in commands_for(config.reload, changed):
         status, out, err = run(command)
         print(f"{'ran' if status == 0 else 'FAILED'} {command}")
         if status != 0:
@@ -298,10 +299,10 @@ def switch(config: Config, number: int, reason: str) -> int:
     return 2 if failed else 0
 
 
-def reloads_for(config: Config, changed: list[str]) -> list[str]:
-    """The reload or restart commands of the changed files, once each, in the configuration's order."""
+def commands_for(pairs: tuple[tuple[str, str], ...], changed: list[str]) -> list[str]:
+    """The commands (checks, or reloads and restarts) of the changed files' prefixes, once each, in the pairs' order."""
     commands: list[str] = []
-    for prefix, command in config.reload:
+    for prefix, command in pairs:
         if any(path.startswith(prefix) for path in changed) and command not in commands:
             commands.append(command)
     return commands

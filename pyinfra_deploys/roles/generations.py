@@ -30,6 +30,15 @@ SCRIPT_SOURCE = Path(generation.__file__)
 RECORD_OPERATION = "Record the generation"  # bookkeeping, not a change of the host's configuration (`february diff`)
 # The health checks' sections (pyinfra_deploys/health.py) a switch must pass.
 VERIFY_SECTIONS = ("Services", "Ports", "Rspamd", "Relay", "Delivery")
+# What must pass before a changed file takes effect: the checks of its service alone, so
+# that a switch back of UFW's rules (a lockout undone) waits for no configtest.
+VALIDATE: tuple[tuple[str, str], ...] = (
+    *((f"{layout.POSTFIX_DIR}/", check) for check in postfix.CHECKS),
+    *((layout.ALIASES, check) for check in postfix.CHECKS),
+    *((f"{layout.DOVECOT_DIR}/", check) for check in dovecot.CHECKS),
+    *((f"{layout.RSPAMD_LOCAL_D}/", check) for check in rspamd.CHECKS),
+    *((layout.RSPAMD_DROP_IN, check) for check in rspamd.CHECKS),
+)
 # What a changed file needs before it takes effect, in the order they run.
 RELOAD: tuple[tuple[str, str], ...] = (
     (f"{layout.SYSTEMD_UNITS}/", "systemctl daemon-reload"),
@@ -49,7 +58,7 @@ def generations_config(s: Settings) -> dict[str, Any]:
         "stamp": layout.STAMP,
         "keep": s.generations.keep,
         "state_paths": list(layout.STATE_PATHS),
-        "validate": [*postfix.CHECKS, *dovecot.CHECKS, *rspamd.CHECKS],
+        "validate": [list(pair) for pair in VALIDATE],
         "reload": [list(pair) for pair in RELOAD],
         "status_script": layout.STATUS_SCRIPT,
         "status_config": layout.STATUS_CONFIG,

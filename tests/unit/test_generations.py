@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pyinfra_deploys import generation, layout
+from pyinfra_deploys.roles import postfix
 from pyinfra_deploys.roles.generations import RELOAD, VERIFY_SECTIONS, generations_config
 from pyinfra_deploys.settings.model import Settings
 
@@ -36,7 +37,7 @@ class Host:
                     "stamp": str(tmp / "converged"),
                     "keep": keep,
                     "state_paths": [str(tmp / "state")],
-                    "validate": [validate],
+                    "validate": [[f"{self.etc}/postfix/", validate]],
                     "reload": [
                         [f"{self.etc}/postfix/", f"echo postfix >> {self.log}"],
                         [f"{self.etc}/dovecot/", f"echo dovecot >> {self.log}"],
@@ -163,6 +164,22 @@ def test_a_set_that_fails_validation_is_put_back_as_it_was_and_nothing_reloads(t
     assert [g["number"] for g in host.listing() if g["current"]] == [2]
 
 
+def test_only_the_changed_services_checks_run(tmp_path: Path) -> None:
+    """Postfix's check fails here, but a switch that changes only Dovecot's files does not run it."""
+    host = Host(tmp_path, validate=f"echo checked >> {tmp_path}/ran.log; false")
+    host.stamp(host.main_cf, host.users)
+    host.write(host.users, "alice:{SHA512-CRYPT}one\n", 0o640)
+    host.record()
+    host.write(host.users, "alice:{SHA512-CRYPT}two\n", 0o640)
+    host.record()
+    done = host.run("switch", "1", "rollback to 1")
+    assert done.returncode == 0, done.stderr
+    assert host.ran() == ["dovecot"]  # reloaded, and no check of Postfix's ran
+    host.write(host.main_cf, "myhostname = changed\n")
+    host.record()
+    assert host.run("switch", "3", "back").returncode == 2  # Postfix's files changed: its check ran, and failed
+
+
 def test_an_unknown_generation_is_refused(host: Host) -> None:
     host.record()
     done = host.run("switch", "7", "rollback to 7")
@@ -188,7 +205,12 @@ def test_the_host_configuration_names_the_roles_checks_and_leaves_the_state_out(
     config = generations_config(Settings())
     assert config["root"] == layout.GENERATIONS_DIR and config["keep"] == 10
     assert set(config["state_paths"]) == set(layout.STATE_PATHS)
-    assert "postfix check" in config["validate"] and "rspamadm configtest -q" in config["validate"]
+    checks = dict(map(tuple, config["validate"]))
+    assert (
+        checks[f"{layout.POSTFIX_DIR}/"] == postfix.CHECKS[-1] and checks[f"{layout.RSPAMD_LOCAL_D}/"] == "rspamadm configtest -q"
+    )
+    assert [command for prefix, command in config["validate"] if prefix.startswith(f"{layout.POSTFIX_DIR}/")] == postfix.CHECKS
+    assert not [prefix for prefix, _ in config["validate"] if prefix in layout.UFW_FILES]  # rules alone: no configtest
     assert config["verify_sections"] == list(VERIFY_SECTIONS)
     assert "Relay" in VERIFY_SECTIONS and config["rollback_unit"] == layout.ROLLBACK_UNIT
     assert next(prefix for prefix, _ in RELOAD) == f"{layout.SYSTEMD_UNITS}/"  # units reread before any restart
