@@ -36,6 +36,34 @@ def console_tail(config: VmConfig) -> str:
     return f"see {config.console_log}; its last lines:\n" + "\n".join(lines)
 
 
+def run_state(config: VmConfig) -> str:
+    """QEMU's own word on the guest (QMP ``query-status``): "running", or why not ("io-error": the host's disk is full)."""
+    return asyncio.run(_run_state(config))
+
+
+async def _run_state(config: VmConfig) -> str:
+    from qemu.qmp import QMPClient, QMPError  # see _plug_usb_disk
+
+    monitor = QMPClient(config.name)
+    try:
+        await asyncio.wait_for(monitor.connect(str(config.qmp_socket)), timeout=10)
+        status = await asyncio.wait_for(monitor.execute("query-status"), timeout=10)
+    except (OSError, TimeoutError, QMPError) as error:
+        return f"unknown (QMP: {error or type(error).__name__})"
+    finally:
+        await monitor.disconnect()
+    assert isinstance(status, dict), status
+    return str(status["status"])
+
+
+def unreachable(config: VmConfig) -> str:
+    """Why the VM may not answer: whether QEMU runs and what it says of the guest, the host's free disk, the console's end."""
+    if running_pid(config) is None:
+        return f"QEMU is not running; {console_tail(config)}"
+    free = shutil.disk_usage(config.dir).free / 2**30
+    return f"QEMU says the guest is {run_state(config)}; {free:.1f} GiB free on the host beside its disk; {console_tail(config)}"
+
+
 def netdev_arg(config: VmConfig) -> str:
     """User-mode net with restrict=on: only the forwards below cross it.
 
@@ -273,7 +301,10 @@ def ssh_argv(config: VmConfig) -> list[str]:
         "-o",
         "LogLevel=ERROR",
         "-o",
-        "ConnectTimeout=10",
+        # A VM under TCG beside two others (a bake, the owner's box) may take
+        # its time over a handshake; a paused or dead one is told apart by
+        # unreachable(), not by a shorter wait.
+        "ConnectTimeout=30",
         "-o",
         "BatchMode=yes",
         *multiplexed(config.dir / "ssh-%C"),

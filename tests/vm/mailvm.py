@@ -51,7 +51,8 @@ class MailVm:
             qemu.ssh_argv(self.config) + [qemu.as_admin(self.config, command)], capture_output=True, text=True, timeout=300
         )
         if check and done.returncode != 0:
-            raise AssertionError(f"{command!r} exited {done.returncode}: {done.stderr or done.stdout}")
+            why = f"\n{qemu.unreachable(self.config)}" if done.returncode == 255 else ""
+            raise AssertionError(f"{command!r} exited {done.returncode}: {done.stderr or done.stdout}{why}")
         return done
 
     @property
