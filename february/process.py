@@ -70,3 +70,15 @@ def terminate_group(process: subprocess.Popen[Any], timeout: float, poll: float 
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+# The nice of a background session's autogroup: a weight of 110 against a session's 1024.
+BACKGROUND_NICE = 10
+
+
+def to_background(pid: int | str = "self") -> None:
+    """Let ``pid``'s session (autogroup) take only the CPU others leave: Linux shares the CPU between
+    sessions before processes, so a plain ``nice`` within a session changes nothing against another.
+    A kernel without autogroups leaves it as it is."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(f"{BACKGROUND_NICE}\n")

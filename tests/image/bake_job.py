@@ -17,12 +17,12 @@ boot 126 s against 128 s). The nice of its autogroup does.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import time
 from pathlib import Path
 
+from february.process import to_background
 from images import oses
 from images.base_image import base_image
 from images.base_layer import BaseLayer
@@ -31,8 +31,6 @@ from images.progress import stage
 
 # The lab's site: the hosts the tests converge are in group `vm` (group_data/vm.py), so is the image.
 GROUPS = ("vm",)
-# The nice of the bake's autogroup after the base layer: a weight of 110 against the session's 1024.
-AUTOGROUP_NICE = 10
 
 
 def main(argv: list[str]) -> int:
@@ -43,8 +41,7 @@ def main(argv: list[str]) -> int:
     began = time.monotonic()
     with stage(f"Base image ({oses.DEFAULT.title})") as on_line:
         base = base_image(BaseLayer.of(oses.DEFAULT), on_line=on_line)
-    with contextlib.suppress(OSError):  # a kernel without autogroups: the bake keeps its share
-        Path("/proc/self/autogroup").write_text(f"{AUTOGROUP_NICE}\n")
+    to_background()
     folder = build(output, build_key_dir=key_dir, groups=GROUPS, base=base)
     result.write_text(json.dumps({"folder": str(folder), "seconds": round(time.monotonic() - began, 1)}))
     return 0

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from february.process import to_background
 from february.vm import lifecycle, qemu
 from february.vm.config import VmConfig, for_name
 from february.vm.secrets import ensure_vm_secrets
@@ -119,6 +120,10 @@ def bring_up(site: Site, baked: Path, disk: Path) -> BroughtUp:
     start_world(site.config)
     started_at = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S UTC")
     qemu.start(site.config, disk, None)
+    # QEMU's session of its own yields to the session VM's, whose tests meanwhile wait on it with timeouts.
+    pid = qemu.running_pid(site.config)
+    if pid is not None:
+        to_background(pid)
     qemu.wait_for_ssh(site.config, timeout=600)
     timings["flash_to_ssh_s"] = time.monotonic() - began
     qemu.wait_for_cloud_init(site.config)
