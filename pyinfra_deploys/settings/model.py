@@ -88,7 +88,7 @@ class Smarthost(Strict):
     host: Host = Field(
         description="Relay host name or IP; bracketed in relayhost so no MX lookup happens.", examples=["smtp.fastmail.com"]
     )
-    port: Port = 587
+    port: Port = Field(587, description="The relay's submission port (587: STARTTLS).")
     username: Username = Field(description="SASL login at the relay (no spaces, no ':').")
     password_file: PasswordFile = Field(description="File holding the SASL password (never committed).")
     spf_include: SpfSource | None = Field(
@@ -255,9 +255,11 @@ class Generations(Strict):
 
 
 class Firewall(Strict):
+    """UFW: deny incoming but SSH, 25, and 587 and 993 from submission_networks; a deploy refuses rules that shut its deployer out."""
+
     enabled: Flag = Field(True, description="UFW on; turning it off needs i_accept_no_firewall: true as well.")
     i_accept_no_firewall: Flag = Field(False, description="Opt-in: allow enabled: false (every port open to the internet).")
-    ssh_port: Port = 22
+    ssh_port: Port = Field(22, description="The port UFW opens for SSH (sshd must listen there).")
     ssh_from: list[Network] = Field(default_factory=list, description="Networks allowed to SSH; empty means anywhere.")
 
 
@@ -274,9 +276,9 @@ class Backup(Strict):
     )
     ssh_key_file: SshKeyFile | None = Field(None, description="Private key for an sftp: repository (never committed).")
     schedule: OnCalendar = Field("*-*-* 03:15:00", description="systemd OnCalendar expression for the backup timer.")
-    keep_daily: StrictInt = Field(7, ge=0, le=3660)
-    keep_weekly: StrictInt = Field(4, ge=0, le=520)
-    keep_monthly: StrictInt = Field(6, ge=0, le=1200)
+    keep_daily: StrictInt = Field(7, ge=0, le=3660, description="Daily snapshots kept (restic forget --keep-daily).")
+    keep_weekly: StrictInt = Field(4, ge=0, le=520, description="Weekly snapshots kept.")
+    keep_monthly: StrictInt = Field(6, ge=0, le=1200, description="Monthly snapshots kept.")
 
     @model_validator(mode="after")
     def _sftp_needs_a_key(self) -> Backup:
@@ -300,7 +302,7 @@ class Settings(Strict):
     virtual_domains: list[Domain] = Field(
         default_factory=list, description="Domains whose mail Dovecot stores; default [domain]."
     )
-    mailboxes: dict[Address, Mailbox] = Field(default_factory=dict)
+    mailboxes: dict[Address, Mailbox] = Field(default_factory=dict, description="Virtual mailboxes, keyed by address.")
     aliases: dict[Address, list[Address]] = Field(default_factory=dict, description="Alias address to target addresses.")
     submission_networks: list[Network] = Field(
         default_factory=lambda: ["192.168.1.0/24", "10.10.0.0/24"],
@@ -316,7 +318,7 @@ class Settings(Strict):
     allow_public_mynetworks: Flag = Field(
         False, description="Opt-in: allow mynetworks beyond private, loopback and ULA ranges (an open relay for them)."
     )
-    inet_protocols: Literal["ipv4", "ipv6", "all"] = "ipv4"
+    inet_protocols: Literal["ipv4", "ipv6", "all"] = Field("ipv4", description="The IP versions Postfix uses (inet_protocols).")
     smarthost: Smarthost | None = Field(None, description="Relay for outbound mail; None delivers directly to MX hosts.")
     tls: Tls = Field(default_factory=Tls)
     limits: Limits = Field(default_factory=Limits)

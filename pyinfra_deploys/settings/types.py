@@ -325,34 +325,58 @@ def check_spf_source(value: str) -> str:
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 
-Domain = Annotated[str, AfterValidator(check_domain)]
-Host = Annotated[str, AfterValidator(check_host)]
-Address = Annotated[str, AfterValidator(check_address)]
-Network = Annotated[str, AfterValidator(check_network)]
-PostfixNetwork = Annotated[str, AfterValidator(check_postfix_network)]
-PasswordHash = Annotated[str, AfterValidator(check_password_hash)]
-Milter = Annotated[str, AfterValidator(check_milter)]
-Nameserver = Annotated[str, AfterValidator(check_nameserver)]
-ProxyUrl = Annotated[str, AfterValidator(check_url)]
-Banner = Annotated[str, AfterValidator(check_banner)]
-Username = Annotated[str, AfterValidator(check_username)]
-Destination = Annotated[str, AfterValidator(check_destination)]
-Selector = Annotated[str, AfterValidator(check_selector)]
-Port = Annotated[StrictInt, AfterValidator(between(1, 65535))]
-MessageSize = Annotated[StrictInt, AfterValidator(between(MIB, 2 * GIB, " bytes (1 MiB to 2 GiB)"))]
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a type admits, in words, beside its check: the settings reference (settings/reference.py) prints it."""
+
+    text: str
+
+
+Domain = Annotated[str, AfterValidator(check_domain), Allowed("a domain name, like example.test")]
+Host = Annotated[
+    str, AfterValidator(check_host), Allowed("a host name (letters, digits, hyphens, dot-separated) or an IP address")
+]
+Address = Annotated[str, AfterValidator(check_address), Allowed("a mail address, like alice@example.test")]
+Network = Annotated[
+    str, AfterValidator(check_network), Allowed("an IP network as UFW takes it, like 192.168.1.0/24 or fd00::/64")
+]
+PostfixNetwork = Annotated[
+    str, AfterValidator(check_postfix_network), Allowed("an IP network as Postfix takes it, like 127.0.0.0/8 or [::1]/128")
+]
+PasswordHash = Annotated[str, AfterValidator(check_password_hash), Allowed("one SHA512-CRYPT hash (february hash-password)")]
+Milter = Annotated[
+    str, AfterValidator(check_milter), Allowed(f"a loopback address with a port, or a unix socket in {MILTER_SOCKET_DIR}")
+]
+Nameserver = Annotated[str, AfterValidator(check_nameserver), Allowed("an IP address with an optional port, like 127.0.0.1:53")]
+ProxyUrl = Annotated[str, AfterValidator(check_url), Allowed("http(s)://host[:port][/path]")]
+Banner = Annotated[str, AfterValidator(check_banner), Allowed(f"{_BANNER_CHARS}, starting with $myhostname or the host name")]
+Username = Annotated[str, AfterValidator(check_username), Allowed("1 to 255 printable ASCII characters, no spaces, no ':'")]
+Destination = Annotated[
+    str, AfterValidator(check_destination), Allowed("a domain name, $myhostname or $mydomain, or names under them")
+]
+Selector = Annotated[str, AfterValidator(check_selector), Allowed("a lowercase letter or digit, then up to 62 of them or '-'")]
+Port = Annotated[StrictInt, AfterValidator(between(1, 65535)), Allowed("a TCP port, 1 to 65535")]
+MessageSize = Annotated[
+    StrictInt, AfterValidator(between(MIB, 2 * GIB, " bytes (1 MiB to 2 GiB)")), Allowed("bytes, 1 MiB to 2 GiB")
+]
 Flag = StrictBool
-Clock = Annotated[str, AfterValidator(check_clock)]
+Clock = Annotated[str, AfterValidator(check_clock), Allowed("HH:MM on a 24-hour clock")]
 # A self-signed certificate's life: current clients refuse server
 # certificates valid for more than 398 days, and Mozilla's TLS profile check
 # (sslyze) wants less than 366; renewed 30 days before its end.
-CertificateDays = Annotated[StrictInt, AfterValidator(between(60, 365, " days"))]
-PerMinute = Annotated[StrictInt, AfterValidator(between(1, 100000, " per minute"))]
-Concurrency = Annotated[StrictInt, AfterValidator(between(1, 1000, " connections"))]
-DelaySeconds = Annotated[StrictInt, AfterValidator(between(0, 15, " seconds"))]
-ResticRepository = Annotated[str, AfterValidator(check_restic_repository)]
-AcmeServer = Annotated[str, AfterValidator(check_acme_server)]
-OnCalendar = Annotated[str, AfterValidator(check_on_calendar)]
-SpfSource = Annotated[str, AfterValidator(check_spf_source)]
+CertificateDays = Annotated[StrictInt, AfterValidator(between(60, 365, " days")), Allowed("60 to 365 days")]
+PerMinute = Annotated[StrictInt, AfterValidator(between(1, 100000, " per minute")), Allowed("1 to 100000 per minute")]
+Concurrency = Annotated[StrictInt, AfterValidator(between(1, 1000, " connections")), Allowed("1 to 1000 connections")]
+DelaySeconds = Annotated[StrictInt, AfterValidator(between(0, 15, " seconds")), Allowed("0 to 15 seconds")]
+ResticRepository = Annotated[
+    str, AfterValidator(check_restic_repository), Allowed("an absolute path on the host, or sftp:user@host:/path")
+]
+AcmeServer = Annotated[str, AfterValidator(check_acme_server), Allowed("https://host[:port][/path]")]
+OnCalendar = Annotated[str, AfterValidator(check_on_calendar), Allowed("a systemd OnCalendar expression, like '*-*-* 03:15:00'")]
+SpfSource = Annotated[
+    str, AfterValidator(check_spf_source), Allowed("a domain for SPF include:, or the relay's sending network (/16 or narrower)")
+]
 
 
 # ----- local files: settings that are paths, whose content is what the host gets -----
