@@ -5,8 +5,9 @@
     february image build            bake the golden image with Packer
     february image flash IMG DISK -i INV --host H   write it onto a disk, verified, with H's first-boot identity
     february image seed -i INV --host H --out F     the same identity as a small CIDATA image (USB stick)
-    february check INV [--host H]   validate a host's settings and secret files, offline
-    february deploy INV [--host H]  converge it (pyinfra INV deploy.py), back to the last generation if it fails
+    february init DIR               write a new site: inventory, settings, secrets (asks; or flags for scripts)
+    february check -i INV [--host H]   validate a host's settings and secret files, offline
+    february deploy -i INV [--host H]  converge it (pyinfra INV deploy.py), back to the last generation if it fails
     february diff -i INV [--host H] what the next converge would change (exit 0 none, 1 changes, 2 error)
     february generations -i INV [--host H] [--json]     its generations (one per converge that changed a file)
     february rollback [N] -i INV [--host H]             back to generation N (default: the one before)
@@ -111,9 +112,24 @@ def _host(inventory: Path, host: str | None, check_files: bool = True) -> Invent
     return inventory_host(inventory, host, check_files=check_files)
 
 
+# `february check INV` and `february deploy INV`, the form before -i: kept for a release.
+OLD_INVENTORY = typer.Argument(None, hidden=True, show_default=False)
+
+
+def _inventory(option: Path, positional: Path | None, command: str) -> Path:
+    """-i/--inventory as every command takes it; the old positional form still works, with a note."""
+    if positional is None:
+        return option
+    if option != Path("inventory/hosts.py") and option != positional:
+        raise typer.BadParameter(f"two inventories given ({positional} and -i {option}): give one, with -i")
+    console.print(f"note: `february {command} INVENTORY` is kept for a release; write `february {command} -i {positional}`")
+    return positional
+
+
 @app.command()
-def check(inventory: Path = typer.Argument(Path("inventory/hosts.py")), host: str = HOST) -> None:
+def check(inventory: Path = INVENTORY, host: str = HOST, old_inventory: Path | None = OLD_INVENTORY) -> None:
     """Validate an inventory host's settings and read its secret files, without connecting anywhere."""
+    inventory = _inventory(inventory, old_inventory, "check")
     found = _host(inventory, host)
     found.secrets()
     settings = found.settings
@@ -131,8 +147,9 @@ ALLOW_LOCKOUT = typer.Option(
 
 @app.command()
 def deploy(
-    inventory: Path = typer.Argument(Path("inventory/hosts.py")),
+    inventory: Path = INVENTORY,
     host: str = HOST,
+    old_inventory: Path | None = OLD_INVENTORY,
     rollback: bool = typer.Option(
         True, "--rollback/--no-rollback", help="Switch back to the generation before when the converge or the checks fail."
     ),
@@ -150,6 +167,7 @@ def deploy(
     """
     from february import converge
 
+    inventory = _inventory(inventory, old_inventory, "deploy")
     found = _host(inventory, host)
     found.secrets()
     raise typer.Exit(converge.deploy(inventory, found, rollback=rollback, allow_lockout=allow_lockout))
@@ -386,10 +404,93 @@ def status(
     raise typer.Exit(health.exit_code(results))
 
 
+def _secret(prompt: str) -> str:
+    """A password: asked twice without echo at a terminal, else one line of standard input (for scripts)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass("Again: ") != first:
+        raise typer.BadParameter(f"the two entries for {prompt} differ")
+    return first
+
+
+@app.command()
+def init(
+    folder: Path = typer.Argument(..., help="A new or empty folder for the site."),
+    hostname: str = typer.Option(None, help="The host's name in DNS (its MX), like mail.example.org."),
+    domain: str = typer.Option(None, help="The mail domain; default: the host name without its first label."),
+    address: str = typer.Option(None, help="How this machine reaches the box over SSH (LAN name or IP); default: --hostname."),
+    admin_user: str = typer.Option("ubuntu", help="The admin user with sudo that the deploy logs in as."),
+    ssh_key: str = typer.Option("~/.ssh/id_ed25519.pub", help="Your SSH public key (a .pub file or the key line)."),
+    mailbox: list[str] = typer.Option(None, help="A mailbox address (repeat for more); its password is asked."),
+    lan: list[str] = typer.Option(None, help="A network allowed to reach 587 and 993 (repeat); default: the model's."),
+    relay: str = typer.Option(None, help="The smarthost as HOST or HOST:PORT (587 by default); its password is asked."),
+    relay_user: str = typer.Option(None, help="The login at the smarthost."),
+    relay_spf: str = typer.Option(
+        None, help="Who sends for the smarthost, for SPF: its SPF domain (Fastmail: spf.messagingengine.com) or network."
+    ),
+    backup_repository: str = typer.Option(None, help="A restic repository (a path on the host, or sftp:user@host:/path)."),
+) -> None:
+    """Write a new site: hosts.py, group_data/all.py and a secrets folder (0700, files 0600); then print the DNS records.
+
+    Passwords are asked without echo (twice); without a terminal each is one
+    line of standard input, the mailboxes' in order, then the relay's. A
+    folder that holds anything is refused: a site is never overwritten.
+    """
+    from february import site
+    from february.dns_records import zone_lines
+    from pyinfra_deploys.settings.errors import SettingsError
+
+    interactive = sys.stdin.isatty()
+    if hostname is None:
+        if not interactive:
+            raise typer.BadParameter("give the host's name", param_hint="--hostname")
+        hostname = typer.prompt("Host name in DNS (its MX), like mail.example.org")
+    if not mailbox:
+        if not interactive:
+            raise typer.BadParameter("give at least one mailbox", param_hint="--mailbox")
+        mailbox = [typer.prompt("First mailbox address")]
+    if relay is not None and (relay_user is None or relay_spf is None):
+        raise typer.BadParameter("a smarthost needs --relay, --relay-user and --relay-spf", param_hint="--relay")
+    relay_host, _, relay_port = (relay or "").partition(":")
+    if relay_port and not relay_port.isdigit():
+        raise typer.BadParameter(f"{relay!r}: the port after ':' must be a number", param_hint="--relay")
+    passwords = {address_: _secret(f"Password for {address_}") for address_ in mailbox}
+    answers = site.Answers(
+        hostname=hostname,
+        domain=domain or hostname.partition(".")[2],
+        address=address or hostname,
+        admin_user=admin_user,
+        ssh_public_key=ssh_key,
+        mailboxes=passwords,
+        submission_networks=tuple(lan or ()),
+        relay=site.Relay(relay_host, int(relay_port or 587), relay_user, relay_spf, _secret(f"Password at {relay_host}"))
+        if relay
+        else None,
+        backup_repository=backup_repository,
+    )
+    try:
+        found = site.write_site(folder, answers)
+    except (site.SiteError, SettingsError) as error:
+        console.print(f"february init: {error}", style="red", markup=False)
+        raise typer.Exit(2) from None
+    inventory = folder.absolute() / site.INVENTORY_NAME
+    out.print(f"wrote {inventory}, {folder.absolute() / site.SETTINGS_NAME} and {folder.absolute() / site.SECRETS_NAME}/")
+    out.print("\nDNS records (the DKIM record once the host has its key: february dns -i ...):")
+    out.print("\n".join(zone_lines(found.settings, {})), markup=False)
+    out.print(
+        "\nNext:\n"
+        f"  february check -i {inventory}\n"
+        f"  february image flash IMAGE DISK -i {inventory}   # a new box's disk, with its name, admin user and key\n"
+        f"  february deploy -i {inventory}",
+        markup=False,
+    )
+
+
 @app.command("hash-password")
 def hash_password() -> None:
     """Read a password (twice) and print its SHA512-CRYPT hash for a hashed_password_file."""
-    from february.vm.secrets import hash_password as make_hash
+    from february.site import hash_password as make_hash
 
     first = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     if sys.stdin.isatty() and getpass.getpass("Again: ") != first:
@@ -507,5 +608,11 @@ def main() -> None:
     except click.exceptions.ClickException as error:
         error.show()
         raise SystemExit(error.exit_code) from None
+    except typer.TyperException as error:  # typer's own copy of click's errors (BadParameter raised in a command)
+        show, code = getattr(error, "show", None), getattr(error, "exit_code", 2)
+        if show is None:
+            raise
+        show()
+        raise SystemExit(code) from None
     except click.exceptions.Exit as done:
         raise SystemExit(done.exit_code) from None

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from february.vm.secrets import hash_password
+from february.site import hash_password
 
 pytest_plugins = ["tests.vm.fixtures", "tests.ci_skips"]
 

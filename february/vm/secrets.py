@@ -7,39 +7,16 @@ hashes reach the VM.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import subprocess
 from pathlib import Path
 
+from february.site import hash_password, new_password, write_secret
 from february.vm.config import DNS_GUEST_PORT, OUTSIDE_ADDRESS, VmConfig
 from february.vm.world_process import ensure_world_certs
 from february.world.dns import TSIG_KEY_NAME
 
 MAILBOXES = ("alice@example.test", "bob@example.test")
-
-
-def hash_password(password: str) -> str:
-    """SHA512-CRYPT, the scheme Dovecot's passwd-file is told to expect."""
-    done = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
-def new_password(nbytes: int) -> str:
-    """A random URL-safe password that does not begin with "-".
-
-    Command-line clients read such an argument as an option: swaks has no way
-    to take it (``--auth-password -x...`` and ``--auth-password=-x...`` both fail).
-    """
-    while (password := secrets.token_urlsafe(nbytes)).startswith("-"):
-        pass
-    return password
-
-
-def _write_secret(path: Path, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
 
 
 def acme_credentials(tsig_secret: str) -> str:
@@ -62,17 +39,17 @@ def ensure_vm_secrets(config: VmConfig) -> Path:
     for address in MAILBOXES:
         plain = folder / f"{address}.password"
         if not plain.exists():
-            _write_secret(plain, new_password(18))
+            write_secret(plain, new_password(18))
         hashed = folder / f"{address}.hash"
         if not hashed.exists():
-            _write_secret(hashed, hash_password(plain.read_text().strip()))
+            write_secret(hashed, hash_password(plain.read_text().strip()))
     for name in ("smarthost.password", "restic.password"):
         if not (folder / name).exists():
-            _write_secret(folder / name, new_password(24))
+            write_secret(folder / name, new_password(24))
     if not config.acme_tsig_secret.exists():
-        _write_secret(config.acme_tsig_secret, base64.b64encode(secrets.token_bytes(32)).decode())
+        write_secret(config.acme_tsig_secret, base64.b64encode(secrets.token_bytes(32)).decode())
     if not config.acme_credentials.exists():
-        _write_secret(config.acme_credentials, acme_credentials(config.acme_tsig_secret.read_text().strip()))
+        write_secret(config.acme_credentials, acme_credentials(config.acme_tsig_secret.read_text().strip()))
     ensure_world_certs(config)  # the relay's CA is part of the VM's settings (smarthost.ca_file)
     if not config.ssh_key.exists():
         subprocess.run(

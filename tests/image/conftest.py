@@ -29,8 +29,8 @@ import pytest
 
 from february.paths import REPO, state_dir
 from february.process import terminate_group
+from february.site import hash_password, write_secret
 from february.vm import qemu
-from february.vm.secrets import hash_password
 from images.manifest import MANIFEST
 from tests.image.owner_job import owner_config
 from tests.vm.fixtures import SIDE_JOBS
@@ -64,20 +64,14 @@ class Baked:
         return self.folder / "february.raw"
 
 
-def _write_secret(path: Path, value: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-
-
 def _canaries(settings_dir: Path) -> dict[str, str]:
     """Canary secrets at the paths group_data/all.py names (relative to FEBRUARY_SETTINGS_DIR)."""
     relay = settings_dir / "secrets" / "smarthost.password"
     mailbox = settings_dir / "secrets" / "alice@example.test.hash"
     if not relay.exists():
-        _write_secret(relay, f"canary-relay-{secrets.token_hex(16)}")
+        write_secret(relay, f"canary-relay-{secrets.token_hex(16)}")
     if not mailbox.exists():
-        _write_secret(mailbox, hash_password(f"canary-mailbox-{secrets.token_hex(16)}"))
+        write_secret(mailbox, hash_password(f"canary-mailbox-{secrets.token_hex(16)}"))
     return {"relay password": relay.read_text().strip(), "mailbox hash": mailbox.read_text().strip()}
 
 

@@ -13,7 +13,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from february.vm.secrets import hash_password
+from february.site import hash_password
 from pyinfra_deploys.settings import load_settings
 from pyinfra_deploys.settings.load import read_secrets
 from pyinfra_deploys.settings.model import Settings

@@ -1,4 +1,4 @@
-"""The VM's generated passwords suit command-line clients."""
+"""Generated passwords (the VM's, a new site's) suit command-line clients."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from february.vm import secrets as vm_secrets
+from february import site
 
 
 def test_a_password_never_begins_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
     drawn: Iterator[str] = iter(["-WRtnlSt1qNBICOjf9CQTk2Q", "--x", "WRtnlSt1qNBICOjf9CQTk2Q"])
-    monkeypatch.setattr(vm_secrets.secrets, "token_urlsafe", lambda nbytes: next(drawn))
-    assert vm_secrets.new_password(18) == "WRtnlSt1qNBICOjf9CQTk2Q"
+    monkeypatch.setattr(site.secrets, "token_urlsafe", lambda nbytes: next(drawn))
+    assert site.new_password(18) == "WRtnlSt1qNBICOjf9CQTk2Q"
 
 
 def test_a_password_has_the_asked_strength() -> None:
-    assert len(vm_secrets.new_password(18)) == 24
+    assert len(site.new_password(18)) == 24
