@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyinfra_deploys.generation import command_name
 from pyinfra_deploys.roles.generations import RECORD_OPERATION, RELOAD
 from pyinfra_deploys.stamp import STAMP_OPERATION
 
@@ -53,6 +54,6 @@ def parse(stdout: str, log: str, host: str) -> Plan:
     plan.changes = [op["name"] for op in data["plan"] if host in op["hosts_with_change"] and op["name"] not in BOOKKEEPING]
     paths = [found.group(1) for line in plan.diff if (found := WILL.search(line))]
     for prefix, command in RELOAD:
-        if any(path.startswith(prefix) for path in paths) and command not in plan.services:
-            plan.services.append(command)
+        if any(path.startswith(prefix) for path in paths) and command_name(command) not in plan.services:
+            plan.services.append(command_name(command))
     return plan

@@ -92,7 +92,7 @@ def confirm(found: InventoryHost, fresh: bool = True) -> Outcome:
 
 def armed(found: InventoryHost) -> bool:
     """Whether the host's own rollback is still armed (over a new connection; RemoteError when there is none)."""
-    done = run(found, f"test -e {shlex.quote(layout.GENERATIONS_DIR)}/armed", check=False, fresh=True)
+    done = run(found, f"test -e {shlex.quote(layout.ROLLBACK_ARMED)}", check=False, fresh=True)
     if done.returncode == 255:
         raise RemoteError(done.stderr.strip() or "ssh failed")
     return done.returncode == 0

@@ -37,6 +37,11 @@ Commands (one JSON line or plain lines on stdout, reasons on stderr):
     switch. Exit status 3 when nothing was armed any more (it fired).
 ``fire``
     What the timer runs: switch to the armed generation, if still armed.
+``resume``
+    What the boot runs (a transient timer does not outlive a reboot): an
+    armed rollback whose window closed while the host was down fires now,
+    one still open is armed again for what is left of it. An owner who
+    power-cycles a box that shut them out gets the old rules back.
 ``show N PATH``
     PATH as generation N would leave it: its copy, or the live file when N
     does not manage PATH. Exit status 4 when it would be absent.
@@ -291,12 +296,17 @@ def switch(config: Config, number: int, reason: str) -> int:
     failed = False
     for command in commands_for(config.reload, changed):
         status, out, err = run(command)
-        print(f"{'ran' if status == 0 else 'FAILED'} {command}")
+        print(f"{'ran' if status == 0 else 'FAILED'} {command_name(command)}")
         if status != 0:
             print(f"{command}: {(err or out).strip()[-600:]}", file=sys.stderr)
             failed = True
     record_after_switch(config, number, reason, sorted(target))
     return 2 if failed else 0
+
+
+def command_name(command: str) -> str:
+    """A command as a person reads it: a script (``python3 -c '...'``) by its first line, which names it."""
+    return command.split("\n", 1)[0] + (" ...'" if "\n" in command else "")
 
 
 def commands_for(pairs: tuple[tuple[str, str], ...], changed: list[str]) -> list[str]:
@@ -357,35 +367,49 @@ def arm(config: Config, seconds: int, number: int, reason: str) -> int:
         print(f"no generation {number} to go back to", file=sys.stderr)
         return 1
     with locked(config):
-        stop_timer(config)
-        record = {"target": number, "reason": reason, "deadline": int(time.time()) + seconds}
-        partial = armed_path(config).with_suffix(".new")
-        partial.write_text(json.dumps(record) + "\n")
-        partial.rename(armed_path(config))
-        if config.rollback_unit is not None:
-            argv = [
-                "systemd-run",
-                f"--unit={config.rollback_unit}",
-                f"--on-active={seconds}s",
-                "--timer-property=AccuracySec=1s",
-                f"--description=February: back to generation {number} unless the switch is confirmed",
-                sys.executable,
-                os.path.abspath(sys.argv[0]),
-                config.source,
-                "fire",
-            ]
-            status, out, err = run(shlex.join(argv))
-            if status != 0:
-                armed_path(config).unlink()
-                print(f"systemd-run failed: {(err or out).strip()[-300:]}", file=sys.stderr)
-                return 2
+        return _arm(config, seconds, number, reason)
+
+
+def _arm(config: Config, seconds: int, number: int, reason: str) -> int:
+    """Arm (or arm again) the transient timer; the caller holds the lock."""
+    stop_timer(config)
+    record = {"target": number, "reason": reason, "deadline": int(time.time()) + seconds, "seconds": seconds}
+    partial = armed_path(config).with_suffix(".new")
+    partial.write_text(json.dumps(record) + "\n")
+    partial.rename(armed_path(config))
+    if config.rollback_unit is not None:
+        argv = [
+            "systemd-run",
+            f"--unit={config.rollback_unit}",
+            f"--on-active={seconds}s",
+            "--timer-property=AccuracySec=1s",
+            f"--description=February: back to generation {number} unless the switch is confirmed",
+            sys.executable,
+            os.path.abspath(sys.argv[0]),
+            config.source,
+            "fire",
+        ]
+        status, out, err = run(shlex.join(argv))
+        if status != 0:
+            armed_path(config).unlink()
+            print(f"systemd-run failed: {(err or out).strip()[-300:]}", file=sys.stderr)
+            return 2
     print(f"armed: back to generation {number} in {seconds} s unless confirmed")
     return 0
 
 
+def armed_record(config: Config) -> dict[str, Any] | None:
+    """What is armed (target, reason, deadline, seconds), or None; the caller holds the lock."""
+    try:
+        record: dict[str, Any] = json.loads(armed_path(config).read_text())
+    except FileNotFoundError:
+        return None
+    return record
+
+
 def confirm(config: Config) -> int:
     with locked(config):
-        if not armed_path(config).exists():
+        if armed_record(config) is None:
             print("nothing armed: the host's own rollback has run, or none was armed", file=sys.stderr)
             return 3
         stop_timer(config)
@@ -396,15 +420,32 @@ def confirm(config: Config) -> int:
 
 def fire(config: Config) -> int:
     with locked(config):
-        try:
-            record = json.loads(armed_path(config).read_text())
-        except FileNotFoundError:
+        record = armed_record(config)
+        if record is None:
             print("nothing armed (confirmed meanwhile)")
             return 0
-        status = switch(config, int(record["target"]), str(record["reason"]))
-        # Only now: whoever waits for the rollback (``armed`` gone) finds it done and recorded.
-        armed_path(config).unlink()
-        return status
+        return _fire(config, record)
+
+
+def _fire(config: Config, record: dict[str, Any]) -> int:
+    status = switch(config, int(record["target"]), str(record["reason"]))
+    # Only now: whoever waits for the rollback (``armed`` gone) finds it done and recorded.
+    armed_path(config).unlink()
+    return status
+
+
+def resume(config: Config) -> int:
+    with locked(config):  # throughout: a confirmation meanwhile is never armed again
+        record = armed_record(config)
+        if record is None:
+            print("nothing armed")
+            return 0
+        # At most the window it was armed with: a clock set back at boot must not stretch it.
+        left = max(0, min(int(record["deadline"]) - int(time.time()), int(record.get("seconds", 0))))
+        if left == 0:
+            print(f"the window to confirm closed while the host was down: back to generation {record['target']} now")
+            return _fire(config, record)
+        return _arm(config, left, int(record["target"]), str(record["reason"]))
 
 
 def verify(config: Config, seconds: float) -> int:
@@ -453,6 +494,8 @@ def main(argv: list[str]) -> int:
         return confirm(config)
     if command == "fire" and not args:
         return fire(config)
+    if command == "resume" and not args:
+        return resume(config)
     if command == "verify" and len(args) == 1 and args[0].isdigit():
         return verify(config, float(args[0]))
     print(f"bad usage: {' '.join(argv[2:])}", file=sys.stderr)

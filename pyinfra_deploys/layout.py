@@ -176,6 +176,10 @@ GENERATION_CONFIG = "/etc/february/generations.json"  # where they live, what th
 GENERATIONS_DIR = f"{RECORDS_DIR}/generations"  # root only; never in an image (RECORDS_DIR is removed)
 # The host's own rollback after a switch (``february-generation arm``): a transient timer, gone once confirmed.
 ROLLBACK_UNIT = "february-rollback"
+ROLLBACK_ARMED = f"{GENERATIONS_DIR}/armed"  # what is armed (the script's ``armed_path``): there until confirmed or fired
+# At boot, an armed rollback goes on (``february-generation resume``): a transient timer does not outlive a reboot.
+ROLLBACK_RESUME_SERVICE = "february-rollback-resume.service"
+ROLLBACK_RESUME_FILE = f"{SYSTEMD_UNITS}/{ROLLBACK_RESUME_SERVICE}"
 
 # ----- what an image must not carry (images/generalize.sh, given these by images/generalize.py) -----
 

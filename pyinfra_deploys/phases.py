@@ -65,6 +65,7 @@ def host_phase(image: ImagePhase) -> None:
     firewall.host_phase()
     backup.host_phase()
     status.host_phase()
+    generations.host_phase()
     acme.host_phase()
     rspamd.milter_listening(changes=rspamd_changes)
     postfix.host_phase(changes=[*image.postfix, *tls_changes])

@@ -54,6 +54,11 @@ def enabled_and_running(name: str, service: str) -> OperationMeta:
     return _enabling_op(unit.enabled_and_running(name=f"{name} enabled and running", service=service, _env=NATIVE_ONLY))
 
 
+def enabled_at_boot(name: str, service: str) -> OperationMeta:
+    """The systemd unit ``service`` enabled for the next boots, not started now (operations.unit)."""
+    return _enabling_op(unit.enabled_at_boot(name=f"{name} enabled at boot", service=service, _env=NATIVE_ONLY))
+
+
 def disabled_and_stopped(name: str, service: str) -> OperationMeta:
     """The systemd unit ``service`` disabled and stopped (disabled without a daemon-reload: operations.unit)."""
     return _enabling_op(unit.disabled_and_stopped(name=name, service=service, _env=NATIVE_ONLY))

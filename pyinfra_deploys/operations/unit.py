@@ -126,3 +126,17 @@ def disabled_and_stopped(service: str) -> Generator[StringCommand, None, None]:
     + service: the unit's name (``.service`` is added when it has no unit suffix)
     """
     yield from _switched(service, on=False)
+
+
+@operation()
+def enabled_at_boot(service: str) -> Generator[StringCommand, None, None]:
+    """
+    Enable ``service`` unless it is enabled (``--no-reload``); never start it now: a unit that acts once, at boot.
+
+    + service: the unit's name (``.service`` is added when it has no unit suffix)
+    """
+    unit = unit_name(service)
+    if state_of(unit).enabled:
+        host.noop(f"{unit} is enabled")
+    else:
+        yield StringCommand("systemctl", "enable", "--no-reload", QuoteString(unit))

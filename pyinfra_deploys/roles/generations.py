@@ -20,11 +20,14 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
 from pyinfra_deploys import generation, layout
-from pyinfra_deploys.place import place_own
+from pyinfra_deploys.place import place, place_own
 from pyinfra_deploys.repo import REPO
 from pyinfra_deploys.roles import dovecot, postfix, rspamd
+from pyinfra_deploys.service import enabled_at_boot
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
+from pyinfra_deploys.stamp import manage_service
+from pyinfra_deploys.ufw.operations import reload_user_rules_command
 
 SCRIPT_SOURCE = Path(generation.__file__)
 RECORD_OPERATION = "Record the generation"  # bookkeeping, not a change of the host's configuration (`february diff`)
@@ -47,7 +50,9 @@ RELOAD: tuple[tuple[str, str], ...] = (
     (f"{layout.DOVECOT_DIR}/", "systemctl restart dovecot"),
     (f"{layout.RSPAMD_LOCAL_D}/", "systemctl restart rspamd"),
     (layout.RSPAMD_DROP_IN, "systemctl restart rspamd"),
-    *((path, "ufw reload") for path in layout.UFW_FILES),
+    # UFW's rules alone: reloaded as `ufw allow` does it; its other files need `ufw reload`.
+    *((path, reload_user_rules_command()) for path in (layout.UFW_USER_RULES, layout.UFW_USER6_RULES)),
+    *((path, "ufw reload") for path in layout.UFW_FILES if path not in (layout.UFW_USER_RULES, layout.UFW_USER6_RULES)),
 )
 
 
@@ -75,6 +80,15 @@ def config_text(s: Settings) -> str:
 def image_phase() -> None:
     place_own(layout.GENERATION_SCRIPT, source=SCRIPT_SOURCE)
     place_own(layout.GENERATION_CONFIG, text=config_text(current()))
+    place(layout.ROLLBACK_RESUME_FILE)
+
+
+@deploy("Host: generations")
+def host_phase() -> None:
+    """A rollback armed before a reboot goes on after it (``february-generation resume``), enabled, never started here:
+    a converge runs while its own deploy's rollback is armed."""
+    manage_service(layout.ROLLBACK_RESUME_SERVICE)
+    enabled_at_boot("Armed rollback resumed at boot", layout.ROLLBACK_RESUME_SERVICE)
 
 
 def revision() -> tuple[str, bool]:

@@ -13,7 +13,7 @@ import pytest
 
 from pyinfra_deploys import generation, layout
 from pyinfra_deploys.roles import postfix
-from pyinfra_deploys.roles.generations import RELOAD, VERIFY_SECTIONS, generations_config
+from pyinfra_deploys.roles.generations import RELOAD, VERIFY_SECTIONS, config_text, generations_config
 from pyinfra_deploys.settings.model import Settings
 
 SCRIPT = Path(generation.__file__)
@@ -234,6 +234,36 @@ def test_an_armed_rollback_that_is_not_confirmed_puts_the_generation_before_back
     assert host.run("fire").stdout.strip() == "nothing armed (confirmed meanwhile)"
 
 
+def test_after_a_reboot_an_armed_rollback_goes_on_for_what_is_left_or_fires_when_its_window_closed(host: Host) -> None:
+    """A transient timer does not outlive a reboot: ``resume`` (run at boot) arms it again, or fires when it is too late."""
+    armed_file = host.tmp / "generations" / "armed"
+    assert host.run("resume").stdout.strip() == "nothing armed"
+    host.record()
+    host.write(host.main_cf, "myhostname = locked out\n")
+    assert host.run("arm", "600", "1", "automatic rollback: not confirmed").returncode == 0
+    host.record()
+    # Rebooted within the window: armed again for what is left, the switch stays for now.
+    assert host.run("resume").returncode == 0
+    again = json.loads(armed_file.read_text())
+    assert again["target"] == 1 and 0 < again["seconds"] <= 600 and host.main_cf.read_text() == "myhostname = locked out\n"
+    # A clock set back at boot does not stretch the window past what it was armed with.
+    armed_file.write_text(json.dumps({**again, "deadline": again["deadline"] + 10**6}))
+    assert host.run("resume").returncode == 0
+    assert json.loads(armed_file.read_text())["seconds"] <= 600
+    # Down past the window: back now, recorded with its reason.
+    armed_file.write_text(json.dumps({**again, "deadline": 1}))
+    done = host.run("resume")
+    assert done.returncode == 0 and "closed while the host was down" in done.stdout, done.stdout + done.stderr
+    assert host.main_cf.read_text() == "myhostname = one\n" and not armed_file.exists()
+    assert host.listing()[-1]["reason"] == "automatic rollback: not confirmed" and host.listing()[-1]["current"]
+
+
+def test_the_armed_file_the_host_and_february_look_for_is_the_same(tmp_path: Path) -> None:
+    config = tmp_path / "generations.json"
+    config.write_text(config_text(Settings()))
+    assert str(generation.armed_path(generation.Config.load(str(config)))) == layout.ROLLBACK_ARMED
+
+
 def test_a_confirmed_switch_stays(host: Host) -> None:
     host.record()
     host.write(host.main_cf, "myhostname = two\n")
@@ -268,3 +298,13 @@ def test_a_command_that_outlasts_its_time_is_a_failure_not_a_crash() -> None:
     """A validation that hangs must put the files back like one that fails, not end the switch halfway."""
     assert generation.run("sleep 5", timeout=0.3) == (124, "", "timed out after 0 s")
     assert generation.run("echo ok") == (0, "ok\n", "")
+
+
+def test_a_change_of_ufw_s_rules_alone_reloads_them_as_ufw_allow_does_and_reads_as_one_line() -> None:
+    """``ufw reload`` rebuilds every chain (40 s under emulation); the user rules alone are UFW's own quick reload."""
+    reloads = dict(RELOAD)
+    quick = reloads[layout.UFW_USER_RULES]
+    assert quick == reloads[layout.UFW_USER6_RULES] and "_reload_user_rules()" in quick and layout.UFW_LOCK in quick
+    assert reloads[layout.UFW_CONF] == reloads[layout.UFW_DEFAULTS] == "ufw reload"
+    assert generation.command_name(quick) == "python3 -c '# ufw: reload the user rules ...'"
+    assert generation.command_name("postfix reload") == "postfix reload"

@@ -19,6 +19,7 @@ import pytest
 from february.vm import lifecycle, qemu
 from february.vm.lifecycle import vm_settings
 from february.vm.world_process import start_world, stop_world
+from pyinfra_deploys import layout
 from tests.vm.burst import send_burst, wait_until_landed
 from tests.vm.mailvm import MailVm, message
 from tests.vm.test_reconverge import grand_total
@@ -80,9 +81,19 @@ def test_mail_waits_for_a_relay_that_is_down_through_a_reboot_then_all_of_it_is_
     assert len(queued_ids) == len(recipients)
 
     # A reboot (power off, power on) with the queue deferred: the queue is
-    # kept, the services come back, a converge changes nothing.
+    # kept, the services come back, a converge changes nothing. And a
+    # rollback armed before it (as a deploy arms one) goes on after it: a
+    # transient timer does not outlive a reboot, the boot arms it again.
+    generation = f"{layout.GENERATION_SCRIPT} {layout.GENERATION_CONFIG}"
+    now = mailvm.run(f"{generation} current").stdout.strip()
+    mailvm.run(f"{generation} arm 3600 {now} 'automatic rollback: armed before a reboot'")
     qemu.power_cycle(mailvm.config)
     wait_until_started(mailvm)
+    resumed = json.loads(mailvm.run(f"cat {layout.ROLLBACK_ARMED}").stdout)
+    assert resumed["target"] == int(now) and 0 < resumed["seconds"] < 3600, resumed
+    assert mailvm.run(f"systemctl is-active {layout.ROLLBACK_UNIT}.timer").stdout.strip() == "active"
+    assert mailvm.run(f"{generation} confirm").stdout.strip() == "confirmed"
+    assert mailvm.run(f"systemctl is-active {layout.ROLLBACK_UNIT}.timer", check=False).stdout.strip() == "inactive"
     # The converged host boots without cloud-init (layout.CLOUD_INIT_DISABLED): its name and network are the same.
     assert mailvm.run("cloud-init status", check=False).stdout.split() == ["status:", "disabled"]
     assert mailvm.run("hostname -f").stdout.strip() == "mail.example.test"
