@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pyinfra import host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt
 
+from pyinfra_deploys.facts.once import read_once
 from pyinfra_deploys.stamp import manage_packages
-
-_installed: dict[str, dict[str, Any]] = {}
 
 
 def install(role: str, packages: Sequence[str]) -> None:
@@ -24,9 +22,7 @@ def install(role: str, packages: Sequence[str]) -> None:
     run (before any operation runs, as every fact is).
     """
     manage_packages(packages)
-    if host.name not in _installed:
-        _installed[host.name] = host.get_fact(DebPackages)
-    missing = [name for name in packages if name not in _installed[host.name]]
+    missing = [name for name in packages if name not in read_once(DebPackages)]
     if not missing:
         host.noop(f"{role} packages are installed")
         return

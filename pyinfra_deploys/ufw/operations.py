@@ -17,6 +17,7 @@ from pyinfra import host, logger
 from pyinfra import state as pyinfra_state
 from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 
+from pyinfra_deploys.facts.once import read_once
 from pyinfra_deploys.layout import UFW_BINARY, UFW_DEFAULTS, UFW_LOCK
 from pyinfra_deploys.ufw.facts import UfwState
 from pyinfra_deploys.ufw.rule import UfwRule
@@ -136,7 +137,7 @@ def default_policy(
                 f"{direction} must be one of {', '.join(POLICIES)}, got {policy!r}",
             )
 
-    current = host.get_fact(UfwState)["defaults"]
+    current = read_once(UfwState)["defaults"]
 
     changed = False
     for direction, policy in wanted.items():
@@ -190,7 +191,7 @@ def rules(rules: list[UfwRule], exclusive: bool = True) -> Generator[StringComma
     if not isinstance(exclusive, bool):
         raise OperationError(f"exclusive must be True or False, got {exclusive!r}")
 
-    state = host.get_fact(UfwState)
+    state = read_once(UfwState)
     ipv6 = state["ipv6"]
 
     wanted: dict[RuleKey, UfwRule] = {}
@@ -289,7 +290,7 @@ def enabled(
         )
     added_rules = _check_rules(rules if rules is not None else [])
 
-    state = host.get_fact(UfwState)
+    state = read_once(UfwState)
 
     if not enabled:
         if state["enabled"]:

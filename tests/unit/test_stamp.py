@@ -55,3 +55,26 @@ def test_the_wanted_digest_follows_settings_and_secrets() -> None:
     assert wanted_digest('{"hostname": "b"}', ["secret", None]) != base
     assert wanted_digest('{"hostname": "a"}', ["other", None]) != base
     assert "secret" not in base
+
+
+def test_the_host_is_observed_only_when_the_stamp_wanted_the_same(tmp_path: Path) -> None:
+    """A converge with other settings or code runs anyway: the stamp's fact skips the slow observation for it."""
+    from pyinfra_deploys.layout import STAMP
+    from pyinfra_deploys.stamp import ConvergeStamp
+
+    stamp = tmp_path / "converged"
+    watched = tmp_path / "main.cf"
+    watched.write_text("a = 1\n")
+    stamp.write_text(f"wanted-digest\nobserved-then\npath {watched}\n")
+    fact = ConvergeStamp()
+
+    def read(wanted: str) -> dict[str, str] | None:
+        command = fact.command(wanted=wanted).replace(STAMP, str(stamp))
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
+        return fact.process(done.stdout.splitlines())
+
+    same = read("wanted-digest")
+    assert same is not None and same["wanted"] == "wanted-digest" and len(same["observed_now"]) == 64
+    other = read("other-digest")
+    assert other == {"wanted": "wanted-digest", "observed_then": "observed-then", "observed_now": "not observed"}
+    assert read("$(touch /nonexistent/x)") is not None  # the wanted digest is data, never run
