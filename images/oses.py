@@ -9,7 +9,7 @@ exists) is read on the host as a fact by the deploy, never keyed on a name.
 
 Debian 12, the stand-in while Ubuntu's archive could not be reached, is no
 longer built: keeping it honest needs a booted Debian VM in CI, which does
-not fit the 25-minute budget beside the Ubuntu suite (README, "Operating
+not fit the 25-minute budget beside the Ubuntu suite (docs/image.md, "Operating
 systems").
 """
 

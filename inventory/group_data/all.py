@@ -2,7 +2,7 @@
 
 Keys and meanings: pyinfra_deploys/settings/model.py. Defaults are the seed
 article's values; only what differs needs saying. Secrets are paths to files
-kept out of the repo (see README, "Secrets").
+kept out of the repo (see docs/operations.md, "Secrets").
 """
 
 february = {
