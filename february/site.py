@@ -16,12 +16,14 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from images.seed import HostIdentity, read_public_key
 from pyinfra_deploys.settings.inventory import InventoryHost, inventory_host
 from pyinfra_deploys.settings.load import load_settings
+from pyinfra_deploys.settings.types import check_host
 
 INVENTORY_NAME = "hosts.py"
 SETTINGS_NAME = "group_data/all.py"
@@ -107,14 +109,26 @@ class Answers:
         return data
 
 
-def check_answers(answers: Answers, folder: Path) -> None:
-    """Refuse answers the settings model refuses, naming the key, before anything is written."""
+def checked(answers: Answers, folder: Path) -> Answers:
+    """The answers as the site keeps them (the SSH key as its line, not a path), or a SiteError or SettingsError
+    naming the key, before anything is written: the settings as the model checks them, the host's identity
+    as `february image flash` checks it, the SSH address as a host name or IP."""
     load_settings(answers.settings(folder), check_files=False)
     if not answers.mailboxes:
         raise SiteError("give at least one mailbox (--mailbox ADDRESS)")
     for address, password in answers.mailboxes.items():
         if not password:
             raise SiteError(f"the password for {address} is empty")
+    try:
+        check_host(answers.address)
+    except ValueError as error:
+        raise SiteError(f"address: {error}") from None
+    try:
+        key_line = read_public_key(answers.ssh_public_key, base=Path.cwd())
+        HostIdentity(hostname=answers.hostname, admin_user=answers.admin_user, ssh_public_key=key_line)
+    except ValueError as error:
+        raise SiteError(str(error)) from None
+    return replace(answers, ssh_public_key=key_line)
 
 
 def python_literal(value: Any, depth: int = 0) -> str:
@@ -151,7 +165,7 @@ def write_site(folder: Path, answers: Answers) -> InventoryHost:
     folder = folder.absolute()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise SiteError(f"{folder} already holds something: a site is never overwritten (give a new or empty folder)")
-    check_answers(answers, folder)
+    answers = checked(answers, folder)
     kept = folder / SECRETS_NAME
     folder.mkdir(parents=True, exist_ok=True)
     kept.mkdir(mode=0o700)

@@ -9,6 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from february.paths import REPO
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl owner@laptop"
@@ -127,3 +129,30 @@ def test_a_bad_value_inside_a_command_is_one_usage_error_not_a_traceback(tmp_pat
     done = february("dns", "-i", str(folder / "hosts.py"), "--address", "not-an-address")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "Invalid value for --address: 'not-an-address' is not an IP address" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "named"),
+    [
+        ("--admin-user", "root; reboot", "ssh_user"),
+        ("--ssh-key", "ssh-ed25519 AAAA x\nevil", "february_admin_ssh_key"),
+        ("--ssh-key", "/nonexistent/id.pub", "february_admin_ssh_key"),
+        ("--address", "box.lan\nProxyCommand evil", "address"),
+    ],
+)
+def test_a_hostile_identity_is_refused_naming_its_key_and_nothing_is_written(
+    tmp_path: Path, flag: str, value: str, named: str
+) -> None:
+    folder = tmp_path / "site"
+    done = init(folder, flag, value, stdin="pw\n")
+    assert done.returncode == 2 and named in done.stderr, done.stderr
+    assert not folder.exists()
+
+
+def test_a_key_file_is_kept_as_its_line(tmp_path: Path) -> None:
+    """The site keeps the key itself: a path would be read from wherever a later command runs."""
+    pub = tmp_path / "id_ed25519.pub"
+    pub.write_text(KEY + "\n")
+    folder = tmp_path / "site"
+    assert init(folder, "--ssh-key", str(pub), stdin="pw\n").returncode == 0
+    assert repr(KEY) in (folder / "hosts.py").read_text() and str(pub) not in (folder / "hosts.py").read_text()
