@@ -102,7 +102,8 @@ def vm_status() -> None:
     raise typer.Exit(0 if pid else 1)
 
 
-INVENTORY = typer.Option(Path("inventory/hosts.py"), "--inventory", "-i", help="An inventory file (as for pyinfra).")
+DEFAULT_INVENTORY = Path("inventory/hosts.py")
+INVENTORY = typer.Option(DEFAULT_INVENTORY, "--inventory", "-i", help="An inventory file (as for pyinfra).")
 HOST = typer.Option(None, "--host", help="The inventory host; may be left out when the inventory has one.")
 
 
@@ -120,7 +121,7 @@ def _inventory(option: Path, positional: Path | None, command: str) -> Path:
     """-i/--inventory as every command takes it; the old positional form still works, with a note."""
     if positional is None:
         return option
-    if option != Path("inventory/hosts.py") and option != positional:
+    if option not in (DEFAULT_INVENTORY, positional):
         raise typer.BadParameter(f"two inventories given ({positional} and -i {option}): give one, with -i")
     console.print(f"note: `february {command} INVENTORY` is kept for a release; write `february {command} -i {positional}`")
     return positional

@@ -54,6 +54,7 @@ def parse(stdout: str, log: str, host: str) -> Plan:
     plan.changes = [op["name"] for op in data["plan"] if host in op["hosts_with_change"] and op["name"] not in BOOKKEEPING]
     paths = [found.group(1) for line in plan.diff if (found := WILL.search(line))]
     for prefix, command in RELOAD:
-        if any(path.startswith(prefix) for path in paths) and command_name(command) not in plan.services:
-            plan.services.append(command_name(command))
+        name = command_name(command)
+        if any(path.startswith(prefix) for path in paths) and name not in plan.services:
+            plan.services.append(name)
     return plan
