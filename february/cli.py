@@ -459,8 +459,8 @@ def init(
     passwords = {address_: _secret(f"Password for {address_}") for address_ in mailbox}
     answers = site.Answers(
         hostname=hostname,
-        domain=domain or hostname.partition(".")[2],
-        address=address or hostname,
+        domain=hostname.partition(".")[2] if domain is None else domain,  # an empty one goes to the model, which names it
+        address=hostname if address is None else address,
         admin_user=admin_user,
         ssh_public_key=ssh_key,
         mailboxes=passwords,

@@ -138,6 +138,8 @@ def test_a_bad_value_inside_a_command_is_one_usage_error_not_a_traceback(tmp_pat
         ("--ssh-key", "ssh-ed25519 AAAA x\nevil", "february_admin_ssh_key"),
         ("--ssh-key", "/nonexistent/id.pub", "february_admin_ssh_key"),
         ("--address", "box.lan\nProxyCommand evil", "address"),
+        ("--address", "", "address"),
+        ("--domain", "", "february.domain"),
     ],
 )
 def test_a_hostile_identity_is_refused_naming_its_key_and_nothing_is_written(
