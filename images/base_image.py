@@ -13,6 +13,7 @@ from pathlib import Path
 from images.base_layer import BaseLayer, archive_releases, build_root, installed_versions
 from images.disk import DEFAULT_EPOCH, make_disk, to_qcow2
 from images.manifest import write_manifest
+from images.mounts import remove_build_folder
 
 
 def cache_root() -> Path:
@@ -58,7 +59,7 @@ def base_image(layer: BaseLayer | None = None, on_line: Callable[[str], None] | 
 def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], None] | None) -> None:
     """Build the layer's image into ``final`` (through a .partial folder renamed at the end)."""
     work = final.with_name(final.name + ".partial")
-    shutil.rmtree(work, ignore_errors=True)
+    remove_build_folder(work)
     work.mkdir(parents=True)
     started = time.monotonic()
     root = work / "root"

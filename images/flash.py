@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import stat
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from images.manifest import MANIFEST
+from images.mounts import mount_sources
 from images.seed import SEED_LABEL, HostIdentity, write_seed_vfat
 
 CHUNK = 4 * 1024 * 1024
@@ -87,17 +87,6 @@ class FlashReport:
 
 
 # ----- what the target is, and whether it may be written -----
-
-
-def mount_sources(proc_mounts: str) -> dict[str, str]:
-    """Mounted source -> mount point, from /proc/mounts text (octal escapes undone)."""
-    found: dict[str, str] = {}
-    for line in proc_mounts.splitlines():
-        fields = line.split()
-        if len(fields) >= 2:
-            source, point = (re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), field) for field in fields[:2])
-            found.setdefault(source, point)
-    return found
 
 
 def block_name(device: Path) -> str | None:
