@@ -1,11 +1,23 @@
-"""Place a template from files/ at its target path, named uniformly.
+"""The one way the roles put things on the host; each registers with the converge stamp by itself.
 
-Templates live under ``files/`` at the path they are written to, plus
-``.j2``: ``/etc/postfix/main.cf`` comes from ``files/etc/postfix/main.cf.j2``.
+- ``place``: a template from files/ at its target path (``/etc/postfix/main.cf``
+  comes from ``files/etc/postfix/main.cf.j2``), or the plain file there;
+- ``place_own``: one of our scripts verbatim, or a text we wrote;
+- ``place_file``: a file of the site (its certificate, a relay's CA);
+- ``place_secret``: a secret, never shown;
+- ``seed``: a file the service keeps, given its first content once;
+- ``folder``: a folder with its mode and owner;
+- ``exists``: whether a path a command makes is there yet (the command then runs or not);
+- ``absent``: a path the settings turned off.
+
+Each is observed with every other in one command (``operations.placed``), so
+a path that is already as wanted costs no command. Roles never call
+``pyinfra.operations.files`` (tests/unit/test_place_rule.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -16,11 +28,12 @@ from pyinfra.api.util import get_template
 from pyinfra.operations import files
 
 from pyinfra_deploys import layout
+from pyinfra_deploys.facts.placed import FileState
 from pyinfra_deploys.operations import placed
 from pyinfra_deploys.operations import secret as secret_file
 from pyinfra_deploys.rendered import check_rendered
 from pyinfra_deploys.repo import REPO
-from pyinfra_deploys.stamp import manage_path
+from pyinfra_deploys.stamp import manage_path, manage_presence
 
 FILES = REPO / "files"
 
@@ -89,6 +102,40 @@ def place_own(dest: str, source: Path | None = None, text: str | None = None) ->
     return placed.put(name=f"Place {dest}", src=src, dest=dest, mode=mode, user="root", group="root")
 
 
+def place_file(dest: str, source: Path, mode: str = "644", user: str = "root", group: str = "root") -> OperationMeta:
+    """A local file of the site's (its certificate and key, a relay's CA), copied verbatim."""
+    manage_path(dest)
+    placed.register(dest)
+    return placed.put(name=f"Place {dest}", src=str(source), dest=dest, mode=mode, user=user, group=group)
+
+
+def folder(path: str, mode: str = "755", user: str = "root", group: str = "root", name: str | None = None) -> OperationMeta:
+    """A folder with its mode and owner (made with its parents when missing)."""
+    manage_path(path)
+    return placed.folder(name=name or f"Folder {path}", path=path, mode=mode, user=user, group=group)
+
+
+def seed(dest: str, text: str, user: str, group: str, mode: str = "644", name: str | None = None) -> OperationMeta | None:
+    """A file the service keeps afterwards (e.g. counters it saves), given ``text`` once when it is missing."""
+    manage_presence(dest)
+    if exists(dest):
+        host.noop(f"{dest} exists: the service's own")
+        return None
+    placed.register(dest)
+    return placed.put(name=name or f"First {dest}", src=io.StringIO(text), dest=dest, mode=mode, user=user, group=group)
+
+
+def had_text(path: str, text: str) -> bool:
+    """Whether ``path`` held exactly ``text`` before this run (a file placed by this module, so observed)."""
+    state = placed.observed(path)
+    return isinstance(state, FileState) and state.sha256 == hashlib.sha256(text.encode()).hexdigest()
+
+
+def exists(path: str) -> bool:
+    """Whether ``path`` is there now (before this run changes anything): for a file a command makes once."""
+    return placed.exists(path)
+
+
 def absent(path: str, name: str | None = None) -> OperationMeta:
     """Remove ``path`` (a file the settings turned off); the stamp sees it stay away."""
     manage_path(path)
@@ -118,7 +165,8 @@ def place_secret(dest: str, content: str, mode: str = "600", user: str = "root",
     manage_path(dest)
     stage = staging_dir()
     if stage is not None:
-        files.directory(name="Private staging folder for secrets", path=stage, user=host.data.get("ssh_user"), mode="700")
+        manage_path(stage)
+        placed.folder(name="Private staging folder for secrets", path=stage, user=host.data.get("ssh_user"), mode="700")
     return secret_file.put(
         name=f"Place {dest} (secret)", content=content, dest=dest, mode=mode, user=user, group=group, stage=stage
     )

@@ -21,12 +21,10 @@ def restart_on_change(name: str, service: str, changes: Sequence[OperationMeta],
     """
     manage_service(service)
     server.shell(name=f"Check the {name} configuration", commands=check, _if=any_changed(*changes))
-    systemd.service(
+    unit.restarted(
         name=f"{'Reload' if reload else 'Restart'} {name} for its new configuration",
         service=service,
-        running=True,
-        restarted=not reload,
-        reloaded=reload,
+        reload=reload,
         _if=any_changed(*changes),
     )
     enabled_and_running(name, service)

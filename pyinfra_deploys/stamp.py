@@ -42,7 +42,8 @@ from pyinfra_deploys.repo import REPO
 CODE = ("deploy.py", "pyinfra_deploys/**/*", "files/**/*")
 
 # Reads "kind value" lines on stdin and prints what each thing looks like now.
-# Paths are observed in two batched commands, not one per path.
+# Paths are observed in two batched commands, not one per path; the services in one
+# ``systemctl show`` (two systemctl runs per service took 4.5 s of 8 under emulation).
 OBSERVE = r"""
 list=$(cat)
 paths=$(printf '%s\n' "$list" | sed -n 's/^path //p')
@@ -55,7 +56,7 @@ existing=$(for p in $paths; do [ -e "$p" ] && echo "$p"; done)
 [ -z "$existing" ] || stat -c '%n %a %U %G %F' $existing
 files=$(for p in $existing; do [ -f "$p" ] && echo "$p"; done)
 [ -z "$files" ] || sha256sum $files
-for s in $services; do echo "$s $(systemctl is-enabled "$s" 2>&1) $(systemctl is-active "$s" 2>&1)"; done
+[ -z "$services" ] || systemctl show --property=Id --property=UnitFileState --property=ActiveState -- $services 2>&1
 [ -z "$packages" ] || dpkg-query -W -f '${Package} ${Version} ${db:Status-Abbrev}\n' $packages 2>&1
 for u in $users; do getent passwd "$u" || echo "no user $u"; done
 for p in $present; do stat -c '%n %U %G %F' "$p" 2>/dev/null || echo "missing $p"; done

@@ -6,7 +6,8 @@ pyinfra runs with ``--diff``. For /etc/postfix/sasl_passwd (the relay
 password) and /etc/dovecot/users (the mailbox hashes) that would put secrets
 in a terminal or a CI log. ``put`` here compares checksums only (the
 ``Sha1File`` fact, as ``files.put`` does) and, with ``--diff``, says that the
-file changes but not how. The upload itself is pyinfra's own
+file changes but not how. A file the one observation of the placed files
+(``operations.placed``) shows as wanted costs no command. The upload itself is pyinfra's own
 ``FileUploadCommand`` (printed at ``-vv`` as its repr: object and path, no
 content).
 """
@@ -23,6 +24,7 @@ from pyinfra.api.util import get_file_sha1
 from pyinfra.facts.files import File, Sha1File
 from pyinfra.operations.util import files as file_utils
 
+from pyinfra_deploys.operations import placed
 from pyinfra_deploys.operations.placed import partial_path
 
 
@@ -42,6 +44,10 @@ def put(
     final owner and mode (the copy that follows lands in a file nobody else can
     read: cp keeps the mode of a file it writes into), then renamed over ``dest``.
     """
+    placed.watch(dest)
+    if placed.is_as_wanted(dest, content.encode(), mode, user, group):
+        host.noop(f"{dest} is as wanted (secret)")
+        return
     remote = host.get_fact(File, path=dest)
     if not remote or host.get_fact(Sha1File, path=dest) != get_file_sha1(StringIO(content)):
         if state.config.DIFF:

@@ -140,3 +140,18 @@ def enabled_at_boot(service: str) -> Generator[StringCommand, None, None]:
         host.noop(f"{unit} is enabled")
     else:
         yield StringCommand("systemctl", "enable", "--no-reload", QuoteString(unit))
+
+
+@operation()
+def restarted(service: str, reload: bool = False) -> Generator[StringCommand, None, None]:
+    """
+    Restart ``service`` (``reload``: reload it, or start it when it is stopped); asks the host nothing.
+
+    Meant with ``_if``: a restart follows a change. pyinfra's ``systemd.service(restarted=True)``
+    first reads the unit's status, one more command under emulation for what systemctl decides
+    by itself (``restart`` starts a stopped unit, ``reload-or-restart`` too).
+
+    + service: the unit's name (``.service`` is added when it has no unit suffix)
+    + reload: reload instead of restarting
+    """
+    yield StringCommand("systemctl", "reload-or-restart" if reload else "restart", QuoteString(unit_name(service)))

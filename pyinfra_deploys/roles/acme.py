@@ -27,17 +27,16 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.files import File
 from pyinfra.facts.server import Command
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server, systemd
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
-from pyinfra_deploys.place import absent, place, place_own, place_secret
+from pyinfra_deploys.place import absent, exists, folder, had_text, place, place_own, place_secret
 from pyinfra_deploys.service import disabled_and_stopped, enabled_and_running, known_unit_changed
 from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.settings.model import Acme
-from pyinfra_deploys.stamp import manage_path, manage_presence, manage_service
+from pyinfra_deploys.stamp import manage_presence, manage_service
 
 # The certificate's key: RSA for the widest reach among sending servers.
 KEY_ARGS = ("--key-type", "rsa", "--rsa-key-size", "2048")
@@ -80,8 +79,7 @@ def request_text(acme: Acme, hostname: str) -> str:
 def image_phase() -> None:
     install("acme", packages.ACME)
     place(layout.ACME_SCRIPT, mode="755")
-    manage_path(layout.ACME_DIR)
-    files.directory(name="certbot's folder", path=layout.ACME_DIR, mode="755", user="root", group="root")
+    folder(layout.ACME_DIR, mode="755", name="certbot's folder")
     # The package's timer renews without a record; ours (host phase) runs the same renewal and records it.
     disabled_and_stopped("certbot's own timer off", layout.CERTBOT_TIMER)
 
@@ -91,15 +89,14 @@ def host_phase() -> None:
     s = current()
     acme = s.tls.acme
     if acme is None:
-        if host.get_fact(File, path=layout.ACME_TIMER_FILE):
+        if exists(layout.ACME_TIMER_FILE):
             disabled_and_stopped("No ACME: timer off", layout.ACME_TIMER)
             absent(layout.ACME_CREDENTIALS)
         return
 
     if acme.dns_plugin != packages.ACME_IMAGE_PLUGIN:
         install("acme", [plugin_package(acme.dns_plugin)])
-    manage_path(layout.ACME_SETTINGS_DIR)
-    files.directory(name="ACME settings folder", path=layout.ACME_SETTINGS_DIR, mode="700", user="root", group="root")
+    folder(layout.ACME_SETTINGS_DIR, mode="700", name="ACME settings folder")
     credentials = current_secrets().files["tls.acme.credentials_file"]
     changes = [place_secret(layout.ACME_CREDENTIALS, credentials)]
     if acme.server_ca_file is not None:
@@ -140,8 +137,8 @@ def issue() -> None:
     if state == "none":
         server.shell(name="Issue the ACME certificate", commands=[issue_command])
         return
-    request = host.get_fact(Command, command=f"cat {layout.ACME_REQUEST} 2>/dev/null || true")
-    if (request or "").strip() != request_text(acme, current().hostname).strip():
+    # The request as the last converge left it (this run's new one is placed in the host phase, above).
+    if not had_text(layout.ACME_REQUEST, request_text(acme, current().hostname)):
         server.shell(name="Issue the ACME certificate for the new request", commands=[f"{issue_command} --force-renewal"])
         return
     if state != "installed":

@@ -7,17 +7,16 @@ the deploy's to make again. The repository password is uploaded owner-only;
 
 from __future__ import annotations
 
-from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.files import File
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
-from pyinfra_deploys.place import place, place_secret
+from pyinfra_deploys.operations import unit
+from pyinfra_deploys.place import exists, folder, place, place_secret
 from pyinfra_deploys.service import disabled_and_stopped, enabled_and_running, known_unit_changed
 from pyinfra_deploys.settings.host import current, current_secrets
-from pyinfra_deploys.stamp import manage_path, manage_service
+from pyinfra_deploys.stamp import manage_service
 
 
 def sftp_command(repository: str) -> str | None:
@@ -41,14 +40,13 @@ def host_phase() -> None:
     """The repository, its password, the script and its timer: all per host."""
     s = current()
     if s.backup is None:
-        if host.get_fact(File, path=layout.BACKUP_TIMER_FILE):
+        if exists(layout.BACKUP_TIMER_FILE):
             disabled_and_stopped("No backups: timer off", layout.BACKUP_TIMER)
         return
 
     secrets = current_secrets()
     assert secrets.backup_password is not None
-    manage_path(layout.BACKUP_DIR)
-    files.directory(name="Backup settings folder", path=layout.BACKUP_DIR, mode="700", user="root", group="root")
+    folder(layout.BACKUP_DIR, mode="700", name="Backup settings folder")
     place_secret(layout.BACKUP_PASSWORD, secrets.backup_password + "\n")
     if secrets.backup_ssh_key is not None:
         place_secret(layout.BACKUP_SSH_KEY, secrets.backup_ssh_key)
@@ -68,9 +66,4 @@ def host_phase() -> None:
     systemd.daemon_reload(name="systemd reads the backup units", _if=known_unit_changed(units))
     manage_service(layout.BACKUP_TIMER)
     enabled_and_running("Backup timer", layout.BACKUP_TIMER)
-    systemd.service(
-        name="Backup timer picks up its new schedule",
-        service=layout.BACKUP_TIMER,
-        restarted=True,
-        _if=known_unit_changed(units),
-    )
+    unit.restarted(name="Backup timer picks up its new schedule", service=layout.BACKUP_TIMER, _if=known_unit_changed(units))

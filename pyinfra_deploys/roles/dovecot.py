@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
 from pyinfra_deploys.layout import SIEVE, SIEVE_DIR, VMAIL_DIR, VMAIL_UID
 from pyinfra_deploys.operations import account
-from pyinfra_deploys.place import place
+from pyinfra_deploys.place import folder, place
 from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.stamp import manage_path, manage_user
@@ -26,11 +26,11 @@ def image_phase() -> list[OperationMeta]:
     account.system_account(name="vmail account", user="vmail", uid=VMAIL_UID, home=VMAIL_DIR, shell=layout.NOLOGIN)
     manage_user("vmail")
     manage_path(VMAIL_DIR, SIEVE.replace(".sieve", ".svbin"))
-    files.directory(name="Mail store", path=VMAIL_DIR, user="vmail", group="vmail", mode="750")
+    folder(VMAIL_DIR, mode="750", user="vmail", group="vmail", name="Mail store")
 
     conf = place(layout.DOVECOT_CONF, s=s, vmail_uid=VMAIL_UID)
     manage_path(SIEVE_DIR)
-    files.directory(name="Sieve directory", path=SIEVE_DIR, mode="755")
+    folder(SIEVE_DIR, mode="755", name="Sieve directory")
     sieve = place(SIEVE)
     server.shell(name="Compile the spam Sieve script", commands=[f"sievec {SIEVE}"], _if=sieve.did_change)
 

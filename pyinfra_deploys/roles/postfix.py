@@ -6,11 +6,11 @@ from typing import Any
 
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
-from pyinfra_deploys.place import absent, place
+from pyinfra_deploys.place import absent, place, place_file
 from pyinfra_deploys.service import restart_on_change
 from pyinfra_deploys.settings.host import current, current_secrets
 from pyinfra_deploys.settings.load import settings_base_dir
@@ -79,15 +79,7 @@ def host_phase(changes: list[OperationMeta] | None = None) -> None:
     if s.smtp_ca_file == layout.SMARTHOST_CA:
         # The relay's private CA (public data), read by smtp(8) before its chroot.
         assert s.smarthost is not None and s.smarthost.ca_file is not None
-        manage_path(layout.SMARTHOST_CA)
-        changes.append(
-            files.put(
-                name=f"Place {layout.SMARTHOST_CA}",
-                src=str(settings_base_dir() / s.smarthost.ca_file),
-                dest=layout.SMARTHOST_CA,
-                mode="644",
-            )
-        )
+        changes.append(place_file(layout.SMARTHOST_CA, settings_base_dir() / s.smarthost.ca_file, mode="644"))
     else:
         changes.append(absent(layout.SMARTHOST_CA))
 

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import shlex
 from typing import Any
 
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.files import File
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
-from pyinfra_deploys.place import absent, place
+from pyinfra_deploys.place import absent, exists, folder, place, seed
 from pyinfra_deploys.service import enabled_and_running, restart_on_change
 from pyinfra_deploys.settings.host import current
-from pyinfra_deploys.stamp import manage_path, manage_presence, manage_service
+from pyinfra_deploys.stamp import manage_path, manage_service
 
 # Modules that reach the internet (DNS blocklists, hash servers, remote
 # maps); turned off when the settings say the host is offline.
@@ -85,18 +83,14 @@ def image_phase() -> list[OperationMeta]:
             changes.append(absent(path))
 
     if s.rspamd.milter.startswith("/"):
-        manage_path(layout.MILTER_SOCKET_DIR)
-        files.directory(
-            name="Milter socket directory",
-            path=layout.MILTER_SOCKET_DIR,
+        folder(
+            layout.MILTER_SOCKET_DIR,
+            mode="755",
             user=layout.RSPAMD_USER,
             group=layout.RSPAMD_USER,
-            mode="755",
+            name="Milter socket directory",
         )
-    manage_path(layout.DKIM_DIR)
-    files.directory(
-        name="DKIM key directory", path=layout.DKIM_DIR, user=layout.RSPAMD_USER, group=layout.RSPAMD_USER, mode="750"
-    )
+    folder(layout.DKIM_DIR, mode="750", user=layout.RSPAMD_USER, group=layout.RSPAMD_USER, name="DKIM key directory")
     return changes
 
 
@@ -109,19 +103,11 @@ def host_phase(changes: list[OperationMeta] | None = None) -> list[OperationMeta
     # Rspamd's controller reads its saved counters at start and logs an error
     # when there are none yet; give a new host an empty set. Rspamd rewrites
     # them, so the stamp observes that they exist, not what they say.
-    manage_presence(layout.RSPAMD_STATS)
-    if not host.get_fact(File, path=layout.RSPAMD_STATS):
-        files.put(
-            name="Rspamd controller stats",
-            src=io.StringIO("{}\n"),
-            dest=layout.RSPAMD_STATS,
-            user=layout.RSPAMD_USER,
-            group=layout.RSPAMD_USER,
-        )
+    seed(layout.RSPAMD_STATS, "{}\n", user=layout.RSPAMD_USER, group=layout.RSPAMD_USER, name="Rspamd controller stats")
     for domain in s.served_domains:
         key = layout.dkim_key(domain, s.rspamd.dkim_selector)
         manage_path(key)
-        if host.get_fact(File, path=key):
+        if exists(key):
             host.noop(f"DKIM key for {domain} already exists")
             continue
         # The key is state, made once here and never in the repo; the .txt

@@ -8,11 +8,11 @@ import shlex
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.files import File
 from pyinfra.facts.server import Command
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 
 from pyinfra_deploys import layout
+from pyinfra_deploys.place import exists, folder, place_file
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.load import settings_base_dir
 from pyinfra_deploys.stamp import manage_path
@@ -47,8 +47,7 @@ def self_signed_command(hostname: str, days: int, new_key: bool) -> str:
 @deploy("Image: TLS")
 def image_phase() -> None:
     """The certificate's folder; no key in an image: made or placed at the host's first converge."""
-    manage_path(layout.TLS_DIR)
-    files.directory(name="TLS directory", path=layout.TLS_DIR, mode="755", user="root", group="root")
+    folder(layout.TLS_DIR, mode="755", name="TLS directory")
 
 
 @deploy("Host: TLS")
@@ -63,12 +62,12 @@ def host_phase() -> list[OperationMeta]:
         assert s.tls.cert_file is not None and s.tls.key_file is not None
         base = settings_base_dir()
         return [
-            files.put(name=f"Place {CERT}", src=str(base / s.tls.cert_file), dest=CERT, mode="644"),
-            files.put(name=f"Place {KEY}", src=str(base / s.tls.key_file), dest=KEY, mode="600"),
+            place_file(CERT, base / s.tls.cert_file, mode="644"),
+            place_file(KEY, base / s.tls.key_file, mode="600"),
         ]
     # Self-signed: made once on the host, renewed with the same key near its end. With ACME,
     # a new host runs on one until certbot's is issued (last in the host phase), then keeps certbot's.
-    if not host.get_fact(File, path=KEY):
+    if not exists(KEY):
         return [
             server.shell(
                 name="Create a self-signed certificate",

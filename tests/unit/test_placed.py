@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from pyinfra.api import FileUploadCommand, OperationError
 from pyinfra.context import ctx_host, ctx_state
+from pyinfra.facts.files import FileContents
 
 from pyinfra_deploys import stamp
-from pyinfra_deploys.facts.placed import FileState, PlacedFiles, PlacedFilesValue
+from pyinfra_deploys.facts.placed import FileState, FolderState, PlacedFiles, PlacedFilesValue
 from pyinfra_deploys.operations import placed
 
 
@@ -40,8 +41,14 @@ def test_the_fact_reads_mode_owner_and_digest_of_each_regular_file_in_one_comman
     found = run_fact(paths, ("dpkg",))
     user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
     digest = hashlib.sha256(config.read_bytes()).hexdigest()
-    # a symlink and a folder are not files this deploy can skip; only a path whose folder exists is "missing"
-    assert found == {"files": {str(config): FileState(0o640, user, group, digest)}, "missing": {missing}, "trusted": True}
+    # a symlink is neither a file nor a folder this deploy can skip; only a path whose folder exists is "missing"
+    folder_mode = tmp_path.stat().st_mode & 0o7777
+    assert found == {
+        "files": {str(config): FileState(0o640, user, group, digest)},
+        "folders": {str(tmp_path): FolderState(folder_mode, user, group)},
+        "missing": {missing},
+        "trusted": True,
+    }
 
 
 def test_a_missing_package_makes_the_observation_untrusted(tmp_path: Path) -> None:
@@ -55,12 +62,25 @@ class FakeHost:
 
     name = "mail"
 
-    def __init__(self, files: dict[str, FileState], trusted: bool = True, missing: frozenset[str] = frozenset()) -> None:
-        self.value: PlacedFilesValue = {"files": files, "missing": set(missing), "trusted": trusted}
+    def __init__(
+        self,
+        files: dict[str, FileState],
+        trusted: bool = True,
+        missing: frozenset[str] = frozenset(),
+        folders: dict[str, FolderState] | None = None,
+    ) -> None:
+        self.value: PlacedFilesValue = {"files": files, "folders": folders or {}, "missing": set(missing), "trusted": trusted}
         self.asked: list[tuple[str, ...]] = []
         self.noops: list[str] = []
+        self.logged: list[str] = []
+        self.contents: list[str] | None = None
 
-    def get_fact(self, cls: type, **kwargs: Any) -> PlacedFilesValue:
+    def log(self, message: str, log_func: Any = None) -> None:
+        self.logged.append(message)
+
+    def get_fact(self, cls: type, **kwargs: Any) -> Any:
+        if cls is FileContents:
+            return self.contents
         assert cls is PlacedFiles
         self.asked.append(kwargs["paths"])
         return self.value
@@ -92,6 +112,7 @@ def delegated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(placed, "_placed", {})
     monkeypatch.setattr(placed, "_observed", {})
     monkeypatch.setattr(placed, "_twice", {})
+    monkeypatch.setattr(placed, "_watched", {})
     # the packages the deploy declared (stamp.manage_packages) on the fake host
     monkeypatch.setitem(stamp._managed, FakeHost.name, {"package": {"postfix"}})
     with ctx_state.use(SimpleNamespace(config=SimpleNamespace(DIFF=False))):  # not a --diff run
@@ -172,18 +193,70 @@ def test_a_missing_or_different_file_is_uploaded_then_given_owner_and_mode_in_on
         ]
         # neither a file nor missing from a folder that exists: pyinfra's files.put looks for itself
         assert run_put(fake, "/etc/february/x.json") == ["upload /etc/february/x.json"]
-        # a diff (`february diff`) is pyinfra's: it shows the unified diff
+        # a diff (`february diff`) logs what changes as pyinfra's files.put would, and asks only the old text
         with ctx_state.use(SimpleNamespace(config=SimpleNamespace(DIFF=True))):
-            assert run_put(fake, "/etc/mailname") == ["upload /etc/mailname"]
+            assert commands(run_put(fake, "/etc/mailname"))[0] == "upload /etc/.mailname.february-new"
+            fake.contents = ["smtpd_banner = $myhostname"]
+            assert commands(run_put(fake, "/etc/postfix/main.cf", mode="640"))[0] == "upload /etc/postfix/.main.cf.february-new"
+        assert fake.logged == ["Will create /etc/mailname", "Will modify /etc/postfix/main.cf"]
         with pytest.raises(OperationError, match="mode must be"):
             run_put(fake, "/etc/mailname", mode="644; reboot")
-    assert delegated == ["put /etc/february/x.json", "put /etc/mailname"]
+    assert delegated == ["put /etc/february/x.json"]
 
 
 def test_a_converge_observes_the_last_stamps_files_too_but_the_image_record_only_its_own() -> None:
     from pyinfra_deploys.image_record import record_command
 
-    stamp_paths = "sed -n 's/^path //p'"
+    stamp_paths = "sed -n 's/^path //p; s/^present //p'"
     assert stamp_paths in PlacedFiles().command(paths=("/etc/mailname",), packages=(), stamped=True)
     # The image phase's record (bake and flashed host alike) is of exactly the files it names.
     assert stamp_paths not in record_command(["/etc/mailname"])
+
+
+def test_a_folder_as_wanted_costs_nothing_a_missing_one_is_made_with_its_owner_a_wrong_one_mended(delegated: list[str]) -> None:
+    ok, wrong = FolderState(0o750, "vmail", "vmail"), FolderState(0o755, "root", "vmail")
+    fake = FakeHost({}, folders={"/var/vmail": ok, "/etc/dovecot/sieve": wrong}, missing=frozenset({"/etc/february/acme"}))
+
+    def folder(path: str, mode: str, user: str, group: str | None) -> list[str]:
+        return commands(list(placed.folder._inner(path=path, mode=mode, user=user, group=group)))
+
+    with ctx_host.use(fake):
+        assert folder("/var/vmail", "750", "vmail", "vmail") == []
+        assert folder("/etc/dovecot/sieve", "750", "vmail", "vmail") == [
+            "chmod 750 /etc/dovecot/sieve",
+            "chown vmail:vmail /etc/dovecot/sieve",
+        ]
+        assert folder("/etc/february/acme", "700", "root", "root") == ["install -d -m 700 -o root -g root /etc/february/acme"]
+        assert folder("/etc/dovecot/sieve", "755", "root", None) == []  # any group
+        with pytest.raises(OperationError, match="mode must be"):
+            folder("/var/vmail", "7; reboot", "root", None)
+    assert fake.noops == ["folder /var/vmail is as wanted", "folder /etc/dovecot/sieve is as wanted"]
+    assert len(fake.asked) == 1, fake.asked  # one observation for all of them
+
+
+def test_exists_answers_from_the_observation(delegated: list[str]) -> None:
+    fake = FakeHost({"/var/lib/rspamd/stats.ucl": AS_WANTED}, missing=frozenset({"/etc/ssl/mail/mail.key"}))
+    with ctx_host.use(fake):
+        assert placed.exists("/var/lib/rspamd/stats.ucl") is True
+        assert placed.exists("/etc/ssl/mail/mail.key") is False
+    assert len(fake.asked) == 1
+
+
+def test_a_secret_as_wanted_costs_no_command_and_a_changed_one_is_never_shown(delegated: list[str]) -> None:
+    from pyinfra_deploys.operations import secret
+
+    password = "[relay.example.net]:587 user:generated-at-test-time\n"
+    wanted = FileState(0o600, "root", "root", hashlib.sha256(password.encode()).hexdigest())
+    fake = FakeHost({"/etc/postfix/sasl_passwd": wanted})
+    with ctx_host.use(fake):
+        assert list(secret.put._inner(content=password, dest="/etc/postfix/sasl_passwd")) == []
+    assert fake.noops == ["/etc/postfix/sasl_passwd is as wanted (secret)"]
+    assert all("generated-at-test-time" not in line for line in fake.noops)
+
+
+def test_the_observation_is_trusted_only_when_every_package_wanted_is_installed_and_the_command_finished() -> None:
+    installed = ["wants postfix", "wants dovecot-core", "package ii postfix", "package ii dovecot-core", "observed"]
+    assert PlacedFiles().process(installed)["trusted"] is True
+    removed = ["wants postfix", "wants dovecot-core", "package ii postfix", "package un dovecot-core", "observed"]
+    assert PlacedFiles().process(removed)["trusted"] is False
+    assert PlacedFiles().process(installed[:-1])["trusted"] is False  # cut short

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from pyinfra_deploys import place as place_module
+from pyinfra_deploys import stamp
+from pyinfra_deploys.facts.placed import PlacedFiles
 from pyinfra_deploys.layout import RSPAMD_OFFLINE_MAP
-from pyinfra_deploys.operations import secret
+from pyinfra_deploys.operations import placed, secret
 from pyinfra_deploys.place import FILES, place, render, template_for
 from pyinfra_deploys.rendered import RenderedFileError, check_rendered, parser_for
 from pyinfra_deploys.roles.rspamd import REMOTE_MAP_RULES
@@ -159,13 +161,21 @@ def test_place_refuses_before_anything_is_uploaded(sample: dict[str, Any], monke
 
 
 class FakeHost:
-    """Just what secret.put asks of pyinfra's host: facts, a temp name, a log."""
+    """Just what secret.put asks of pyinfra's host: facts, a temp name, a log.
+
+    The one observation of the placed files (operations.placed) finds nothing it may trust
+    here, so secret.put asks pyinfra's own facts, given in ``facts``.
+    """
+
+    name = "mail"
 
     def __init__(self, facts: dict[str, Any]):
         self.facts = facts
         self.logged: list[str] = []
 
-    def get_fact(self, fact: type, path: str) -> Any:
+    def get_fact(self, fact: type, **kwargs: Any) -> Any:
+        if fact is PlacedFiles:
+            return {"files": {}, "folders": {}, "missing": set(), "trusted": False}
         return self.facts.get(fact.__name__)
 
     def get_temp_filename(self, key: str, temp_directory: str | None = None) -> str:
@@ -173,6 +183,19 @@ class FakeHost:
 
     def log(self, message: str, log_func: Any) -> None:
         self.logged.append(message)
+
+
+@pytest.fixture(autouse=True)
+def fresh_observation(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("_placed", "_observed", "_twice", "_watched"):
+        monkeypatch.setattr(placed, name, {})
+
+
+def use_host(monkeypatch: pytest.MonkeyPatch, fake: FakeHost) -> FakeHost:
+    monkeypatch.setattr(secret, "host", fake)
+    monkeypatch.setattr(placed, "host", fake)
+    monkeypatch.setattr(stamp, "host", fake)
+    return fake
 
 
 @pytest.mark.parametrize(
@@ -185,8 +208,7 @@ class FakeHost:
 def test_a_secret_file_is_uploaded_without_showing_its_content_under_diff(
     remote: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake = FakeHost(remote)
-    monkeypatch.setattr(secret, "host", fake)
+    fake = use_host(monkeypatch, FakeHost(remote))
     monkeypatch.setattr(secret, "state", SimpleNamespace(config=SimpleNamespace(DIFF=True)))
     with caplog.at_level(logging.DEBUG):
         commands = list(secret.put._inner(content="[relay]:587 you:the-secret\n", dest="/etc/postfix/sasl_passwd"))
@@ -207,7 +229,7 @@ def test_a_secret_file_is_uploaded_without_showing_its_content_under_diff(
 
 
 def test_a_sudo_upload_of_a_secret_is_staged_in_the_private_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(secret, "host", FakeHost({}))
+    use_host(monkeypatch, FakeHost({}))
     monkeypatch.setattr(secret, "state", SimpleNamespace(config=SimpleNamespace(DIFF=False)))
     commands = list(secret.put._inner(content="x\n", dest="/etc/postfix/sasl_passwd", stage="/var/tmp/february-stage-owner"))
     assert commands[1].remote_temp_filename == "/var/tmp/february-stage-owner/pyinfra-temp"
@@ -217,6 +239,8 @@ def test_an_unchanged_secret_file_is_left_alone(monkeypatch: pytest.MonkeyPatch)
     from pyinfra.api.util import get_file_sha1
 
     content = "[relay]:587 you:the-secret\n"
-    fake = FakeHost({"File": {"mode": 600, "user": "root", "group": "root"}, "Sha1File": get_file_sha1(StringIO(content))})
-    monkeypatch.setattr(secret, "host", fake)
+    use_host(
+        monkeypatch,
+        FakeHost({"File": {"mode": 600, "user": "root", "group": "root"}, "Sha1File": get_file_sha1(StringIO(content))}),
+    )
     assert list(secret.put._inner(content=content, dest="/etc/postfix/sasl_passwd")) == []

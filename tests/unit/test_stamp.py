@@ -78,3 +78,27 @@ def test_the_host_is_observed_only_when_the_stamp_wanted_the_same(tmp_path: Path
     other = read("other-digest")
     assert other == {"wanted": "wanted-digest", "observed_then": "observed-then", "observed_now": "not observed"}
     assert read("$(touch /nonexistent/x)") is not None  # the wanted digest is data, never run
+
+
+def test_a_stopped_or_disabled_service_shows(tmp_path: Path) -> None:
+    """The services in one ``systemctl show``: its output changes with the unit's state (a fake systemctl here)."""
+    fake = tmp_path / "systemctl"
+    fake.write_text(
+        '#!/bin/sh\nfor u in "$@"; do case "$u" in --*|-) ;; *) printf "Id=%s\\nActiveState=$STATE\\n\\n" "$u";; esac; done\n'
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+
+    def seen(state: str) -> str:
+        done = subprocess.run(
+            ["sh", "-c", OBSERVE],
+            input="service postfix\nservice dovecot\n",
+            capture_output=True,
+            text=True,
+            env={**env, "STATE": state},
+            check=True,
+        )
+        return done.stdout
+
+    assert "Id=postfix" in seen("active") and "Id=dovecot" in seen("active")
+    assert seen("active") != seen("failed")
