@@ -292,8 +292,8 @@ class Backup(Strict):
 class Settings(Strict):
     """Everything a February mail host is; the rest is derived."""
 
-    hostname: Domain = Field("mail.example.test", description="The host's FQDN (myhostname).")
-    domain: Domain = Field("example.test", description="The primary mail domain (mydomain, myorigin).")
+    hostname: Domain = Field(description="The host's FQDN (myhostname).")
+    domain: Domain = Field(description="The primary mail domain (mydomain, myorigin).")
     mailname: Domain | None = Field(None, description=f"{layout.MAILNAME}; defaults to hostname, as the installer writes it.")
     mydestination: list[Destination] = Field(
         default_factory=lambda: ["$myhostname", "localhost.$mydomain", "localhost"],

@@ -202,7 +202,7 @@ def test_verify_names_the_failed_check(host: Host) -> None:
 
 
 def test_the_host_configuration_names_the_roles_checks_and_leaves_the_state_out() -> None:
-    config = generations_config(Settings())
+    config = generations_config(Settings(hostname="mail.example.test", domain="example.test"))
     assert config["root"] == layout.GENERATIONS_DIR and config["keep"] == 10
     assert set(config["state_paths"]) == set(layout.STATE_PATHS)
     checks = dict(map(tuple, config["validate"]))
@@ -260,7 +260,7 @@ def test_after_a_reboot_an_armed_rollback_goes_on_for_what_is_left_or_fires_when
 
 def test_the_armed_file_the_host_and_february_look_for_is_the_same(tmp_path: Path) -> None:
     config = tmp_path / "generations.json"
-    config.write_text(config_text(Settings()))
+    config.write_text(config_text(Settings(hostname="mail.example.test", domain="example.test")))
     assert str(generation.armed_path(generation.Config.load(str(config)))) == layout.ROLLBACK_ARMED
 
 

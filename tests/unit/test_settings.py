@@ -130,3 +130,12 @@ def test_layers_merge_key_by_key(sample: dict[str, Any]) -> None:
 def test_the_repository_inventories_declare_valid_settings() -> None:
     for name in ("hosts.py", "vm.py"):
         assert inventory_host(REPO / "inventory" / name, check_files=False).settings.served_domains == ["example.test"]
+
+
+def test_a_site_without_its_name_or_domain_is_refused_naming_both(sample: dict[str, Any]) -> None:
+    """No placeholder: a site that forgets them would otherwise converge as mail.example.test."""
+    site = {key: value for key, value in sample.items() if key not in ("hostname", "domain")}
+    with pytest.raises(SettingsError) as raised:
+        load_settings(site)
+    assert "february.hostname: required setting is missing" in str(raised.value)
+    assert "february.domain: required setting is missing" in str(raised.value)

@@ -670,8 +670,13 @@ def test_the_current_generation_is_compared_with_the_inventorys_settings(tmp_pat
     from pyinfra_deploys.settings.model import Settings
     from pyinfra_deploys.stamp import settings_digest
 
-    found: Any = SimpleNamespace(settings=Settings())
-    mine = {"number": 3, "reason": "converge", "current": True, "settings_digest": settings_digest(Settings())}
+    found: Any = SimpleNamespace(settings=Settings(hostname="mail.example.test", domain="example.test"))
+    mine = {
+        "number": 3,
+        "reason": "converge",
+        "current": True,
+        "settings_digest": settings_digest(Settings(hostname="mail.example.test", domain="example.test")),
+    }
     assert generation_check(found, [{**mine, "number": 2, "current": False}, mine])["level"] == OK
     other = generation_check(found, [{**mine, "settings_digest": "0" * 64}])
     assert other["level"] == WARNING and "february diff" in other["message"]
