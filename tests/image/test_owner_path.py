@@ -40,6 +40,7 @@ from february.vm.config import DEFAULT
 from images.stream import run_streamed
 from pyinfra_deploys import image_record, layout
 from pyinfra_deploys.settings.inventory import inventory_host
+from tests import cli
 from tests.image.conftest import OWNER, TIMINGS, Baked
 from tests.image.owner_job import ADMIN, ENABLED_UNITS, SECRET_FILES, Site, owner_config, plug_in_backup_disk
 from tests.vm.mailvm import MailVm, message
@@ -50,9 +51,7 @@ STATS = "stat -c '%U %G %a' {message} /var/vmail/example.test/alice/Maildir " + 
 
 
 def february(*args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "february", *args], capture_output=True, text=True, cwd=REPO, timeout=1800)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    return done
+    return cli.february(*args, check=True)
 
 
 @dataclass

@@ -5,21 +5,18 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from february.paths import REPO
+from tests import cli
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl owner@laptop"
 
 
 def february(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "february", *args], input=stdin, capture_output=True, text=True, cwd=REPO, timeout=120
-    )
+    return cli.february(*args, stdin=stdin, timeout=120)
 
 
 def init(folder: Path, *extra: str, stdin: str) -> subprocess.CompletedProcess[str]:

@@ -13,28 +13,22 @@ refuses the update leaves the old certificate in place and turns
 from __future__ import annotations
 
 import json
-import os
 import smtplib
 import socket
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
 
-from february.paths import REPO
-from february.vm.lifecycle import VM_INVENTORY
 from february.vm.world_process import refuse_updates_flag
 from february.world.acme import roots
 from pyinfra_deploys import layout
 from tests.vm.mailvm import MailVm
+from tests.vm.test_status import status
 
 HOSTNAME = "mail.example.test"
-FEBRUARY = Path(sys.executable).parent / "february"
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +70,7 @@ def on_disk(mailvm: MailVm) -> x509.Certificate:
 
 
 def renewal(mailvm: MailVm) -> tuple[int, tuple[str, str]]:
-    env = {**os.environ, "FEBRUARY_VM": mailvm.config.name}
-    done = subprocess.run(
-        [str(FEBRUARY), "status", "-i", str(VM_INVENTORY), "--json"], capture_output=True, text=True, cwd=REPO, env=env
-    )
+    done = status(mailvm, "--json")
     found: list[dict[str, Any]] = json.loads(done.stdout)
     line = next(
         (item["level"], item["message"]) for item in found if (item["section"], item["name"]) == ("Certificate", "renewal")

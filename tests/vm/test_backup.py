@@ -8,23 +8,18 @@ session mounts the owner's backup disk. The restore is the owner's path
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 
 import pytest
 
 from february.paths import REPO
 from pyinfra_deploys import layout
+from tests.cli import february
 from tests.vm.mailvm import MailVm, message
 from tests.vm.test_status import report
 
 INVENTORY = str(REPO / "inventory" / "vm.py")
 MAILDIR = "/var/vmail/example.test/alice/Maildir"
-
-
-def february(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "february", *args], capture_output=True, text=True, cwd=REPO, timeout=900)
 
 
 @pytest.fixture(scope="module")

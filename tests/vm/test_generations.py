@@ -24,7 +24,6 @@ import re
 import runpy
 import shlex
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +34,7 @@ import pytest
 from february.paths import REPO
 from february.vm import lifecycle
 from pyinfra_deploys import layout
+from tests.cli import february
 from tests.vm.mailvm import MailVm, message
 
 WRONG_MILTER = "127.0.0.1:6379"  # Redis (Rspamd's), not a milter
@@ -44,10 +44,6 @@ RSPAMD_CANNOT_BIND = re.compile(
     r" rspamd\[\d+\]: .*(cannot listen on normal socket 127\.0\.0\.1:6379: Address already in use"
     r"|cannot create listen socket for rspamd_proxy at 127\.0\.0\.1:6379|shutting down Rspamd due to fatal error)$"
 )
-
-
-def february(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "february", *args], capture_output=True, text=True, cwd=REPO, timeout=1200)
 
 
 def generations(inventory: Path = lifecycle.VM_INVENTORY) -> list[dict[str, Any]]:

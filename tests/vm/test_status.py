@@ -4,36 +4,29 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shlex
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from february.dns_records import zone_lines
-from february.paths import REPO
 from february.vm import lifecycle
 from february.vm.lifecycle import VM_INVENTORY
 from february.vm.world_process import write_zone
 from pyinfra_deploys import layout
+from tests.cli import february
 from tests.vm.mailvm import MailVm
 
-FEBRUARY = Path(sys.executable).parent / "february"
 # The VM has no package lists (the image carries none and its network is closed):
 # whether security updates are pending is unknown there, which is a warning.
 OFFLINE = {("System", "security updates"): ("warning", "unknown: no package lists")}
 
 
 def status(mailvm: MailVm, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FEBRUARY_VM": mailvm.config.name}
-    return subprocess.run(
-        [str(FEBRUARY), "status", "-i", str(VM_INVENTORY), *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300
-    )
+    return february("status", "-i", str(VM_INVENTORY), *args, env={"FEBRUARY_VM": mailvm.config.name}, timeout=300)
 
 
 def report(mailvm: MailVm, *args: str) -> tuple[int, dict[tuple[str, str], tuple[str, str]]]:
