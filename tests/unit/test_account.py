@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from pyinfra.api import StringCommand
 from pyinfra.context import ctx_host
 
 from pyinfra_deploys.facts.account import GROUP_MARKER, AccountValue, SystemAccount
 from pyinfra_deploys.operations.account import system_account
+from tests.fakehost import FakeHost
 
 WANTED = {"user": "vmail", "uid": 5000, "home": "/var/vmail", "shell": "/usr/sbin/nologin"}
 PRESENT = AccountValue(uid=5000, gid=5000, home="/var/vmail", shell="/usr/sbin/nologin", group_gid=5000)
 
 
-class FakeHost:
-    def __init__(self, fact: AccountValue) -> None:
-        self.fact = fact
-        self.noop_description: str | None = None
-
-    def get_fact(self, cls: type, **kwargs: Any) -> AccountValue:
-        assert cls is SystemAccount and kwargs == {"user": "vmail"}
-        return self.fact
-
-    def noop(self, description: str) -> None:
-        self.noop_description = description
-
-
 def commands_for(fact: AccountValue) -> tuple[list[str], str | None]:
-    fake = FakeHost(fact)
+    fake = FakeHost({SystemAccount: fact})
     with ctx_host.use(fake):
         commands = list(system_account._inner(**WANTED))
+    assert fake.asked_for(SystemAccount) == [{"user": "vmail"}]
     assert all(isinstance(command, StringCommand) for command in commands)
     return [command.get_raw_value() for command in commands], fake.noop_description
 

@@ -18,6 +18,7 @@ import pytest
 
 from february.paths import REPO
 from pyinfra_deploys import layout
+from tests.sources import python_files
 
 PRODUCT = ("deploy.py", "pyinfra_deploys", "february", "images", "inventory")
 LAYOUT = REPO / "pyinfra_deploys" / "layout.py"
@@ -44,12 +45,8 @@ ALLOWED: dict[tuple[str, str], str] = {
 }
 
 
-def python_files() -> list[Path]:
-    found: list[Path] = []
-    for root in PRODUCT:
-        path = REPO / root
-        found += [path] if path.is_file() else sorted(path.rglob("*.py"))
-    return [path for path in found if "__pycache__" not in path.parts and path != LAYOUT]
+def product_files() -> list[Path]:
+    return [path for path in python_files(*PRODUCT) if path != LAYOUT]
 
 
 def docstrings(tree: ast.AST) -> set[int]:
@@ -87,7 +84,7 @@ def unexplained(name: str, found: list[tuple[int, str]]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("path", python_files(), ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize("path", product_files(), ids=lambda p: str(p.relative_to(REPO)))
 def test_product_code_spells_no_host_path(path: Path) -> None:
     name = str(path.relative_to(REPO))
     assert unexplained(name, python_paths(path.read_text())) == [], "declare it in pyinfra_deploys/layout.py"
@@ -105,7 +102,7 @@ def test_templates_spell_no_host_path(path: Path) -> None:
 def test_every_allowed_entry_is_still_needed() -> None:
     """An exception whose path is gone goes too, so the list stays the small set of real exceptions."""
     spelled: set[tuple[str, str]] = set()
-    for path in python_files():
+    for path in product_files():
         spelled |= {(str(path.relative_to(REPO)), found) for _, found in python_paths(path.read_text())}
     for path in TEMPLATES:
         spelled |= {(str(path.relative_to(REPO)), found) for _, found in text_paths(path.read_text())}
@@ -125,7 +122,7 @@ def role(user: str) -> None:
 '''
     assert python_paths(source) == [(2, "/var/lib/example/answers"), (7, "/srv/example/x"), (8, "/etc/postfix/main.cf")]
     assert text_paths("alias_maps = hash:/etc/aliases\n# files/etc/x.j2\n") == [(1, "/etc/aliases")]
-    assert len(python_files()) > 50 and len(TEMPLATES) > 25
+    assert len(product_files()) > 50 and len(TEMPLATES) > 25
 
 
 def test_layout_declares_absolute_paths() -> None:

@@ -17,17 +17,10 @@ from pathlib import Path
 import pytest
 
 from february.paths import REPO
+from tests.sources import python_files
 
 VM_INVENTORY = {"inventory/vm.py", "inventory/group_data/vm.py"}
 OURS = ("pyinfra_deploys", "inventory", "images", "february", "tests", "deploy")
-
-
-def python_files(*roots: str) -> list[Path]:
-    found: list[Path] = []
-    for root in roots:
-        path = REPO / root
-        found += [path] if path.is_file() else sorted(path.rglob("*.py"))
-    return [path for path in found if "__pycache__" not in path.parts]
 
 
 def our_imports(path: Path) -> set[str]:

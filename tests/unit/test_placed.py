@@ -21,6 +21,7 @@ from pyinfra.facts.files import FileContents
 from pyinfra_deploys import stamp
 from pyinfra_deploys.facts.placed import FileState, FolderState, PlacedFiles, PlacedFilesValue
 from pyinfra_deploys.operations import placed
+from tests.fakehost import FakeHost
 
 
 def run_fact(paths: tuple[str, ...], packages: tuple[str, ...]) -> PlacedFilesValue:
@@ -57,39 +58,23 @@ def test_a_missing_package_makes_the_observation_untrusted(tmp_path: Path) -> No
     assert run_fact((str(tmp_path),), ())["trusted"] is True
 
 
-class FakeHost:
-    """Just what operations.placed uses of ``pyinfra.host``."""
+HOST = "mail"
 
-    name = "mail"
 
-    def __init__(
-        self,
-        files: dict[str, FileState],
-        trusted: bool = True,
-        missing: frozenset[str] = frozenset(),
-        folders: dict[str, FolderState] | None = None,
-    ) -> None:
-        self.value: PlacedFilesValue = {"files": files, "folders": folders or {}, "missing": set(missing), "trusted": trusted}
-        self.asked: list[tuple[str, ...]] = []
-        self.noops: list[str] = []
-        self.logged: list[str] = []
-        self.contents: list[str] | None = None
+def placed_host(
+    files: dict[str, FileState],
+    trusted: bool = True,
+    missing: frozenset[str] = frozenset(),
+    folders: dict[str, FolderState] | None = None,
+) -> FakeHost:
+    """A host whose one observation of the placed files says this; ``contents`` the old text a --diff asks."""
+    observation: PlacedFilesValue = {"files": files, "folders": folders or {}, "missing": set(missing), "trusted": trusted}
+    fake = FakeHost({PlacedFiles: observation, FileContents: None}, name=HOST)
+    return fake
 
-    def log(self, message: str, log_func: Any = None) -> None:
-        self.logged.append(message)
 
-    def get_fact(self, cls: type, **kwargs: Any) -> Any:
-        if cls is FileContents:
-            return self.contents
-        assert cls is PlacedFiles
-        self.asked.append(kwargs["paths"])
-        return self.value
-
-    def get_temp_filename(self, dest: str) -> str:
-        return f"/tmp/pyinfra-{dest.rsplit('/', 1)[-1]}"
-
-    def noop(self, description: str) -> None:
-        self.noops.append(description)
+def observed_paths(fake: FakeHost) -> list[tuple[str, ...]]:
+    return [arguments["paths"] for arguments in fake.asked_for(PlacedFiles)]
 
 
 WANTED = "smtpd_banner = $myhostname ESMTP\n"
@@ -114,7 +99,7 @@ def delegated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(placed, "_twice", {})
     monkeypatch.setattr(placed, "_watched", {})
     # the packages the deploy declared (stamp.manage_packages) on the fake host
-    monkeypatch.setitem(stamp._managed, FakeHost.name, {"package": {"postfix"}})
+    monkeypatch.setitem(stamp._managed, HOST, {"package": {"postfix"}})
     with ctx_state.use(SimpleNamespace(config=SimpleNamespace(DIFF=False))):  # not a --diff run
         yield calls
 
@@ -126,7 +111,7 @@ def run_put(fake: FakeHost, dest: str, mode: str = "644", text: str = WANTED) ->
 
 
 def test_a_file_as_wanted_is_skipped_and_all_placed_files_are_observed_at_once(delegated: list[str]) -> None:
-    fake = FakeHost({"/etc/postfix/main.cf": AS_WANTED, "/etc/postfix/master.cf": AS_WANTED})
+    fake = placed_host({"/etc/postfix/main.cf": AS_WANTED, "/etc/postfix/master.cf": AS_WANTED})
     with ctx_host.use(fake):
         for dest in ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname"):
             placed.register(dest)
@@ -139,17 +124,17 @@ def test_a_file_as_wanted_is_skipped_and_all_placed_files_are_observed_at_once(d
             " && mv -f /etc/postfix/.master.cf.february-new /etc/postfix/master.cf",
         ]
         assert run_put(fake, "/etc/mailname") == ["upload /etc/mailname"]
-    assert fake.asked == [("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname")]
+    assert observed_paths(fake) == [("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/mailname")]
     assert fake.noops == ["/etc/postfix/main.cf is as wanted"]
     assert delegated == ["put /etc/mailname"]
 
 
 def test_nothing_is_skipped_when_the_observation_is_untrusted_or_a_file_is_placed_twice(delegated: list[str]) -> None:
-    fake = FakeHost({"/etc/postfix/main.cf": AS_WANTED}, trusted=False)
+    fake = placed_host({"/etc/postfix/main.cf": AS_WANTED}, trusted=False)
     with ctx_host.use(fake):
         placed.register("/etc/postfix/main.cf")
         assert run_put(fake, "/etc/postfix/main.cf") == ["upload /etc/postfix/main.cf"]
-    fake = FakeHost({"/etc/mailname": AS_WANTED})
+    fake = placed_host({"/etc/mailname": AS_WANTED})
     placed._observed.clear()
     with ctx_host.use(fake):
         placed.register("/etc/mailname")
@@ -160,7 +145,7 @@ def test_nothing_is_skipped_when_the_observation_is_untrusted_or_a_file_is_place
 def test_put_compares_the_bytes_of_a_local_file_or_of_text(delegated: list[str], tmp_path: Path) -> None:
     script = tmp_path / "february-backup"
     script.write_text(WANTED)
-    fake = FakeHost({"/usr/local/sbin/february-backup": AS_WANTED, "/etc/february/status.json": AS_WANTED})
+    fake = placed_host({"/usr/local/sbin/february-backup": AS_WANTED, "/etc/february/status.json": AS_WANTED})
     with ctx_host.use(fake):
         for dest in ("/usr/local/sbin/february-backup", "/etc/february/status.json"):
             placed.register(dest)
@@ -177,7 +162,7 @@ def commands(found: list[Any]) -> list[str]:
 
 def test_a_missing_or_different_file_is_uploaded_then_given_owner_and_mode_in_one_command(delegated: list[str]) -> None:
     different = AS_WANTED._replace(sha256="0" * 64)
-    fake = FakeHost({"/etc/postfix/main.cf": different}, missing=frozenset({"/etc/mailname"}))
+    fake = placed_host({"/etc/postfix/main.cf": different}, missing=frozenset({"/etc/mailname"}))
     with ctx_host.use(fake):
         for dest in ("/etc/postfix/main.cf", "/etc/mailname", "/etc/february/x.json"):
             placed.register(dest)
@@ -196,7 +181,7 @@ def test_a_missing_or_different_file_is_uploaded_then_given_owner_and_mode_in_on
         # a diff (`february diff`) logs what changes as pyinfra's files.put would, and asks only the old text
         with ctx_state.use(SimpleNamespace(config=SimpleNamespace(DIFF=True))):
             assert commands(run_put(fake, "/etc/mailname"))[0] == "upload /etc/.mailname.february-new"
-            fake.contents = ["smtpd_banner = $myhostname"]
+            fake.facts[FileContents] = ["smtpd_banner = $myhostname"]
             assert commands(run_put(fake, "/etc/postfix/main.cf", mode="640"))[0] == "upload /etc/postfix/.main.cf.february-new"
         assert fake.logged == ["Will create /etc/mailname", "Will modify /etc/postfix/main.cf"]
         with pytest.raises(OperationError, match="mode must be"):
@@ -215,7 +200,7 @@ def test_a_converge_observes_the_last_stamps_files_too_but_the_image_record_only
 
 def test_a_folder_as_wanted_costs_nothing_a_missing_one_is_made_with_its_owner_a_wrong_one_mended(delegated: list[str]) -> None:
     ok, wrong = FolderState(0o750, "vmail", "vmail"), FolderState(0o755, "root", "vmail")
-    fake = FakeHost({}, folders={"/var/vmail": ok, "/etc/dovecot/sieve": wrong}, missing=frozenset({"/etc/february/acme"}))
+    fake = placed_host({}, folders={"/var/vmail": ok, "/etc/dovecot/sieve": wrong}, missing=frozenset({"/etc/february/acme"}))
 
     def folder(path: str, mode: str, user: str, group: str | None) -> list[str]:
         return commands(list(placed.folder._inner(path=path, mode=mode, user=user, group=group)))
@@ -231,15 +216,15 @@ def test_a_folder_as_wanted_costs_nothing_a_missing_one_is_made_with_its_owner_a
         with pytest.raises(OperationError, match="mode must be"):
             folder("/var/vmail", "7; reboot", "root", None)
     assert fake.noops == ["folder /var/vmail is as wanted", "folder /etc/dovecot/sieve is as wanted"]
-    assert len(fake.asked) == 1, fake.asked  # one observation for all of them
+    assert len(observed_paths(fake)) == 1, fake.asked  # one observation for all of them
 
 
 def test_exists_answers_from_the_observation(delegated: list[str]) -> None:
-    fake = FakeHost({"/var/lib/rspamd/stats.ucl": AS_WANTED}, missing=frozenset({"/etc/ssl/mail/mail.key"}))
+    fake = placed_host({"/var/lib/rspamd/stats.ucl": AS_WANTED}, missing=frozenset({"/etc/ssl/mail/mail.key"}))
     with ctx_host.use(fake):
         assert placed.exists("/var/lib/rspamd/stats.ucl") is True
         assert placed.exists("/etc/ssl/mail/mail.key") is False
-    assert len(fake.asked) == 1
+    assert len(observed_paths(fake)) == 1
 
 
 def test_a_secret_as_wanted_costs_no_command_and_a_changed_one_is_never_shown(delegated: list[str]) -> None:
@@ -247,7 +232,7 @@ def test_a_secret_as_wanted_costs_no_command_and_a_changed_one_is_never_shown(de
 
     password = "[relay.example.net]:587 user:generated-at-test-time\n"
     wanted = FileState(0o600, "root", "root", hashlib.sha256(password.encode()).hexdigest())
-    fake = FakeHost({"/etc/postfix/sasl_passwd": wanted})
+    fake = placed_host({"/etc/postfix/sasl_passwd": wanted})
     with ctx_host.use(fake):
         assert list(secret.put._inner(content=password, dest="/etc/postfix/sasl_passwd")) == []
     assert fake.noops == ["/etc/postfix/sasl_passwd is as wanted (secret)"]

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pyinfra.facts.files import File, FileContents, Sha1File
 
 from pyinfra_deploys import place as place_module
 from pyinfra_deploys import stamp
@@ -24,6 +25,7 @@ from pyinfra_deploys.place import FILES, place, render, template_for
 from pyinfra_deploys.rendered import RenderedFileError, check_rendered, parser_for
 from pyinfra_deploys.roles.rspamd import REMOTE_MAP_RULES
 from pyinfra_deploys.settings import Settings, load_settings
+from tests.fakehost import FakeHost
 
 CHECKED = ["/etc/postfix/main.cf", "/etc/dovecot/dovecot.conf"] + sorted(
     f"/etc/rspamd/local.d/{path.name.removesuffix('.j2')}" for path in (FILES / "etc/rspamd/local.d").glob("*.j2")
@@ -160,29 +162,15 @@ def test_place_refuses_before_anything_is_uploaded(sample: dict[str, Any], monke
         place("/etc/postfix/main.cf", s=bad)
 
 
-class FakeHost:
-    """Just what secret.put asks of pyinfra's host: facts, a temp name, a log.
+UNTRUSTED: dict[str, Any] = {"files": {}, "folders": {}, "missing": set(), "trusted": False}
 
-    The one observation of the placed files (operations.placed) finds nothing it may trust
-    here, so secret.put asks pyinfra's own facts, given in ``facts``.
-    """
 
-    name = "mail"
-
-    def __init__(self, facts: dict[str, Any]):
-        self.facts = facts
-        self.logged: list[str] = []
-
-    def get_fact(self, fact: type, **kwargs: Any) -> Any:
-        if fact is PlacedFiles:
-            return {"files": {}, "folders": {}, "missing": set(), "trusted": False}
-        return self.facts.get(fact.__name__)
-
-    def get_temp_filename(self, key: str, temp_directory: str | None = None) -> str:
-        return f"{temp_directory or '/tmp'}/pyinfra-temp"
-
-    def log(self, message: str, log_func: Any) -> None:
-        self.logged.append(message)
+def secret_host(remote: dict[str, Any]) -> FakeHost:
+    """A host the one observation of the placed files finds nothing trusted on: secret.put asks pyinfra's own
+    facts, answered from ``remote`` (fact class name -> value)."""
+    facts: dict[type, Any] = {PlacedFiles: UNTRUSTED, File: None, Sha1File: None, FileContents: None}
+    facts.update({fact: remote[fact.__name__] for fact in (File, Sha1File, FileContents) if fact.__name__ in remote})
+    return FakeHost(facts, name="mail")
 
 
 @pytest.fixture(autouse=True)
@@ -208,7 +196,7 @@ def use_host(monkeypatch: pytest.MonkeyPatch, fake: FakeHost) -> FakeHost:
 def test_a_secret_file_is_uploaded_without_showing_its_content_under_diff(
     remote: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake = use_host(monkeypatch, FakeHost(remote))
+    fake = use_host(monkeypatch, secret_host(remote))
     monkeypatch.setattr(secret, "state", SimpleNamespace(config=SimpleNamespace(DIFF=True)))
     with caplog.at_level(logging.DEBUG):
         commands = list(secret.put._inner(content="[relay]:587 you:the-secret\n", dest="/etc/postfix/sasl_passwd"))
@@ -229,10 +217,10 @@ def test_a_secret_file_is_uploaded_without_showing_its_content_under_diff(
 
 
 def test_a_sudo_upload_of_a_secret_is_staged_in_the_private_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_host(monkeypatch, FakeHost({}))
+    use_host(monkeypatch, secret_host({}))
     monkeypatch.setattr(secret, "state", SimpleNamespace(config=SimpleNamespace(DIFF=False)))
     commands = list(secret.put._inner(content="x\n", dest="/etc/postfix/sasl_passwd", stage="/var/tmp/february-stage-owner"))
-    assert commands[1].remote_temp_filename == "/var/tmp/february-stage-owner/pyinfra-temp"
+    assert commands[1].remote_temp_filename == "/var/tmp/february-stage-owner/pyinfra-sasl_passwd"
 
 
 def test_an_unchanged_secret_file_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,6 +229,6 @@ def test_an_unchanged_secret_file_is_left_alone(monkeypatch: pytest.MonkeyPatch)
     content = "[relay]:587 you:the-secret\n"
     use_host(
         monkeypatch,
-        FakeHost({"File": {"mode": 600, "user": "root", "group": "root"}, "Sha1File": get_file_sha1(StringIO(content))}),
+        secret_host({"File": {"mode": 600, "user": "root", "group": "root"}, "Sha1File": get_file_sha1(StringIO(content))}),
     )
     assert list(secret.put._inner(content=content, dest="/etc/postfix/sasl_passwd")) == []

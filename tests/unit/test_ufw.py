@@ -44,6 +44,7 @@ from pyinfra.context import ctx_host, ctx_state
 from pyinfra_deploys.ufw import operations as ufw_operations
 from pyinfra_deploys.ufw.facts import UfwState, UfwStateValue
 from pyinfra_deploys.ufw.rule import UfwRule
+from tests.fakehost import FakeHost
 
 CASES_DIR = Path(__file__).parent / "ufw_cases"
 FILES_DIR = CASES_DIR / "files"
@@ -115,25 +116,6 @@ DEBIAN_DEFAULTS = (
 )
 
 
-class FakeHost:
-    """Just what the ufw operations use of ``pyinfra.host``."""
-
-    def __init__(self, fact: UfwStateValue) -> None:
-        self.fact = fact
-        self.noop_description: str | None = None
-        self.logged: list[str] = []
-
-    def get_fact(self, cls: type, *args: Any, **kwargs: Any) -> UfwStateValue:
-        assert cls is UfwState and not args and not kwargs
-        return self.fact
-
-    def noop(self, description: str) -> None:
-        self.noop_description = description
-
-    def log(self, message: str, log_func: Any = None) -> None:
-        self.logged.append(message)
-
-
 def run_operation(
     name: str,
     kwargs: dict[str, Any],
@@ -158,11 +140,12 @@ def run_on_fake_host(
 ) -> tuple[list[StringCommand], FakeHost]:
     """The operation's commands on a fake host; ``diff`` as `pyinfra --diff` (`february diff`) sets it."""
     operation = getattr(ufw_operations, name)
-    fake_host = FakeHost(fact)
+    fake_host = FakeHost({UfwState: fact})
     with ctx_host.use(fake_host), ctx_state.use(SimpleNamespace(config=SimpleNamespace(DIFF=diff))):
         commands = list(operation._inner(**kwargs))
     for command in commands:
         assert isinstance(command, StringCommand)
+    assert all(arguments == {} for arguments in fake_host.asked_for(UfwState))
     return commands, fake_host
 
 

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
-from typing import Any
-
 import pytest
 from pyinfra.api import OperationError
 from pyinfra.context import ctx_host
 
 from pyinfra_deploys.operations import unit
 from pyinfra_deploys.operations.unit import UnitState, UnitStates
+from tests.fakehost import FakeHost
 
-HOSTS = itertools.count()
 
-
-class FakeHost:
-    def __init__(self, running: bool, enabled: bool) -> None:
-        self.name = f"fake-{next(HOSTS)}"  # the states are read once per host
-        self.state = UnitState(running, enabled)
-        self.noops: list[str] = []
-
-    def get_fact(self, cls: type, **kwargs: Any) -> dict[str, UnitState]:
-        assert cls is UnitStates
-        (name,) = kwargs["units"]
-        return {name: self.state}
-
-    def noop(self, description: str) -> None:
-        self.noops.append(description)
+def unit_host(running: bool, enabled: bool) -> FakeHost:
+    """A host whose every unit asked for is in this state (read once per host)."""
+    return FakeHost({UnitStates: lambda units: dict.fromkeys(units, UnitState(running, enabled))})
 
 
 def run(fake: FakeHost, service: str) -> list[str]:
@@ -45,19 +31,19 @@ def run(fake: FakeHost, service: str) -> list[str]:
     ],
 )
 def test_only_what_is_missing_runs_and_enabling_never_reloads_systemd(running: bool, enabled: bool, wanted: list[str]) -> None:
-    fake = FakeHost(running, enabled)
+    fake = unit_host(running, enabled)
     assert run(fake, "dovecot") == wanted
     assert fake.noops == ([] if wanted else ["dovecot.service is enabled and running"])
 
 
 def test_a_timer_keeps_its_suffix() -> None:
-    assert run(FakeHost(False, True), "february-backup.timer") == ["systemctl start february-backup.timer"]
+    assert run(unit_host(False, True), "february-backup.timer") == ["systemctl start february-backup.timer"]
 
 
 @pytest.mark.parametrize("service", ["", "-dovecot", "../dovecot"])
 def test_a_name_that_is_no_unit_is_refused(service: str) -> None:
     with pytest.raises(OperationError, match="systemd unit name"):
-        run(FakeHost(True, True), service)
+        run(unit_host(True, True), service)
 
 
 def test_the_states_of_every_unit_come_from_one_systemctl_show() -> None:
