@@ -80,6 +80,10 @@ TLS_SERVICES: tuple[str, ...] = ("postfix", "dovecot")
 # The services a mail host runs (stopped while a backup is put back), and Rspamd's Redis.
 MAIL_SERVICES: tuple[str, ...] = ("postfix", "dovecot", "rspamd")
 REDIS_SERVICE = "redis-server"
+# The ports the mail services listen on: 25 for other servers, 587 and 993 for the owner's clients.
+SMTP_PORT = 25
+SUBMISSION_PORT = 587
+IMAPS_PORT = 993
 
 # ----- Postfix -----
 

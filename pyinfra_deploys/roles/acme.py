@@ -97,10 +97,11 @@ def host_phase() -> None:
     if acme.dns_plugin != packages.ACME_IMAGE_PLUGIN:
         install("acme", [plugin_package(acme.dns_plugin)])
     folder(layout.ACME_SETTINGS_DIR, mode="700", name="ACME settings folder")
-    credentials = current_secrets().files["tls.acme.credentials_file"]
-    changes = [place_secret(layout.ACME_CREDENTIALS, credentials)]
-    if acme.server_ca_file is not None:
-        changes.append(place_own(layout.ACME_SERVER_CA, text=current_secrets().files["tls.acme.server_ca_file"]))
+    secrets = current_secrets()
+    assert secrets.acme_credentials is not None  # read_secrets reads every file the settings name
+    changes = [place_secret(layout.ACME_CREDENTIALS, secrets.acme_credentials)]
+    if secrets.acme_server_ca is not None:
+        changes.append(place_own(layout.ACME_SERVER_CA, text=secrets.acme_server_ca))
     else:
         changes.append(absent(layout.ACME_SERVER_CA))
     changes.append(place_own(layout.ACME_REQUEST, text=request_text(acme, s.hostname)))

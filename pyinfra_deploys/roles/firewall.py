@@ -16,9 +16,6 @@ from pyinfra_deploys.ufw import operations as ufw
 from pyinfra_deploys.ufw import reach
 from pyinfra_deploys.ufw.rule import UfwRule
 
-SMTP_PORT = 25
-SUBMISSION_PORT = 587
-IMAPS_PORT = 993
 # Host data (`february deploy --allow-lockout`, or `pyinfra ... --data february_allow_lockout=true`):
 # apply a rule set that would not let the deploying address back in.
 ALLOW_LOCKOUT = "february_allow_lockout"
@@ -31,8 +28,8 @@ def firewall_rules(s: Settings) -> list[UfwRule]:
     IMAPS only from the LAN and VPN ranges; SSH from ssh_from or anywhere.
     """
     rules = ssh_rules(s)
-    rules.append(UfwRule("allow", "tcp", SMTP_PORT, "any", "february: smtp"))
-    for port, label in ((SUBMISSION_PORT, "submission"), (IMAPS_PORT, "imaps")):
+    rules.append(UfwRule("allow", "tcp", layout.SMTP_PORT, "any", "february: smtp"))
+    for port, label in ((layout.SUBMISSION_PORT, "submission"), (layout.IMAPS_PORT, "imaps")):
         rules += [UfwRule("allow", "tcp", port, network, f"february: {label}") for network in s.submission_networks]
     return rules
 

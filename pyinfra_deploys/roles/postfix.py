@@ -76,7 +76,7 @@ def host_phase(changes: list[OperationMeta] | None = None) -> None:
     else:
         for path in (layout.SASL_PASSWD, f"{layout.SASL_PASSWD}.db"):
             changes.append(absent(path))
-    if s.smtp_ca_file == layout.SMARTHOST_CA:
+    if s.relay_ca_uploaded:
         # The relay's private CA (public data), read by smtp(8) before its chroot.
         assert s.smarthost is not None and s.smarthost.ca_file is not None
         changes.append(place_file(layout.SMARTHOST_CA, settings_base_dir() / s.smarthost.ca_file, mode="644"))

@@ -82,7 +82,7 @@ def image_phase() -> list[OperationMeta]:
         else:
             changes.append(absent(path))
 
-    if s.rspamd.milter.startswith("/"):
+    if s.rspamd.milter_socket is not None:
         folder(
             layout.MILTER_SOCKET_DIR,
             mode="755",
@@ -141,10 +141,10 @@ def milter_listening(changes: list[OperationMeta] | None = None) -> None:
     converge ends only then. The roles in between run while Rspamd compiles.
     """
     s = current()
-    if s.rspamd.milter.startswith("/"):
-        listening = f"test -S {shlex.quote(s.rspamd.milter)}"
+    if s.rspamd.milter_socket is not None:
+        listening = f"test -S {shlex.quote(s.rspamd.milter_socket)}"
     else:
-        listening = f"ss -Hltn 'sport = :{s.rspamd.milter.rpartition(':')[2]}' | grep -q ."
+        listening = f"ss -Hltn 'sport = :{s.rspamd.milter_port}' | grep -q ."
     server.shell(
         name="Wait for the Rspamd milter",
         commands=[f"for i in $(seq 900); do {listening} && exit 0; sleep 1; done; exit 1"],

@@ -18,7 +18,6 @@ from pyinfra.operations import systemd
 
 from pyinfra_deploys import health, layout
 from pyinfra_deploys.place import place, place_own
-from pyinfra_deploys.roles.firewall import IMAPS_PORT, SMTP_PORT, SUBMISSION_PORT
 from pyinfra_deploys.service import enabled_and_running, known_unit_changed
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
@@ -35,9 +34,9 @@ def status_config(s: Settings) -> dict[str, Any]:
         "hostname": s.hostname,
         "services": [*layout.MAIL_SERVICES, layout.REDIS_SERVICE],
         "ports": [
-            {"name": "smtp", "address": smtp_address, "port": SMTP_PORT, "mode": "starttls"},
-            {"name": "submission", "address": smtp_address, "port": SUBMISSION_PORT, "mode": "starttls"},
-            {"name": "imaps", "address": "127.0.0.1", "port": IMAPS_PORT, "mode": "tls"},
+            {"name": "smtp", "address": smtp_address, "port": layout.SMTP_PORT, "mode": "starttls"},
+            {"name": "submission", "address": smtp_address, "port": layout.SUBMISSION_PORT, "mode": "starttls"},
+            {"name": "imaps", "address": "127.0.0.1", "port": layout.IMAPS_PORT, "mode": "tls"},
         ],
         "milter": s.rspamd.milter,
         "cert": layout.TLS_CERT,
@@ -53,8 +52,8 @@ def status_config(s: Settings) -> dict[str, Any]:
         "sendmail": layout.SENDMAIL,
         "last": layout.STATUS_LAST,
         "notify_to": f"postmaster@{s.domain}",
-        "acme_status": layout.ACME_STATUS if s.tls.source == "acme" else None,
-        "acme_service": layout.ACME_SERVICE if s.tls.source == "acme" else None,
+        "acme_status": layout.ACME_STATUS if s.tls.from_acme else None,
+        "acme_service": layout.ACME_SERVICE if s.tls.from_acme else None,
         "relay": relay_config(s),
     }
 

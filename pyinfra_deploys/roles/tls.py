@@ -54,11 +54,11 @@ def image_phase() -> None:
 def host_phase() -> list[OperationMeta]:
     """Place or create the certificate; returns the operations that may change it."""
     s = current()
-    if s.tls.source != "acme":
+    if not s.tls.from_acme:
         # With ACME, certbot's deploy hook places the certificate (roles/acme.py) and a renewal
         # changes it: not the converge's to observe.
         manage_path(CERT, KEY)
-    if s.tls.source == "files":
+    if s.tls.from_files:
         assert s.tls.cert_file is not None and s.tls.key_file is not None
         base = settings_base_dir()
         return [
@@ -74,7 +74,7 @@ def host_phase() -> list[OperationMeta]:
                 commands=[self_signed_command(s.hostname, s.tls.self_signed_days, new_key=True)],
             )
         ]
-    if s.tls.source == "acme":
+    if s.tls.from_acme:
         return []
     state = host.get_fact(
         Command,

@@ -75,6 +75,8 @@ class Secrets:
     mailbox_hashes: dict[str, str]
     backup_password: str | None = None
     backup_ssh_key: str | None = None
+    acme_credentials: str | None = None  # the DNS plugin's credentials (tls.acme.credentials_file)
+    acme_server_ca: str | None = None  # the ACME server's CA (tls.acme.server_ca_file), public but the site's
     # Every local file the settings name (rules.secret_files), its checked content by settings key.
     files: dict[str, str] = field(default_factory=dict)
 
@@ -100,5 +102,7 @@ def read_secrets(settings: Settings, base: Path | None = None) -> Secrets:
         mailbox_hashes=hashes,
         backup_password=values.get("backup.password_file"),
         backup_ssh_key=values.get("backup.ssh_key_file"),
+        acme_credentials=values.get("tls.acme.credentials_file"),
+        acme_server_ca=values.get("tls.acme.server_ca_file"),
         files=values,
     )

@@ -182,6 +182,16 @@ class Tls(Strict):
     def min_protocol(self) -> str:
         return "TLSv1.3" if self.profile == "modern" else "TLSv1.2"
 
+    @property
+    def from_acme(self) -> bool:
+        """certbot issues and renews the certificate (roles/acme.py); the converge does not observe it."""
+        return self.source == "acme"
+
+    @property
+    def from_files(self) -> bool:
+        """The site's own certificate and key files are placed."""
+        return self.source == "files"
+
     @model_validator(mode="after")
     def _files_given(self) -> Tls:
         if self.source == "files" and (self.cert_file is None or self.key_file is None):
@@ -229,6 +239,16 @@ class Rspamd(Strict):
     test_patterns: Flag = Field(
         False, description="Honour the GTUBE variants that force 'add header' (YJS...) and others, for end-to-end tests."
     )
+
+    @property
+    def milter_socket(self) -> str | None:
+        """The unix socket's path when the milter is one (types.Milter: an absolute path), else None (a loopback port)."""
+        return self.milter if self.milter.startswith("/") else None
+
+    @property
+    def milter_port(self) -> int | None:
+        """The loopback port when the milter is one (host:port, [ipv6]:port), else None (a unix socket)."""
+        return None if self.milter_socket is not None else int(self.milter.rpartition(":")[2])
 
 
 class Dns(Strict):
@@ -373,13 +393,16 @@ class Settings(Strict):
 
         A CAfile (not a CApath) is read before the smtp client enters its chroot.
         """
-        if self.smarthost is not None and self.smarthost.ca_file is not None:
-            return layout.SMARTHOST_CA
-        return layout.SYSTEM_CA
+        return layout.SMARTHOST_CA if self.relay_ca_uploaded else layout.SYSTEM_CA
+
+    @property
+    def relay_ca_uploaded(self) -> bool:
+        """Whether the relay's own CA file is placed on the host (smarthost.ca_file given)."""
+        return self.smarthost is not None and self.smarthost.ca_file is not None
 
     @property
     def milter(self) -> str:
         """The milter as Postfix names it; a unix socket relative to its chroot (smtpd and cleanup run in it)."""
-        if self.rspamd.milter.startswith("/"):
-            return f"unix:{self.rspamd.milter.removeprefix(layout.POSTFIX_CHROOT)}"
+        if self.rspamd.milter_socket is not None:
+            return f"unix:{self.rspamd.milter_socket.removeprefix(layout.POSTFIX_CHROOT)}"
         return f"inet:{self.rspamd.milter}"

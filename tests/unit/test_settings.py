@@ -139,3 +139,18 @@ def test_a_site_without_its_name_or_domain_is_refused_naming_both(sample: dict[s
         load_settings(site)
     assert "february.hostname: required setting is missing" in str(raised.value)
     assert "february.domain: required setting is missing" in str(raised.value)
+
+
+def test_each_setting_is_interpreted_once_in_the_model(sample: dict[str, Any], tmp_path: Path) -> None:
+    """The roles and templates read these answers; none of them parses the setting again."""
+    s = load_settings(sample)
+    assert (s.rspamd.milter_socket, s.rspamd.milter_port) == (None, 11332)
+    assert s.milter == "inet:127.0.0.1:11332"
+    socket = load_settings({**sample, "rspamd": {"milter": "/var/spool/postfix/rspamd/milter.sock"}})
+    assert (socket.rspamd.milter_socket, socket.rspamd.milter_port) == ("/var/spool/postfix/rspamd/milter.sock", None)
+    assert socket.milter == "unix:/rspamd/milter.sock"
+    assert not s.relay_ca_uploaded and s.smtp_ca_file == "/etc/ssl/certs/ca-certificates.crt"
+    (tmp_path / "relay-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    own_ca = load_settings({**sample, "smarthost": {**sample["smarthost"], "ca_file": str(tmp_path / "relay-ca.pem")}})
+    assert own_ca.relay_ca_uploaded and own_ca.smtp_ca_file == "/etc/postfix/smarthost-ca.pem"
+    assert (s.tls.from_acme, s.tls.from_files) == (False, False)
