@@ -36,7 +36,6 @@ from rich.console import Console
 from february.paths import REPO
 from images import oses
 from images.progress import console, stage
-from images.stream import run_streamed
 from pyinfra_deploys.settings.inventory import InventoryHost
 
 if TYPE_CHECKING:
@@ -289,12 +288,10 @@ def dns(
 @backup_app.command("now")
 def backup_now(inventory: Path = INVENTORY, host: str = HOST) -> None:
     """Run the host's backup now (the timer's service), and say how it went."""
-    from february.remote import run
-    from pyinfra_deploys import layout
+    from february import backups
 
     found = _host(inventory, host, check_files=False)
-    with stage(f"Backup of {found.name}"):
-        run(found, f"systemctl start {layout.BACKUP_SERVICE}")
+    backups.backup_now(found)
     _print_backups(found)
 
 
@@ -311,54 +308,32 @@ def backup_restore(
     snapshot: str = typer.Option("latest", help="A snapshot id from `february backup list`."),
 ) -> None:
     """Put a snapshot's state back (services stopped meanwhile), then converge the host."""
-    import re
+    from february import backups
 
-    from february.remote import run
-    from pyinfra_deploys import layout
-
-    if not re.fullmatch(r"latest|[0-9a-f]{8,64}", snapshot):
+    if not backups.SNAPSHOT.fullmatch(snapshot):
         raise typer.BadParameter("a snapshot id (hex) or 'latest'", param_hint="--snapshot")
-    from february.converge import pyinfra_argv
-
-    found = _host(inventory, host)
-    with stage(f"Restore snapshot {snapshot} on {found.name}"):
-        run(found, f"{layout.BACKUP_SCRIPT} restore {snapshot}")
-    with stage(f"Converge {found.name} after the restore") as on_line:
-        run_streamed(pyinfra_argv(inventory, found), on_line=on_line)
+    backups.restore(inventory, _host(inventory, host), snapshot)
 
 
 def _print_backups(found: InventoryHost) -> None:
-    import json
-    import time
-
     from rich.table import Table
 
-    from february.remote import run
+    from february import backups
     from pyinfra_deploys import layout
 
     if found.settings.backup is None:
         raise typer.BadParameter(f"{found.name} has no backup settings (february.backup)", param_hint="--host")
-    status = run(found, f"{layout.BACKUP_SCRIPT} status").stdout.splitlines()
-    failed = run(found, f"systemctl is-failed --quiet {layout.BACKUP_SERVICE}", check=False).returncode == 0
-    listing = "\n".join(status[1:]).strip()
-    reachable = listing != "unreachable"
-    snapshots = json.loads(listing or "[]") if reachable else []
+    state = backups.state(found)
     table = Table(title=f"{found.name}: {found.settings.backup.repository}")
     for column in ("id", "time", "paths"):
         table.add_column(column)
-    for snap in snapshots:
+    for snap in state.snapshots:
         table.add_row(snap["short_id"], snap["time"][:19].replace("T", " "), " ".join(snap["paths"]))
     console.print(table)
-    last = status[0].strip() if status else "never"
-    if last.isdigit():
-        age = (time.time() - int(last)) / 3600
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(last)))
-        console.print(f"last success: {when} ({age:.1f} h ago)")
-    else:
-        console.print("last success: never")
-    if not reachable:
+    console.print(f"last success: {state.last_success_text()}")
+    if not state.reachable:
         console.print(f"[red]the repository cannot be read[/red]: {found.settings.backup.repository}")
-    if failed:
+    if state.failed:
         console.print(f"[red]the last backup run failed[/red]: journalctl -u {layout.BACKUP_SERVICE}")
 
 

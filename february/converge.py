@@ -40,9 +40,11 @@ POLL_SECONDS = 5
 SWITCH_BACK_SECONDS = 600
 
 
-def pyinfra_argv(inventory: Path, found: InventoryHost, *, dry: bool = False, allow_lockout: bool = False) -> list[str]:
-    """``pyinfra INVENTORY deploy.py`` for this one host: the one place its command line is built."""
-    argv = [sys.executable, "-m", "pyinfra", str(inventory), str(REPO / "deploy.py"), "--limit", found.name]
+def pyinfra_argv(inventory: Path, found: InventoryHost | None, *, dry: bool = False, allow_lockout: bool = False) -> list[str]:
+    """``pyinfra INVENTORY deploy.py`` for this one host (None: every host of the inventory): the one place its command line is built."""
+    argv = [sys.executable, "-m", "pyinfra", str(inventory), str(REPO / "deploy.py")]
+    if found is not None:
+        argv += ["--limit", found.name]
     if dry:
         argv += ["--dry", "--diff", "--json"]
     else:

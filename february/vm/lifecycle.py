@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
+from february.converge import pyinfra_argv
 from february.dns_records import zone_lines
 from february.paths import REPO
 from february.remote import dkim_records
@@ -80,7 +80,7 @@ def converge(config: VmConfig = DEFAULT, inventory: str = "inventory/vm.py") -> 
     """Run the deploy through pyinfra on the VM slot, streaming its output; return its lines."""
     env = {**os.environ, "FEBRUARY_VM": config.name}
     with stage(f"Converge deploy.py on {inventory}") as on_line:
-        return run_streamed([sys.executable, "-m", "pyinfra", "-y", inventory, "deploy.py"], on_line=on_line, cwd=REPO, env=env)
+        return run_streamed(pyinfra_argv(REPO / inventory, None), on_line=on_line, cwd=REPO, env=env)
 
 
 def cold_converge(config: VmConfig = DEFAULT, inventory: Path = VM_INVENTORY, host: InventoryHost | None = None) -> list[str]:

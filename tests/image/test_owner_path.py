@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from february.converge import pyinfra_argv
 from february.paths import REPO
 from february.remote import dkim_records
 from february.vm import lifecycle, qemu
@@ -200,7 +200,7 @@ def test_the_dkim_key_and_its_dns_record_are_unchanged(owner_box: OwnerBox, back
 
 
 def test_a_second_converge_after_the_restore_changes_nothing(owner_box: OwnerBox, restored: MailVm) -> None:
-    lines = run_streamed([sys.executable, "-m", "pyinfra", "-y", str(owner_box.site.inventory), "deploy.py"], cwd=REPO)
+    lines = run_streamed(pyinfra_argv(owner_box.site.inventory, None), cwd=REPO)
     assert grand_total(lines)[1:3] == (0, 0)
 
 
