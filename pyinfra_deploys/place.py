@@ -25,7 +25,6 @@ from typing import Any
 from pyinfra import host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_template
-from pyinfra.operations import files
 
 from pyinfra_deploys import layout
 from pyinfra_deploys.facts.placed import FileState
@@ -139,7 +138,7 @@ def exists(path: str) -> bool:
 def absent(path: str, name: str | None = None) -> OperationMeta:
     """Remove ``path`` (a file the settings turned off); the stamp sees it stay away."""
     manage_path(path)
-    return files.file(name=name or f"Remove {path}", path=path, present=False)
+    return placed.removed(name=name or f"Remove {path}", path=path)
 
 
 def staging_dir() -> str | None:

@@ -191,3 +191,17 @@ def folder(path: str, mode: str, user: str, group: str | None = None) -> Generat
         yield StringCommand("chown", QuoteString(f"{user}:{group}" if group else user), QuoteString(path))
     if state.mode == int(mode, 8) and state.user == user and group in (None, state.group):
         host.noop(f"folder {path} is as wanted")
+
+
+@operation()
+def removed(path: str) -> Generator[Any, None, None]:
+    """``files.file(present=False)`` of ``path``, no command when the observation shows nothing there."""
+    watch(path)
+    state = observed(path)
+    if state == MISSING:
+        host.noop(f"{path} is not there")
+        return
+    if isinstance(state, FileState):
+        yield StringCommand("rm", "-f", QuoteString(path))
+        return
+    yield from files.file._inner(path=path, present=False)

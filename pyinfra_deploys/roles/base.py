@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
+
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
 from pyinfra_deploys import layout, packages
 from pyinfra_deploys.apt import install
-from pyinfra_deploys.place import absent, place, place_own
+from pyinfra_deploys.place import absent, had_text, place, place_own
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.stamp import manage_path
 
@@ -38,8 +41,13 @@ def image_phase() -> None:
 @deploy("Host: base")
 def host_phase() -> None:
     """The host's name (an image gets its own at first boot, from cloud-init)."""
-    server.hostname(name="Set the host name", hostname=current().hostname)
+    hostname = current().hostname
     manage_path(layout.HOSTNAME)
+    # /etc/hostname, as hostnamectl writes it, is read with the placed files: no command when it is the name.
+    if had_text(layout.HOSTNAME, f"{hostname}\n"):
+        host.noop(f"the host name is {hostname}")
+    else:
+        server.shell(name="Set the host name", commands=[f"hostnamectl set-hostname {shlex.quote(hostname)}"])
     # From here on the deploy owns the host's identity: later boots skip cloud-init's
     # four stages (its per-boot modules would only re-apply the first boot's seed).
     place_own(layout.CLOUD_INIT_DISABLED, text=CLOUD_INIT_OFF)

@@ -15,7 +15,7 @@ from pyinfra_deploys import layout
 from pyinfra_deploys.place import exists, folder, place_file
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.load import settings_base_dir
-from pyinfra_deploys.stamp import manage_path
+from pyinfra_deploys.stamp import manage_path, manage_presence
 
 CERT = layout.TLS_CERT
 KEY = layout.TLS_KEY
@@ -55,9 +55,11 @@ def host_phase() -> list[OperationMeta]:
     """Place or create the certificate; returns the operations that may change it."""
     s = current()
     if not s.tls.from_acme:
-        # With ACME, certbot's deploy hook places the certificate (roles/acme.py) and a renewal
-        # changes it: not the converge's to observe.
         manage_path(CERT, KEY)
+    else:
+        # With ACME, certbot's deploy hook places the certificate (roles/acme.py) and a renewal
+        # changes it: the converge observes that the key is there, not what it holds.
+        manage_presence(KEY)
     if s.tls.from_files:
         assert s.tls.cert_file is not None and s.tls.key_file is not None
         base = settings_base_dir()

@@ -245,3 +245,14 @@ def test_the_observation_is_trusted_only_when_every_package_wanted_is_installed_
     removed = ["wants postfix", "wants dovecot-core", "package ii postfix", "package un dovecot-core", "observed"]
     assert PlacedFiles().process(removed)["trusted"] is False
     assert PlacedFiles().process(installed[:-1])["trusted"] is False  # cut short
+
+
+def test_a_path_turned_off_costs_nothing_when_it_is_not_there(delegated: list[str]) -> None:
+    fake = placed_host({"/etc/apt/apt.conf.d/80february-proxy": AS_WANTED}, missing=frozenset({"/etc/postfix/smarthost-ca.pem"}))
+    with ctx_host.use(fake):
+        assert commands(list(placed.removed._inner(path="/etc/postfix/smarthost-ca.pem"))) == []
+        assert commands(list(placed.removed._inner(path="/etc/apt/apt.conf.d/80february-proxy"))) == [
+            "rm -f /etc/apt/apt.conf.d/80february-proxy"
+        ]
+    assert fake.noops == ["/etc/postfix/smarthost-ca.pem is not there"]
+    assert len(observed_paths(fake)) == 1

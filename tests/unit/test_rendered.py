@@ -155,7 +155,7 @@ def test_place_refuses_before_anything_is_uploaded(sample: dict[str, Any], monke
     def upload(**kwargs: Any) -> None:
         raise AssertionError("uploaded")
 
-    monkeypatch.setattr(place_module.files, "template", upload)
+    monkeypatch.setattr(place_module.placed, "put", upload)
     monkeypatch.setattr(place_module, "manage_path", lambda *paths: None)
     bad = hostile(load_settings(sample), banner="$myhostname ESMTP" + INJECT)
     with pytest.raises(RenderedFileError, match=re.escape("/etc/postfix/main.cf")):
