@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from images.base_layer import BaseLayer, archive_releases, build_root, installed_versions
+from images.base_layer import BaseLayer, archive_releases, build_root, installed_packages, pins
 from images.disk import DEFAULT_EPOCH, make_disk, to_qcow2
 from images.manifest import write_manifest
 from images.mounts import remove_build_folder
@@ -64,7 +64,7 @@ def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], Non
     started = time.monotonic()
     root = work / "root"
     build_root(layer, root, on_line=on_line, releases=work / "releases")
-    versions = installed_versions(root)
+    packages = installed_packages(root)
     releases = archive_releases(work / "releases")
     raw = work / "disk.raw"
     # Its ids from the inputs' hash, its own times the fixed epoch: the same tree gives the same disk.
@@ -81,7 +81,8 @@ def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], Non
             "mirrors": list(layer.release.mirrors),
             "archive_key": layer.release.key_fingerprint,
             "packages": list(layer.packages),
-            "installed_versions": versions,
+            "installed_versions": {name: version for name, _, version in packages},
+            "pinned": pins(packages),
             "archive_releases": releases,
             "build_tools": build_tools(),
             "disk": {"seed": key, "epoch": DEFAULT_EPOCH},

@@ -162,16 +162,30 @@ def archive_releases(folder: Path) -> list[dict[str, str]]:
     return found
 
 
+def installed_packages(root: Path) -> list[tuple[str, str, str]]:
+    """(name, architecture, version) of each installed package, sorted, from the root's dpkg status (no chroot)."""
+    found: list[tuple[str, str, str]] = []
+    for stanza in (root / "var/lib/dpkg/status").read_text().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line.startswith(" "))
+        if fields.get("Status", "").endswith(" installed") and "Package" in fields:
+            found.append((fields["Package"], fields.get("Architecture", ""), fields.get("Version", "")))
+    return sorted(found)
+
+
 def installed_versions(root: Path) -> dict[str, str]:
     """Package name to version, read from the root's dpkg status (no chroot)."""
-    versions: dict[str, str] = {}
-    name = ""
-    status = ""
-    for line in (root / "var/lib/dpkg/status").read_text().splitlines():
-        if line.startswith("Package: "):
-            name = line.split(": ", 1)[1]
-        elif line.startswith("Status: "):
-            status = line.split(": ", 1)[1]
-        elif line.startswith("Version: ") and status.endswith(" installed"):
-            versions[name] = line.split(": ", 1)[1]
-    return versions
+    return {name: version for name, _, version in installed_packages(root)}
+
+
+def pins(packages: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    """Each installed package, for the manifest: name, architecture and version."""
+    return [{"name": name, "architecture": arch, "version": version} for name, arch, version in sorted(packages)]
+
+
+def apt_pins(pinned: list[dict[str, str]]) -> list[str]:
+    """The manifest's packages as apt installs exactly those builds: ``name:arch=version`` (``name=version`` for
+    an architecture-independent one, which apt files under the native architecture)."""
+    return [
+        f"{p['name']}={p['version']}" if p["architecture"] == "all" else f"{p['name']}:{p['architecture']}={p['version']}"
+        for p in pinned
+    ]

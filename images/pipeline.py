@@ -42,7 +42,7 @@ import jinja2
 from images import oses
 from images.accel import accel_args
 from images.base_image import base_image, cache_root
-from images.base_layer import BaseLayer
+from images.base_layer import BaseLayer, pins
 from images.firmware import OVMF_CODE, OVMF_VARS
 from images.manifest import read_manifest, write_manifest
 from images.oses import DEFAULT
@@ -248,14 +248,20 @@ def bake_variables(
     }
 
 
-def read_packages(path: Path) -> dict[str, str]:
-    """Installed package -> version, from the bake's ``dpkg-query -W`` listing."""
-    versions: dict[str, str] = {}
+def read_installed(path: Path) -> list[tuple[str, str, str]]:
+    """(name, architecture, version) of each installed package, from the bake's ``dpkg-query -W`` listing
+    (package, version, status, architecture; tab-separated)."""
+    found: list[tuple[str, str, str]] = []
     for line in path.read_text().splitlines():
         fields = line.split("\t")
         if len(fields) >= 2 and (len(fields) < 3 or fields[2] == "installed"):
-            versions[fields[0]] = fields[1]
-    return dict(sorted(versions.items()))
+            found.append((fields[0], fields[3] if len(fields) > 3 else "", fields[1]))
+    return sorted(found)
+
+
+def read_packages(path: Path) -> dict[str, str]:
+    """Installed package -> version, from the bake's ``dpkg-query -W`` listing."""
+    return {name: version for name, _, version in read_installed(path)}
 
 
 def read_image_phase(path: Path) -> dict[str, Any]:
@@ -481,6 +487,7 @@ def _bake(
         "use_backing_file": use_backing_file,
         "build_ssh_public_key": public_key,
         "installed_versions": read_packages(packages),
+        "pinned": pins(read_installed(packages)),
         "image_phase": read_image_phase(image_phase),
         "artifacts": {name: artifact_record(work / name, digests[work / name]) for name in ARTIFACTS},
     }

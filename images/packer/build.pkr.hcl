@@ -54,7 +54,7 @@ build {
   provisioner "shell" {
     execute_command = local.sudo_sh
     inline = [
-      "dpkg-query -W -f='$${Package}\\t$${Version}\\t$${db:Status-Status}\\n' > /tmp/february-packages.txt",
+      "dpkg-query -W -f='$${Package}\\t$${Version}\\t$${db:Status-Status}\\t$${Architecture}\\n' > /tmp/february-packages.txt",
     ]
   }
 

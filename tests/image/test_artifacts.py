@@ -64,6 +64,12 @@ def test_the_manifest_lists_the_installed_versions(baked: Baked) -> None:
         "installed_versions"
     ]
     assert versions["postfix"] == base_versions["postfix"]
+    # Pinned: every installed package with its architecture, the same set as the versions.
+    pinned = {(p["name"], p["version"]): p["architecture"] for p in baked.manifest["pinned"]}
+    assert set(pinned) == set(versions.items())
+    assert (
+        pinned[("postfix", versions["postfix"])] == "amd64" and pinned[("ca-certificates", versions["ca-certificates"])] == "all"
+    )
 
 
 def test_the_manifest_records_the_digest_of_the_image_phase(baked: Baked) -> None:

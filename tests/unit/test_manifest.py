@@ -59,7 +59,7 @@ def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypa
         (releases / "archive.ubuntu.com_ubuntu_dists_noble-security_InRelease").write_text(NOBLE_SECURITY_INRELEASE)
 
     monkeypatch.setattr(base_image, "build_root", build_root)
-    monkeypatch.setattr(base_image, "installed_versions", lambda root: {"postfix": "3.8.6-1ubuntu0.1"})
+    monkeypatch.setattr(base_image, "installed_packages", lambda root: [("postfix", "amd64", "3.8.6-1ubuntu0.1")])
     monkeypatch.setattr(base_image, "make_disk", lambda root, raw, on_line=None, **ids: raw.write_bytes(b"raw"))
     monkeypatch.setattr(base_image, "to_qcow2", lambda raw, qcow2: qcow2.write_bytes(b"qcow2"))
     layer = BaseLayer(packages=("postfix",))
@@ -73,6 +73,7 @@ def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypa
         "archive_key",
         "packages",
         "installed_versions",
+        "pinned",
         "archive_releases",
         "build_tools",
         "disk",
@@ -89,4 +90,25 @@ def test_the_base_layer_records_its_inputs_and_versions(tmp_path: Path, monkeypa
     assert manifest["archive_key"] == layer.release.key_fingerprint
     assert manifest["cache_key"] == layer.cache_key() and qcow2.parent.name == layer.cache_key()[:16]
     assert manifest["packages"] == ["postfix"] and manifest["installed_versions"] == {"postfix": "3.8.6-1ubuntu0.1"}
+    assert manifest["pinned"] == [{"name": "postfix", "architecture": "amd64", "version": "3.8.6-1ubuntu0.1"}]
     assert (qcow2.parent / MANIFEST).read_text() == json.dumps(manifest, indent=2) + "\n"
+
+
+def test_the_installed_packages_are_read_per_stanza_whatever_the_field_order(tmp_path: Path) -> None:
+    from images.base_layer import apt_pins, installed_packages, pins
+
+    status = tmp_path / "var/lib/dpkg/status"
+    status.parent.mkdir(parents=True)
+    status.write_text(
+        "Package: postfix\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.8.6-1ubuntu0.1\n"
+        "Description: a mail server\n with: a continuation line\n\n"
+        "Version: 1:2.3.21+dfsg1-2ubuntu6.5\nArchitecture: amd64\nPackage: dovecot-core\nStatus: install ok installed\n\n"
+        "Package: removed-one\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0\n\n"
+        "Package: tzdata\nStatus: install ok installed\nArchitecture: all\nVersion: 2024a-3ubuntu1.1\n"
+    )
+    # what apt installs exactly again
+    assert apt_pins(pins(installed_packages(tmp_path))) == [
+        "dovecot-core:amd64=1:2.3.21+dfsg1-2ubuntu6.5",
+        "postfix:amd64=3.8.6-1ubuntu0.1",
+        "tzdata=2024a-3ubuntu1.1",
+    ]
