@@ -482,9 +482,15 @@ def image_build(
     cloud: bool = typer.Option(
         False, help="Start from the release's cloud image (needs its download site) instead of the native base."
     ),
+    pinned: Path | None = typer.Option(
+        None, help="An earlier build's manifest.json: install exactly its package versions, or fail naming the gone ones."
+    ),
 ) -> None:
     """Bake the golden image: the same deploy.py, run by Packer, then generalized."""
+    import json
+
     from february import preflight
+    from images.base_layer import PinnedVersionGone, apt_pins
     from images.pipeline import build
 
     try:
@@ -492,11 +498,23 @@ def image_build(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--os") from None
 
+    pins: tuple[str, ...] = ()
+    if pinned is not None:
+        try:
+            pins = tuple(apt_pins(json.loads(pinned.read_text())["pinned"]))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise typer.BadParameter(
+                f"{pinned}: not a manifest that pins its packages ({error})", param_hint="--pinned"
+            ) from None
     preflight.require_tools(*preflight.IMAGE_TOOLS)
     preflight.require_firmware()
     preflight.require_free_space(output.resolve(), 12, "an image build (base, bake, qcow2 and raw)")
     os.chdir(REPO)
-    build(output, os_name=os_name, cloud=cloud)
+    try:
+        build(output, os_name=os_name, cloud=cloud, pinned=pins)
+    except PinnedVersionGone as error:
+        out.print(str(error), style="red", markup=False)
+        raise typer.Exit(2) from None
 
 
 def _parse_size(text: str | None) -> int | None:

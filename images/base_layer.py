@@ -22,15 +22,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from images.generalize import GENERALIZE, generalize_env, generalize_hook
 from images.oses import DEFAULT, OsRelease
-from images.stream import run_streamed
+from images.stream import CommandFailed, run_streamed
 from pyinfra_deploys.digest import files_matching, hash_files
 from pyinfra_deploys.layout import APT_LISTS
 from pyinfra_deploys.packages import deploy_packages
@@ -72,11 +74,13 @@ class BaseLayer:
 
     release: OsRelease = DEFAULT
     packages: tuple[str, ...] = field(default_factory=lambda: tuple(sorted({*DEFAULT.packages, *deploy_packages()})))
+    # Exact builds to install instead of today's (apt_pins of an earlier manifest): all of them or none.
+    pinned: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, release: OsRelease) -> BaseLayer:
-        """The layer of ``release`` with the OS's and the deploy's packages."""
-        return cls(release=release, packages=tuple(sorted({*release.packages, *deploy_packages()})))
+    def of(cls, release: OsRelease, pinned: tuple[str, ...] = ()) -> BaseLayer:
+        """The layer of ``release`` with the OS's and the deploy's packages (``pinned``: at exactly those versions)."""
+        return cls(release=release, packages=tuple(sorted({*release.packages, *deploy_packages()})), pinned=pinned)
 
     def cache_key(self) -> str:
         r = self.release
@@ -84,7 +88,10 @@ class BaseLayer:
         # The whole declaration (the key file by its content, below), the packages, the debconf answer and
         # the paths generalize.sh is given (from pyinfra_deploys/layout.py).
         declaration = {**dataclasses.asdict(r), "keyring": r.keyring.name}
-        digest.update(json.dumps([declaration, self.packages, DEBCONF, generalize_env()], sort_keys=True).encode())
+        inputs: list[Any] = [declaration, self.packages, DEBCONF, generalize_env()]
+        if self.pinned:
+            inputs.append(sorted(self.pinned))
+        digest.update(json.dumps(inputs, sort_keys=True).encode())
         hash_files(files_matching(ROOTFS_OVERLAY, ["**/*"]), ROOTFS_OVERLAY, digest)
         hash_files([HERE / "base_layer.py", HERE / "disk.py", GENERALIZE, r.keyring], HERE, digest)
         return digest.hexdigest()
@@ -114,8 +121,11 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
         [f'--customize-hook=mkdir -p {releases} && cp "$1"{APT_LISTS}/*InRelease {releases}/'] if releases is not None else []
     )
     abi_packages = " ".join(name.replace("{abi}", '"$abi"') for name in r.kernel_abi_packages)
+    # Pinned: every package of the earlier build at its version (what it depended on included),
+    # so apt resolves nothing anew; today's versions otherwise.
+    included = list(layer.pinned) if layer.pinned else [*layer.packages, *r.kernel]
     argv: list[str | Path] = [
-        *_mmdebstrap(r, "apt", [*layer.packages, *r.kernel]),
+        *_mmdebstrap(r, "apt", included),
         f"--essential-hook=echo '{DEBCONF}' | chroot \"$1\" debconf-set-selections",
         # Packages named after the kernel's ABI (its folder under /lib/modules), with the same apt.
         *(
@@ -137,7 +147,25 @@ def build_root(layer: BaseLayer, root: Path, on_line: Callable[[str], None] | No
         root,
         *r.mirrors,
     ]
-    run_streamed(argv, on_line=on_line)
+    try:
+        run_streamed(argv, on_line=on_line)
+    except CommandFailed as error:
+        gone = VERSION_GONE.findall(str(error))
+        if layer.pinned and gone:
+            named = ", ".join(f"{name} {version}" for version, name in gone)
+            raise PinnedVersionGone(
+                f"the archive no longer offers {named}, as the manifest pins; a pinned build needs every version it "
+                "names (Ubuntu's archive keeps only the newest of each pocket). Build without --pinned for today's."
+            ) from None
+        raise
+
+
+class PinnedVersionGone(RuntimeError):
+    """A pinned build names a package version the archive no longer offers."""
+
+
+# apt's words for a pinned version it cannot find: E: Version '3.8.6-1ubuntu0.1' for 'postfix' was not found
+VERSION_GONE = re.compile(r"Version '([^']+)' for '([^']+)' was not found")
 
 
 def extract_root(release: OsRelease, packages: list[str], root: Path, on_line: Callable[[str], None] | None = None) -> None:
@@ -185,7 +213,16 @@ def pins(packages: list[tuple[str, str, str]]) -> list[dict[str, str]]:
 def apt_pins(pinned: list[dict[str, str]]) -> list[str]:
     """The manifest's packages as apt installs exactly those builds: ``name:arch=version`` (``name=version`` for
     an architecture-independent one, which apt files under the native architecture)."""
-    return [
-        f"{p['name']}={p['version']}" if p["architecture"] == "all" else f"{p['name']}:{p['architecture']}={p['version']}"
-        for p in pinned
-    ]
+    found: list[str] = []
+    for p in pinned:
+        name, arch, version = p.get("name", ""), p.get("architecture", ""), p.get("version", "")
+        if not (PACKAGE_NAME.fullmatch(name) and ARCHITECTURE.fullmatch(arch) and VERSION.fullmatch(version)):
+            raise ValueError(f"not a package pin: {p!r} (a Debian package name, architecture and version)")
+        found.append(f"{name}={version}" if arch == "all" else f"{name}:{arch}={version}")
+    return found
+
+
+# Debian policy's spellings (5.6.1, 5.6.12): what a pin may hold, so a manifest adds nothing else to apt's arguments.
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+ARCHITECTURE = re.compile(r"[a-z0-9][a-z0-9-]*")
+VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")

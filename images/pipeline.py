@@ -341,6 +341,7 @@ def build(
     build_key_dir: Path | None = None,
     base: Path | None = None,
     groups: tuple[str, ...] = (),
+    pinned: tuple[str, ...] = (),
 ) -> Path:
     """Bake the golden image into ``output/<inputs-hash16>/`` and return that folder.
 
@@ -351,7 +352,9 @@ def build(
     build's throwaway SSH key pair there (for a leak scan) instead of in the
     build's temporary folder. ``groups``: the inventory groups (besides
     ``bake``) the build host joins, so that their group_data applies as it
-    does to the site's hosts (inventory/bake.py).
+    does to the site's hosts (inventory/bake.py). ``pinned``: the base layer's
+    packages at exactly these versions (``base_layer.apt_pins`` of an earlier
+    manifest), or a clear error when the archive no longer offers one.
     """
     groups = check_bake_groups(groups)
     release = oses.release(os_name)
@@ -362,7 +365,7 @@ def build(
     if starts_from_base(start):
         if base is None:
             with stage(f"Base image ({release.title}, cached)") as on_line:
-                base = base_image(BaseLayer.of(release), on_line=on_line)
+                base = base_image(BaseLayer.of(release, pinned=pinned), on_line=on_line)
         base_key = read_manifest(base.parent)["cache_key"]
     else:
         # The cloud image is Packer's to fetch and check (URL and pinned

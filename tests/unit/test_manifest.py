@@ -112,3 +112,19 @@ def test_the_installed_packages_are_read_per_stanza_whatever_the_field_order(tmp
         "postfix:amd64=3.8.6-1ubuntu0.1",
         "tzdata=2024a-3ubuntu1.1",
     ]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "postfix,openssh-server", "architecture": "amd64", "version": "1"},
+        {"name": "postfix", "architecture": "amd64", "version": "1 --allow-unauthenticated"},
+        {"name": "postfix", "architecture": "amd64\n", "version": "1"},
+        {"name": "postfix", "version": "1"},
+    ],
+)
+def test_a_manifest_pin_that_is_not_one_is_refused_naming_it(entry: dict[str, str]) -> None:
+    from images.base_layer import apt_pins
+
+    with pytest.raises(ValueError, match="not a package pin"):
+        apt_pins([entry])

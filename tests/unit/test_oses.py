@@ -87,6 +87,29 @@ def test_the_cache_key_follows_the_declaration() -> None:
     assert BaseLayer.of(release).cache_key() == key
 
 
+def test_a_pinned_layer_installs_exactly_its_pins_has_its_own_key_and_names_a_version_that_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = oses.DEFAULT
+    pins = ("postfix:amd64=3.8.6-1ubuntu0.1", "tzdata=2024a-3ubuntu1.1")
+    pinned = BaseLayer.of(release, pinned=pins)
+    assert pinned.cache_key() != BaseLayer.of(release).cache_key()
+    seen: list[list[str]] = []
+    monkeypatch.setattr(base_layer, "run_streamed", lambda argv, on_line=None: seen.append([str(a) for a in argv]))
+    base_layer.build_root(pinned, tmp_path / "root")
+    include = next(arg for arg in seen[0] if arg.startswith("--include=")).removeprefix("--include=").split(",")
+    assert include == sorted(pins)
+
+    def apt_says_gone(argv: list[str], on_line: object = None) -> None:
+        raise base_layer.CommandFailed("mmdebstrap exited 1:\nE: Version '3.8.6-1ubuntu0.1' for 'postfix' was not found")
+
+    monkeypatch.setattr(base_layer, "run_streamed", apt_says_gone)
+    with pytest.raises(base_layer.PinnedVersionGone, match=r"no longer offers postfix 3\.8\.6-1ubuntu0\.1, as the manifest pins"):
+        base_layer.build_root(pinned, tmp_path / "root2")
+    with pytest.raises(base_layer.CommandFailed):  # unpinned: apt's own error stands
+        base_layer.build_root(BaseLayer.of(release), tmp_path / "root3")
+
+
 @pytest.mark.parametrize("folder", ["", "boot/"])
 def test_the_kernel_links_are_found_where_the_packages_put_them(tmp_path: Path, folder: str) -> None:
     (tmp_path / "boot").mkdir()
