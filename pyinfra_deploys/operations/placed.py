@@ -118,6 +118,7 @@ def is_as_wanted(dest: str, content: bytes, mode: str, user: str, group: str) ->
 
 
 MODE = re.compile(r"[0-7]{3,4}")
+UPLOAD_STAGE = "/tmp"
 
 
 @operation()
@@ -138,7 +139,9 @@ def put(src: str | StringIO, dest: str, mode: str, user: str, group: str) -> Gen
     # Written beside, given its owner and mode, then renamed over: a deploy stopped
     # halfway never leaves a half-written file where a daemon reads it.
     partial = partial_path(dest)
-    yield FileUploadCommand(src, partial, remote_temp_filename=host.get_temp_filename(dest))
+    # A sudo upload is staged in /tmp (public configuration; secrets go through operations.secret's
+    # private folder): named here, pyinfra need not ask the host for its temporary folder first.
+    yield FileUploadCommand(src, partial, remote_temp_filename=host.get_temp_filename(dest, temp_directory=UPLOAD_STAGE))
     yield StringCommand(
         "chown", QuoteString(f"{user}:{group}"), QuoteString(partial), "&&", "chmod", mode, QuoteString(partial),
         "&&", "mv", "-f", QuoteString(partial), QuoteString(dest),
