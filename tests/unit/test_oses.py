@@ -59,7 +59,7 @@ def test_a_missing_key_file_is_refused(tmp_path: Path) -> None:
 
 def test_the_base_is_built_from_the_declaration_and_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
-    monkeypatch.setattr(base_layer, "run_streamed", lambda argv, on_line=None: seen.append([str(a) for a in argv]))
+    monkeypatch.setattr(base_layer, "run_streamed", lambda argv, on_line=None, env=None: seen.append([str(a) for a in argv]))
     release = oses.DEFAULT
     base_layer.build_root(BaseLayer.of(release), tmp_path / "root")
     (argv,) = seen
@@ -73,7 +73,7 @@ def test_the_base_is_built_from_the_declaration_and_verified(tmp_path: Path, mon
 
 
 def test_a_refused_key_stops_the_build_before_mmdebstrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base_layer, "run_streamed", lambda argv, on_line=None: pytest.fail("mmdebstrap ran"))
+    monkeypatch.setattr(base_layer, "run_streamed", lambda argv, on_line=None, env=None: pytest.fail("mmdebstrap ran"))
     other = dataclasses.replace(oses.DEFAULT, keyring=_throwaway_key(tmp_path))
     with pytest.raises(KeyringError):
         base_layer.build_root(BaseLayer.of(other), tmp_path / "root")
@@ -95,12 +95,12 @@ def test_a_pinned_layer_installs_exactly_its_pins_has_its_own_key_and_names_a_ve
     pinned = BaseLayer.of(release, pinned=pins)
     assert pinned.cache_key() != BaseLayer.of(release).cache_key()
     seen: list[list[str]] = []
-    monkeypatch.setattr(base_layer, "run_streamed", lambda argv, on_line=None: seen.append([str(a) for a in argv]))
+    monkeypatch.setattr(base_layer, "run_streamed", lambda argv, on_line=None, env=None: seen.append([str(a) for a in argv]))
     base_layer.build_root(pinned, tmp_path / "root")
     include = next(arg for arg in seen[0] if arg.startswith("--include=")).removeprefix("--include=").split(",")
     assert include == sorted(pins)
 
-    def apt_says_gone(argv: list[str], on_line: object = None) -> None:
+    def apt_says_gone(argv: list[str], on_line: object = None, env: object = None) -> None:
         raise base_layer.CommandFailed("mmdebstrap exited 1:\nE: Version '3.8.6-1ubuntu0.1' for 'postfix' was not found")
 
     monkeypatch.setattr(base_layer, "run_streamed", apt_says_gone)
@@ -130,3 +130,11 @@ def test_a_root_without_a_kernel_is_refused(tmp_path: Path) -> None:
 def test_an_unknown_os_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="ubuntu2404"):
         oses.release("debian12")
+
+
+def test_mmdebstrap_runs_with_the_fixed_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mmdebstrap is reproducible for the same SOURCE_DATE_EPOCH and mirror content (bench/base_twice.py)."""
+    envs: list[dict[str, str]] = []
+    monkeypatch.setattr(base_layer, "run_streamed", lambda argv, on_line=None, env=None: envs.append(env or {}))
+    base_layer.build_root(BaseLayer.of(oses.DEFAULT), tmp_path / "root")
+    assert envs[0]["SOURCE_DATE_EPOCH"] == str(base_layer.DEFAULT_EPOCH)
