@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from images.base_layer import BaseLayer, archive_releases, build_root, installed_packages, pins
+from images.base_layer import BaseLayer, archive_releases, build_root, installed_packages, pins, versions
 from images.disk import DEFAULT_EPOCH, make_disk, to_qcow2
 from images.manifest import write_manifest
 from images.mounts import remove_build_folder
@@ -81,7 +81,7 @@ def _build(layer: BaseLayer, key: str, final: Path, on_line: Callable[[str], Non
             "mirrors": list(layer.release.mirrors),
             "archive_key": layer.release.key_fingerprint,
             "packages": list(layer.packages),
-            "installed_versions": {name: version for name, _, version in packages},
+            "installed_versions": versions(packages),
             "pinned": pins(packages),
             "archive_releases": releases,
             "build_tools": build_tools(),

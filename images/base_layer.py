@@ -204,9 +204,9 @@ def installed_packages(root: Path) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-def installed_versions(root: Path) -> dict[str, str]:
-    """Package name to version, read from the root's dpkg status (no chroot)."""
-    return {name: version for name, _, version in installed_packages(root)}
+def versions(packages: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Package name to version, for the manifest's ``installed_versions``."""
+    return {name: version for name, _, version in packages}
 
 
 def pins(packages: list[tuple[str, str, str]]) -> list[dict[str, str]]:

@@ -42,7 +42,7 @@ import jinja2
 from images import oses
 from images.accel import accel_args
 from images.base_image import base_image, cache_root
-from images.base_layer import BaseLayer, pins
+from images.base_layer import BaseLayer, pins, versions
 from images.firmware import OVMF_CODE, OVMF_VARS
 from images.manifest import read_manifest, write_manifest
 from images.oses import DEFAULT
@@ -257,11 +257,6 @@ def read_installed(path: Path) -> list[tuple[str, str, str]]:
         if len(fields) >= 2 and (len(fields) < 3 or fields[2] == "installed"):
             found.append((fields[0], fields[3] if len(fields) > 3 else "", fields[1]))
     return sorted(found)
-
-
-def read_packages(path: Path) -> dict[str, str]:
-    """Installed package -> version, from the bake's ``dpkg-query -W`` listing."""
-    return {name: version for name, _, version in read_installed(path)}
 
 
 def read_image_phase(path: Path) -> dict[str, Any]:
@@ -483,14 +478,15 @@ def _bake(
         run_streamed(["qemu-img", "convert", "-O", "raw", baked, work / RAW], on_line=on_line)
     with stage("Hash the artifacts"):
         digests = _hash_all(work / name for name in ARTIFACTS)
+    installed = read_installed(packages)
     return {
         "base_image": {"path": str(base) if base else pkrvars_required(start, "iso_url"), "key": base_key, "sha256": base_sha256},
         "packer": packer_version(),
         "accelerator": accel,
         "use_backing_file": use_backing_file,
         "build_ssh_public_key": public_key,
-        "installed_versions": read_packages(packages),
-        "pinned": pins(read_installed(packages)),
+        "installed_versions": versions(installed),
+        "pinned": pins(installed),
         "image_phase": read_image_phase(image_phase),
         "artifacts": {name: artifact_record(work / name, digests[work / name]) for name in ARTIFACTS},
     }

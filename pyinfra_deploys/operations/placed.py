@@ -157,7 +157,7 @@ def show_diff(dest: str, content: bytes, state: FileState | Literal["missing"]) 
             logger.info("")
             return
         old = [line + "\n" for line in host.get_fact(FileContents, path=dest) or []]
-    host.log(f"Will {'modify' if old or isinstance(state, FileState) else 'create'} {dest}", logger.info)
+    host.log(f"Will {'modify' if isinstance(state, FileState) else 'create'} {dest}", logger.info)
     try:
         new = content.decode().splitlines(keepends=True)
     except UnicodeDecodeError:
@@ -188,12 +188,14 @@ def folder(path: str, mode: str, user: str, group: str | None = None) -> Generat
     if not isinstance(state, FolderState):
         yield from files.directory._inner(path=path, mode=mode, user=user, group=group)
         return
-    if state.mode != int(mode, 8):
-        yield StringCommand("chmod", mode, QuoteString(path))
-    if state.user != user or (group is not None and state.group != group):
-        yield StringCommand("chown", QuoteString(f"{user}:{group}" if group else user), QuoteString(path))
-    if state.mode == int(mode, 8) and state.user == user and group in (None, state.group):
+    mode_ok = state.mode == int(mode, 8)
+    owner_ok = state.user == user and group in (None, state.group)
+    if mode_ok and owner_ok:
         host.noop(f"folder {path} is as wanted")
+    if not mode_ok:
+        yield StringCommand("chmod", mode, QuoteString(path))
+    if not owner_ok:
+        yield StringCommand("chown", QuoteString(f"{user}:{group}" if group else user), QuoteString(path))
 
 
 @operation()
