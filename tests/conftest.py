@@ -77,11 +77,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # Seconds spent per test file (setup, call and teardown, fixtures included): the phases of a run.
 PHASES: dict[str, float] = {}
+# When each test file's first test started and its last one ended (seconds since the epoch): a run's timeline.
+SPANS: dict[str, tuple[float, float]] = {}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     path = report.nodeid.split("::", 1)[0]
     PHASES[path] = PHASES.get(path, 0.0) + report.duration
+    first, _ = SPANS.get(path, (report.start, report.stop))
+    SPANS[path] = (first, report.stop)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -90,6 +94,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     if TIMINGS:
         terminalreporter.write_line("VM timings: " + ", ".join(f"{k}={v:.1f}s" for k, v in TIMINGS.items()))
+    if SPANS:
+        began = min(first for first, _ in SPANS.values())
+        terminalreporter.write_line(
+            "Timeline (seconds since the first test, start-end): "
+            + ", ".join(
+                f"{path.removeprefix('tests/')}={first - began:.0f}-{last - began:.0f}"
+                for path, (first, last) in SPANS.items()
+                if last - first >= 5
+            )
+        )
     slow = {path: seconds for path, seconds in PHASES.items() if seconds >= 5}
     if slow:
         terminalreporter.write_line(

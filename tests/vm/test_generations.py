@@ -46,6 +46,12 @@ RSPAMD_CANNOT_BIND = re.compile(
     r" rspamd\[\d+\]: .*(cannot listen on normal socket 127\.0\.0\.1:6379: Address already in use"
     r"|cannot create listen socket for rspamd_proxy at 127\.0\.0\.1:6379|shutting down Rspamd due to fatal error)$"
 )
+# What the rollback's Rspamd may log as it starts on a starved VM (CI's stop 34: the bake's VM ran
+# beside it): its first script uploads to Redis time out. Rspamd retries them (lua_redis's on-load
+# periodic, after 1, 2, 3 s ...) until one succeeds, so the restart loop's window excuses them, not the session.
+RSPAMD_STARTING_SLOWLY = re.compile(
+    r" rspamd\[\d+\]: .*cannot upload script to 127\.0\.0\.1:6379: timeout while connecting the server; registered from: "
+)
 
 
 def generations(inventory: Path = lifecycle.VM_INVENTORY) -> list[dict[str, Any]]:
@@ -136,7 +142,8 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     assert last["current"] and last["reason"].startswith("automatic rollback: ")
     # Rspamd failed loudly, and nothing else did; test_health judges the rest of the session.
     errors = mailvm.journal_errors(since).splitlines()
-    assert errors and all(RSPAMD_CANNOT_BIND.search(line) for line in errors), errors
+    assert any(RSPAMD_CANNOT_BIND.search(line) for line in errors), errors
+    assert all(RSPAMD_CANNOT_BIND.search(line) or RSPAMD_STARTING_SLOWLY.search(line) for line in errors), errors
     mailvm.excuse(since, until, RSPAMD_CANNOT_BIND)
     assert mailvm.run("postconf -h smtpd_milters").stdout.strip() == "inet:127.0.0.1:11332"
     status = json.loads(mailvm.run(f"{layout.STATUS_SCRIPT} {layout.STATUS_CONFIG}", check=False).stdout)
@@ -148,6 +155,8 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     with mailvm.submission("alice@example.test") as client:
         client.send_message(message("alice@example.test", "dave@example.net", f"signed after the rollback {tag}"))
     assert "DKIM-Signature:" in mailvm.wait_for_relayed(f"signed after the rollback {tag}")["data"]
+    # Rspamd has scanned and signed since its restart: any slow start's retries are behind it.
+    mailvm.excuse(since, mailvm.now(), RSPAMD_STARTING_SLOWLY)
 
 
 # A relay the settings leave unusable though every static check passes: the provider rotated the
