@@ -18,14 +18,11 @@ rollback brings both back), so later tests see no change.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
-import runpy
 import shlex
 import subprocess
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,7 @@ from february.world.certs import make_ca
 from pyinfra_deploys import layout
 from tests.cli import february
 from tests.vm.mailvm import MailVm, message
+from tests.vm.sites import generations, vm_inventory_with
 
 WRONG_MILTER = "127.0.0.1:6379"  # Redis (Rspamd's), not a milter
 WRONG_RELAY_PORT = 2526  # nothing answers there: the relay as a typo or a provider's moved port leaves it
@@ -54,27 +52,8 @@ RSPAMD_STARTING_SLOWLY = re.compile(
 )
 
 
-def generations(inventory: Path = lifecycle.VM_INVENTORY) -> list[dict[str, Any]]:
-    done = february("generations", "-i", str(inventory), "--json")
-    assert done.returncode == 0, done.stderr
-    listed: list[dict[str, Any]] = json.loads(done.stdout)
-    return listed
-
-
 def script(vm: MailVm, *args: str) -> subprocess.CompletedProcess[str]:
     return vm.run(" ".join([layout.GENERATION_SCRIPT, layout.GENERATION_CONFIG, *args]), check=False)
-
-
-def vm_inventory_with(folder: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
-    """inventory/vm.py with the VM group's overrides, changed by ``change``, in ``folder``."""
-    (folder / "group_data").symlink_to(REPO / "inventory" / "group_data")
-    overrides = copy.deepcopy(runpy.run_path(str(REPO / "inventory" / "group_data" / "vm.py"))["february_overrides"])
-    change(overrides)
-    (host,) = runpy.run_path(str(lifecycle.VM_INVENTORY))["vm"]
-    host_name, data = host
-    path = folder / f"{name}.py"
-    path.write_text(f"vm = [({host_name!r}, {{**{data!r}, 'february_overrides': {overrides!r}}})]\n")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,9 @@ import pytest
 from february.remote import run
 from february.vm import lifecycle
 from pyinfra_deploys import layout
+from tests.cli import february
 from tests.vm.mailvm import MailVm, message
-from tests.vm.test_generations import february, generations, vm_inventory_with
+from tests.vm.sites import generations, vm_inventory_with
 
 RULES = f"sha256sum {layout.UFW_USER_RULES} {layout.UFW_USER6_RULES}"
 
