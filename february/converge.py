@@ -35,7 +35,7 @@ from pyinfra_deploys.settings.inventory import InventoryHost
 
 out = Console(highlight=False, soft_wrap=True)
 POLL_SECONDS = 5
-# After the timer fires, the host's switch back validates the whole set (postfix check, doveconf,
+# After the timer fires, the host's switch back validates the whole set (postconf, doveconf,
 # rspamadm configtest), reloads and records: over a minute on a slow emulated box.
 SWITCH_BACK_SECONDS = 600
 

@@ -22,7 +22,7 @@ Commands (one JSON line or plain lines on stdout, reasons on stderr):
 ``switch N REASON``
     Put generation N's files back. Every changed file is written, then the
     set is validated by the checks of the services whose files changed
-    (``validate``: postfix check, doveconf, rspamadm configtest; a change of
+    (``validate``: postconf, doveconf, rspamadm configtest; a change of
     UFW's rules alone needs none); if a check fails, the files are put back as
     they were, nothing is reloaded, and the exit status is 2. Otherwise the
     services whose files changed reload or restart, and the switch is

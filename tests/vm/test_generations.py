@@ -4,7 +4,7 @@ The runtime failures are settings that pass every static check. The relay
 on a port where nothing answers: Postfix would defer every outbound message
 (the relay check connects, STARTTLS, AUTH, QUIT, as Postfix would). And: the milter
 set to 127.0.0.1:6379, where Redis listens. The settings accept it (a
-loopback port), `postfix check` and `rspamadm configtest` pass, and something
+loopback port), postconf and `rspamadm configtest` accept it, and something
 answers on that port (the converge's wait for the milter passes); but it does
 not speak the milter protocol, so Postfix would pass mail unscanned and
 unsigned. `february deploy` must notice, put the previous generation back and
