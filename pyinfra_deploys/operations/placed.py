@@ -168,10 +168,13 @@ def show_diff(dest: str, content: bytes, state: FileState | Literal["missing"]) 
     logger.info("")
 
 
+PARTIAL_SUFFIX = ".february-new"
+
+
 def partial_path(dest: str) -> str:
     """Where a new version of ``dest`` is written before it is renamed over it (same folder: the rename is atomic)."""
     folder, _, name = dest.rpartition("/")
-    return f"{folder}/.{name}.february-new"
+    return f"{folder}/.{name}{PARTIAL_SUFFIX}"
 
 
 @operation()

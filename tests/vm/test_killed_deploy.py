@@ -29,6 +29,7 @@ from typing import Any
 from february.paths import REPO
 from february.vm import lifecycle
 from pyinfra_deploys import layout
+from pyinfra_deploys.operations import placed
 from pyinfra_deploys.roles import dovecot, postfix
 from tests.cli import february
 from tests.vm.mailvm import MailVm, message
@@ -40,7 +41,7 @@ CUTS = {
     "between the roles": "--> Starting operation: Host: ",
     "between the switch and the confirmation": "✓ Checks of ",
 }
-PARTIAL = "-name '.*.february-new'"  # pyinfra_deploys/operations/placed.py's partial_path
+PARTIAL = f"-name '.*{placed.PARTIAL_SUFFIX}'"  # what partial_path names, hidden beside its target
 
 
 def deploy_cut_at(inventory: Path, marker: str) -> str:
