@@ -60,6 +60,11 @@ def services_active(vm: MailVm) -> dict[str, str]:
     return dict(zip(names, states, strict=True))
 
 
+def boot_clock(vm: MailVm, unit: str, moment: str) -> int:
+    """When ``unit`` passed ``moment`` in this boot, in microseconds since it began (0: not yet)."""
+    return int(vm.run(f"systemctl show --value -p {moment} {unit}").stdout.strip())
+
+
 @pytest.fixture
 def relay_down(mailvm: MailVm, world_to_itself: None) -> Iterator[None]:
     stop_world(mailvm.config)
@@ -99,6 +104,10 @@ def test_mail_waits_for_a_relay_that_is_down_through_a_reboot_then_all_of_it_is_
     assert mailvm.run("hostname -f").stdout.strip() == "mail.example.test"
     assert {m["queue_id"] for m in queue(mailvm)} >= queued_ids
     assert services_active(mailvm) == dict.fromkeys(("postfix", "dovecot", "rspamd", "redis-server"), "active")
+    # Rspamd began to start only once Redis was up (its plugins upload scripts to Redis as they start).
+    assert boot_clock(mailvm, "rspamd", "InactiveExitTimestampMonotonic") >= boot_clock(
+        mailvm, layout.REDIS_SERVICE, "ActiveEnterTimestampMonotonic"
+    )
     assert grand_total(lifecycle.converge())[1:3] == (0, 0)
 
     # The relay is back: every message goes out.

@@ -34,7 +34,7 @@ from february.vm.config import SMARTHOST_GUEST_PORT
 from february.world.certs import make_ca
 from pyinfra_deploys import layout
 from tests.cli import february
-from tests.vm.mailvm import MailVm, message
+from tests.vm.mailvm import RSPAMD_UPLOAD_TIMEOUT, MailVm, message
 from tests.vm.sites import generations, vm_inventory_with
 
 WRONG_MILTER = "127.0.0.1:6379"  # Redis (Rspamd's), not a milter
@@ -43,12 +43,6 @@ WRONG_RELAY_PORT = 2526  # nothing answers there: the relay as a typo or a provi
 RSPAMD_CANNOT_BIND = re.compile(
     r" rspamd\[\d+\]: .*(cannot listen on normal socket 127\.0\.0\.1:6379: Address already in use"
     r"|cannot create listen socket for rspamd_proxy at 127\.0\.0\.1:6379|shutting down Rspamd due to fatal error)$"
-)
-# What the rollback's Rspamd may log as it starts on a starved VM (CI's stop 34: the bake's VM ran
-# beside it): its first script uploads to Redis time out. Rspamd retries them (lua_redis's on-load
-# periodic, after 1, 2, 3 s ...) until one succeeds, so the restart loop's window excuses them, not the session.
-RSPAMD_STARTING_SLOWLY = re.compile(
-    r" rspamd\[\d+\]: .*cannot upload script to 127\.0\.0\.1:6379: timeout while connecting the server; registered from: "
 )
 
 
@@ -120,10 +114,14 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     last = generations()[-1]
     assert last["current"] and last["reason"].startswith("automatic rollback: ")
     # Rspamd failed loudly, and nothing else did; test_health judges the rest of the session.
+    # (An Rspamd starting on the starved VM may time out uploading its scripts to Redis:
+    # journal_errors leaves out each such line the same process's retry healed; one of the
+    # restart loop's processes, stopped by its bind error before its retry, is part of the loop.)
     errors = mailvm.journal_errors(since).splitlines()
     assert any(RSPAMD_CANNOT_BIND.search(line) for line in errors), errors
-    assert all(RSPAMD_CANNOT_BIND.search(line) or RSPAMD_STARTING_SLOWLY.search(line) for line in errors), errors
+    assert all(RSPAMD_CANNOT_BIND.search(line) or RSPAMD_UPLOAD_TIMEOUT.search(line) for line in errors), errors
     mailvm.excuse(since, until, RSPAMD_CANNOT_BIND)
+    mailvm.excuse(since, until, RSPAMD_UPLOAD_TIMEOUT)
     assert mailvm.run("postconf -h smtpd_milters").stdout.strip() == "inet:127.0.0.1:11332"
     status = json.loads(mailvm.run(f"{layout.STATUS_SCRIPT} {layout.STATUS_CONFIG}", check=False).stdout)
     assert [r["level"] for r in status if r["name"] == "milter" or r["section"] == "Relay"] == ["ok", "ok"]
@@ -134,8 +132,6 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     with mailvm.submission("alice@example.test") as client:
         client.send_message(message("alice@example.test", "dave@example.net", f"signed after the rollback {tag}"))
     assert "DKIM-Signature:" in mailvm.wait_for_relayed(f"signed after the rollback {tag}")["data"]
-    # Rspamd has scanned and signed since its restart: any slow start's retries are behind it.
-    mailvm.excuse(since, mailvm.now(), RSPAMD_STARTING_SLOWLY)
 
 
 # A relay the settings leave unusable though every static check passes: the provider rotated the
