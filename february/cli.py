@@ -358,7 +358,7 @@ def status(
     from february.dns_check import parse_resolver, published_results, resolver_lookup
     from february.remote import RemoteError, dkim_records
     from february.status import fetch, generation_check, render
-    from pyinfra_deploys import health
+    from pyinfra_deploys.host import february_status
 
     if resolver is not None:
         try:
@@ -370,14 +370,14 @@ def status(
     try:
         results.append(generation_check(found, generations.listing(found)))
     except RemoteError as error:
-        results.append(health.result("Generation", "current", health.WARNING, str(error)))
+        results.append(february_status.result("Generation", "current", february_status.WARNING, str(error)))
     if resolver is not None:
         results += published_results(found.settings, dkim_records(found), resolver_lookup(*nameserver))
     if as_json:
         typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
     else:
         render(results, Console(highlight=False), title=f"{found.name} ({found.settings.hostname})")
-    raise typer.Exit(health.exit_code(results))
+    raise typer.Exit(february_status.exit_code(results))
 
 
 def _secret(prompt: str) -> str:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyinfra_deploys.generation import command_name
+from pyinfra_deploys.host.february_generation import command_name
 from pyinfra_deploys.roles.generations import RECORD_OPERATION, RELOAD
 from pyinfra_deploys.stamp import STAMP_OPERATION
 

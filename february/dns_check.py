@@ -4,7 +4,7 @@ Run here, not on the host: the comparison needs the settings (the inventory)
 and the host's DKIM key, and the owner names the resolver to ask (their
 provider's, a public one) with ``february status --resolver``. dnspython
 does the asking. One line per record, section "DNS", in the health checks'
-format (``pyinfra_deploys.health.result``):
+format (``pyinfra_deploys.host.february_status.result``):
 
 - a missing A (or AAAA) record for the host name, MX naming the host, SPF,
   DKIM or DMARC record is an error;
@@ -24,7 +24,7 @@ import dns.exception
 import dns.resolver
 
 from february.dns_records import dmarc_value, spf_value
-from pyinfra_deploys.health import ERROR, OK, WARNING, Result, result
+from pyinfra_deploys.host.february_status import ERROR, OK, WARNING, Result, result
 from pyinfra_deploys.settings.model import Settings
 
 SECTION = "DNS"

@@ -1,4 +1,4 @@
-"""The host's generations from here: list them, switch to one, verify a switch (``pyinfra_deploys/generation.py`` runs there)."""
+"""The host's generations from here: list them, switch to one, verify a switch (``pyinfra_deploys/host/february_generation.py`` runs there)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """`february status`: the host's health checks, run there, shown here.
 
-The checks are ``pyinfra_deploys/health.py``, which the deploy places on the
+The checks are ``pyinfra_deploys/host/february_status.py``, which the deploy places on the
 host as ``layout.STATUS_SCRIPT`` with its configuration; this runs it over
 SSH and renders its JSON: one line per check under its section's heading.
-The exit status is the script's rule (``health.exit_code``).
+The exit status is the script's rule (``february_status.exit_code``).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from rich.console import Console
 from rich.text import Text
 
 from february.remote import RemoteError, run
-from pyinfra_deploys import health, layout
+from pyinfra_deploys import layout
+from pyinfra_deploys.host import february_status
 from pyinfra_deploys.settings.inventory import InventoryHost
 
-COLOURS = {health.OK: "green", health.WARNING: "yellow", health.ERROR: "red"}
-MARKS = {level: (mark, COLOURS[level]) for level, mark in health.MARKS.items()}  # the host's notices use the same marks
+COLOURS = {february_status.OK: "green", february_status.WARNING: "yellow", february_status.ERROR: "red"}
+MARKS = {level: (mark, COLOURS[level]) for level, mark in february_status.MARKS.items()}  # the host's notices use the same marks
 KEYS = ("section", "name", "level", "message")
 
 
@@ -31,7 +32,7 @@ def parse_report(host: str, stdout: str) -> list[dict[str, str]]:
     except ValueError:
         raise RemoteError(f"{host}: {layout.STATUS_SCRIPT} printed no report (converge the host first)") from None
     if not isinstance(data, list) or not all(
-        isinstance(item, dict) and all(isinstance(item.get(key), str) for key in KEYS) and item["level"] in health.LEVELS
+        isinstance(item, dict) and all(isinstance(item.get(key), str) for key in KEYS) and item["level"] in february_status.LEVELS
         for item in data
     ):
         raise RemoteError(f"{host}: {layout.STATUS_SCRIPT} printed a report of another shape")
@@ -56,12 +57,16 @@ def generation_check(found: InventoryHost, generations: list[dict[str, Any]]) ->
 
     now = next((g for g in generations if g["current"]), None)
     if now is None:
-        return health.result("Generation", "current", health.WARNING, "no generation yet (converge: february deploy)")
+        return february_status.result(
+            "Generation", "current", february_status.WARNING, "no generation yet (converge: february deploy)"
+        )
     number, reason = now["number"], now["reason"]
     if now["settings_digest"] != settings_digest(found.settings):
         message = f"generation {number} ({reason}) was made from other settings than this inventory's: february diff"
-        return health.result("Generation", "current", health.WARNING, message)
-    return health.result("Generation", "current", health.OK, f"generation {number} ({reason}), from this inventory's settings")
+        return february_status.result("Generation", "current", february_status.WARNING, message)
+    return february_status.result(
+        "Generation", "current", february_status.OK, f"generation {number} ({reason}), from this inventory's settings"
+    )
 
 
 def render(results: list[dict[str, str]], console: Console, title: str | None = None) -> None:
@@ -76,9 +81,11 @@ def render(results: list[dict[str, str]], console: Console, title: str | None = 
         mark, colour = MARKS[item["level"]]
         line = Text("  ")
         line.append(mark, style=f"bold {colour}")
-        line.append(f" {item['name']}: ", style=colour if item["level"] != health.OK else "")
+        line.append(f" {item['name']}: ", style=colour if item["level"] != february_status.OK else "")
         line.append(item["message"])
         console.print(line)
-    counts = {level: sum(1 for item in results if item["level"] == level) for level in health.LEVELS}
-    warnings, errors = counts[health.WARNING], counts[health.ERROR]
-    console.print(Text(f"{counts[health.OK]} ok, {warnings} warning{'s' * (warnings != 1)}, {errors} error{'s' * (errors != 1)}"))
+    counts = {level: sum(1 for item in results if item["level"] == level) for level in february_status.LEVELS}
+    warnings, errors = counts[february_status.WARNING], counts[february_status.ERROR]
+    console.print(
+        Text(f"{counts[february_status.OK]} ok, {warnings} warning{'s' * (warnings != 1)}, {errors} error{'s' * (errors != 1)}")
+    )

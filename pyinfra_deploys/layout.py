@@ -160,7 +160,7 @@ ACME_STATUS = f"{RECORDS_DIR}/acme-last"  # "ok|failed EPOCH" of the last issue 
 
 # ----- the health report (`february status`): the checks' script, its configuration, what it reads -----
 
-STATUS_SCRIPT = "/usr/local/sbin/february-status"  # pyinfra_deploys/health.py, uploaded verbatim
+STATUS_SCRIPT = "/usr/local/sbin/february-status"  # pyinfra_deploys/host/february_status.py, uploaded verbatim
 STATUS_CONFIG = "/etc/february/status.json"  # the host's paths, services and ports for it (roles/status.py)
 # The daily run that mails the owner when the result changed (`february-status CONFIG --notify`).
 STATUS_SERVICE = "february-status.service"
@@ -175,7 +175,7 @@ APT_LISTS = "/var/lib/apt/lists"  # the package lists apt last downloaded
 
 # ----- generations: the managed files after each converge that changed one (roles/generations.py) -----
 
-GENERATION_SCRIPT = "/usr/local/sbin/february-generation"  # pyinfra_deploys/generation.py, uploaded verbatim
+GENERATION_SCRIPT = "/usr/local/sbin/february-generation"  # pyinfra_deploys/host/february_generation.py, uploaded verbatim
 GENERATION_CONFIG = "/etc/february/generations.json"  # where they live, what they leave out, how a switch is checked
 GENERATIONS_DIR = f"{RECORDS_DIR}/generations"  # root only; never in an image (RECORDS_DIR is removed)
 # The host's own rollback after a switch (``february-generation arm``): a transient timer, gone once confirmed.

@@ -10,7 +10,7 @@ The names hold on Debian 12 and Ubuntu 24.04 alike. The seed article's
 which the Ubuntu cloud image enables by default.
 """
 
-# python3 and openssl run the health checks (pyinfra_deploys/health.py) on the host.
+# python3 and openssl run the health checks (pyinfra_deploys/host/february_status.py) on the host.
 BASE: tuple[str, ...] = ("ca-certificates", "openssl", "debconf-utils", "python3")
 POSTFIX: tuple[str, ...] = ("postfix", "libsasl2-modules", "mailutils")
 DOVECOT: tuple[str, ...] = ("dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve")

@@ -1,4 +1,4 @@
-"""Generations: the script that records and switches them (``pyinfra_deploys/generation.py``) and its configuration.
+"""Generations: the script that records and switches them (``pyinfra_deploys/host/february_generation.py``) and its configuration.
 
 The converge records a generation as its last step (``record_generation``,
 after the converge stamp, whose list of managed paths it reads). ``february
@@ -19,7 +19,8 @@ from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import server
 
-from pyinfra_deploys import generation, layout
+from pyinfra_deploys import layout
+from pyinfra_deploys.host import february_generation
 from pyinfra_deploys.place import place, place_own
 from pyinfra_deploys.repo import REPO
 from pyinfra_deploys.roles import dovecot, postfix, rspamd
@@ -29,9 +30,9 @@ from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.stamp import manage_service
 from pyinfra_deploys.ufw.operations import reload_user_rules_command
 
-SCRIPT_SOURCE = Path(generation.__file__)
+SCRIPT_SOURCE = Path(february_generation.__file__)
 RECORD_OPERATION = "Record the generation"  # bookkeeping, not a change of the host's configuration (`february diff`)
-# The health checks' sections (pyinfra_deploys/health.py) a switch must pass.
+# The health checks' sections (pyinfra_deploys/host/february_status.py) a switch must pass.
 VERIFY_SECTIONS = ("Services", "Ports", "Rspamd", "Relay", "Delivery")
 # What must pass before a changed file takes effect: the checks of its service alone, so
 # that a switch back of UFW's rules (a lockout undone) waits for no configtest.
@@ -57,7 +58,7 @@ RELOAD: tuple[tuple[str, str], ...] = (
 
 
 def generations_config(s: Settings) -> dict[str, Any]:
-    """The script's configuration (``generation.Config``): from layout, the roles' checks and the settings."""
+    """The script's configuration (``february_generation.Config``): from layout, the roles' checks and the settings."""
     return {
         "root": layout.GENERATIONS_DIR,
         "stamp": layout.STAMP,

@@ -1,4 +1,4 @@
-"""Status: the health checks' script (``pyinfra_deploys/health.py``) and its configuration on the host.
+"""Status: the health checks' script (``pyinfra_deploys/host/february_status.py``) and its configuration on the host.
 
 The script is uploaded verbatim: it is the one implementation of the checks,
 run by ``february status`` over SSH (and, later, by a timer on the host).
@@ -16,18 +16,19 @@ from typing import Any
 from pyinfra.api import deploy
 from pyinfra.operations import systemd
 
-from pyinfra_deploys import health, layout
+from pyinfra_deploys import layout
+from pyinfra_deploys.host import february_status
 from pyinfra_deploys.place import place, place_own
 from pyinfra_deploys.service import enabled_and_running, known_unit_changed
 from pyinfra_deploys.settings.host import current
 from pyinfra_deploys.settings.model import Settings
 from pyinfra_deploys.stamp import manage_service
 
-SCRIPT_SOURCE = Path(health.__file__)
+SCRIPT_SOURCE = Path(february_status.__file__)
 
 
 def status_config(s: Settings) -> dict[str, Any]:
-    """The checks' configuration for a host (``health.Config``): everything they look at, from layout and the settings."""
+    """The checks' configuration for a host (``february_status.Config``): everything they look at, from layout and the settings."""
     # Postfix listens on the loopback of the families inet_protocols names; Dovecot (listen = *) on IPv4.
     smtp_address = "::1" if s.inet_protocols == "ipv6" else "127.0.0.1"
     return {
@@ -84,7 +85,7 @@ def image_phase() -> None:
 def host_phase() -> None:
     """The checks' configuration (it names the host) and their daily timer."""
     place_own(layout.STATUS_CONFIG, text=config_text(current()))
-    # The same checks daily; the owner is mailed when a level changed (health.notify).
+    # The same checks daily; the owner is mailed when a level changed (february_status.notify).
     units = {path: place(path) for path in (layout.STATUS_SERVICE_FILE, layout.STATUS_TIMER_FILE)}
     systemd.daemon_reload(name="systemd reads the status units", _if=known_unit_changed(units))
     manage_service(layout.STATUS_TIMER)

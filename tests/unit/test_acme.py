@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from pyinfra_deploys import health, layout
+from pyinfra_deploys import layout
+from pyinfra_deploys.host import february_status
 from pyinfra_deploys.place import render
 from pyinfra_deploys.roles.acme import request_args, request_text
 from pyinfra_deploys.settings import load_settings
@@ -96,7 +97,7 @@ def test_the_request_names_the_plugin_its_credentials_and_waits_only_when_set() 
     ],
 )
 def test_the_renewal_line(record: str | None, level: str, words: str) -> None:
-    line = health.renewal_result(record, layout.ACME_SERVICE)
+    line = february_status.renewal_result(record, layout.ACME_SERVICE)
     assert (line["section"], line["name"], line["level"]) == ("Certificate", "renewal", level)
     assert words in line["message"]
 

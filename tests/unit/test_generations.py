@@ -1,4 +1,4 @@
-"""The host's generations script (pyinfra_deploys/generation.py), run here on a folder that stands in for the host."""
+"""The host's generations script (pyinfra_deploys/host/february_generation.py), run here on a folder that stands in for the host."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pyinfra_deploys import generation, layout
+from pyinfra_deploys import layout
+from pyinfra_deploys.host import february_generation
 from pyinfra_deploys.roles import postfix
 from pyinfra_deploys.roles.generations import RELOAD, VERIFY_SECTIONS, config_text, generations_config
 from pyinfra_deploys.settings.model import Settings
 
-SCRIPT = Path(generation.__file__)
+SCRIPT = Path(february_generation.__file__)
 
 
 class Host:
@@ -261,7 +262,7 @@ def test_after_a_reboot_an_armed_rollback_goes_on_for_what_is_left_or_fires_when
 def test_the_armed_file_the_host_and_february_look_for_is_the_same(tmp_path: Path) -> None:
     config = tmp_path / "generations.json"
     config.write_text(config_text(Settings(hostname="mail.example.test", domain="example.test")))
-    assert str(generation.armed_path(generation.Config.load(str(config)))) == layout.ROLLBACK_ARMED
+    assert str(february_generation.armed_path(february_generation.Config.load(str(config)))) == layout.ROLLBACK_ARMED
 
 
 def test_a_confirmed_switch_stays(host: Host) -> None:
@@ -296,8 +297,8 @@ def test_a_rollback_goes_by_default_to_the_generation_before_the_current_one() -
 
 def test_a_command_that_outlasts_its_time_is_a_failure_not_a_crash() -> None:
     """A validation that hangs must put the files back like one that fails, not end the switch halfway."""
-    assert generation.run("sleep 5", timeout=0.3) == (124, "", "timed out after 0 s")
-    assert generation.run("echo ok") == (0, "ok\n", "")
+    assert february_generation.run("sleep 5", timeout=0.3) == (124, "", "timed out after 0 s")
+    assert february_generation.run("echo ok") == (0, "ok\n", "")
 
 
 def test_a_change_of_ufw_s_rules_alone_reloads_them_as_ufw_allow_does_and_reads_as_one_line() -> None:
@@ -306,5 +307,5 @@ def test_a_change_of_ufw_s_rules_alone_reloads_them_as_ufw_allow_does_and_reads_
     quick = reloads[layout.UFW_USER_RULES]
     assert quick == reloads[layout.UFW_USER6_RULES] and "_reload_user_rules()" in quick and layout.UFW_LOCK in quick
     assert reloads[layout.UFW_CONF] == reloads[layout.UFW_DEFAULTS] == "ufw reload"
-    assert generation.command_name(quick) == "python3 -c '# ufw: reload the user rules ...'"
-    assert generation.command_name("postfix reload") == "postfix reload"
+    assert february_generation.command_name(quick) == "python3 -c '# ufw: reload the user rules ...'"
+    assert february_generation.command_name("postfix reload") == "postfix reload"

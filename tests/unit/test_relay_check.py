@@ -1,4 +1,4 @@
-"""The relay check (``health.check_relay``) against the fake smarthost, a real SMTP server on the loopback.
+"""The relay check (``february_status.check_relay``) against the fake smarthost, a real SMTP server on the loopback.
 
 What Postfix would meet at the relay, the check meets first: a port where
 nothing listens, a login the relay refuses, a certificate from another CA
@@ -16,8 +16,8 @@ import pytest
 
 from february.world.certs import ca_signed, make_ca
 from february.world.smarthost import FakeSmarthost, read_spool
-from pyinfra_deploys import health
-from pyinfra_deploys.health import ERROR, OK, Config, Relay
+from pyinfra_deploys.host import february_status
+from pyinfra_deploys.host.february_status import ERROR, OK, Config, Relay
 from tests.unit.test_status import closed_port
 
 USER = "february@relay.example.net"
@@ -73,7 +73,7 @@ def config(tmp_path: Path, port: int, password: str, ca: Path, verify: bool = Tr
 
 
 def check(c: Config) -> dict[str, str]:
-    [line] = health.check_relay(c, lambda argv: (127, "", ""))
+    [line] = february_status.check_relay(c, lambda argv: (127, "", ""))
     assert line["section"] == "Relay"
     return line
 

@@ -1,4 +1,4 @@
-"""The health checks (pyinfra_deploys/health.py) on fake inputs, their configuration, and `february status`.
+"""The health checks (pyinfra_deploys/host/february_status.py) on fake inputs, their configuration, and `february status`.
 
 The script runs on the host as root; here its pure parts get made-up
 inputs (postqueue JSON, statvfs numbers, apt output, systemctl states), the
@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
-from pyinfra_deploys import health, layout
-from pyinfra_deploys.health import ERROR, OK, WARNING, Config, Port
+from pyinfra_deploys import layout
+from pyinfra_deploys.host import february_status
+from pyinfra_deploys.host.february_status import ERROR, OK, WARNING, Config, Port
 from pyinfra_deploys.roles.status import config_text, status_config
 from pyinfra_deploys.settings import load_settings
 
@@ -40,19 +41,19 @@ def levels(results: list[dict[str, str]]) -> dict[str, str]:
 
 
 def test_the_script_imports_only_the_standard_library() -> None:
-    tree = ast.parse(Path(health.__file__).read_text())
+    tree = ast.parse(Path(february_status.__file__).read_text())
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
-    assert Path(health.__file__).read_text().startswith("#!/usr/bin/python3\n")
+    assert Path(february_status.__file__).read_text().startswith("#!/usr/bin/python3\n")
 
 
 def test_exit_status_is_the_worst_level() -> None:
-    ok, warning, error = (health.result("S", "n", level, "m") for level in (OK, WARNING, ERROR))
-    assert health.exit_code([]) == 0
-    assert health.exit_code([ok, ok]) == 0
-    assert health.exit_code([ok, warning]) == 1
-    assert health.exit_code([warning, error, ok]) == 2
+    ok, warning, error = (february_status.result("S", "n", level, "m") for level in (OK, WARNING, ERROR))
+    assert february_status.exit_code([]) == 0
+    assert february_status.exit_code([ok, ok]) == 0
+    assert february_status.exit_code([ok, warning]) == 1
+    assert february_status.exit_code([warning, error, ok]) == 2
 
 
 # ----- thresholds -----
@@ -60,24 +61,24 @@ def test_exit_status_is_the_worst_level() -> None:
 
 @pytest.mark.parametrize(("days", "level"), [(90, OK), (14.5, OK), (14, WARNING), (4, WARNING), (3, ERROR), (0.5, ERROR)])
 def test_certificate_days_left(days: float, level: str) -> None:
-    assert health.certificate_level(days) == level
+    assert february_status.certificate_level(days) == level
 
 
 @pytest.mark.parametrize(("percent", "level"), [(80, OK), (30, OK), (29.9, WARNING), (15, WARNING), (14.9, ERROR), (0, ERROR)])
 def test_free_space_levels(percent: float, level: str) -> None:
-    assert health.disk_level(percent) == level
+    assert february_status.disk_level(percent) == level
 
 
 def test_free_space_is_counted_as_df_does() -> None:
     # 1000 blocks, 400 free of which 350 available to users (50 reserved for root): df says 350 / (600 + 350).
-    assert health.free_percent(1000, 400, 350) == pytest.approx(36.84, abs=0.01)
-    assert health.free_percent(0, 0, 0) == 0.0
+    assert february_status.free_percent(1000, 400, 350) == pytest.approx(36.84, abs=0.01)
+    assert february_status.free_percent(0, 0, 0) == 0.0
 
 
 def test_the_mail_store_line_reads_its_filesystem(tmp_path: Path) -> None:
-    [line] = health.check_disk(config(tmp_path, mail_store=str(tmp_path)), fake_runner({}))
+    [line] = february_status.check_disk(config(tmp_path, mail_store=str(tmp_path)), fake_runner({}))
     assert line["section"] == "Disk" and str(tmp_path) in line["message"] and "% free" in line["message"]
-    [missing] = health.check_disk(config(tmp_path, mail_store=str(tmp_path / "absent")), fake_runner({}))
+    [missing] = february_status.check_disk(config(tmp_path, mail_store=str(tmp_path / "absent")), fake_runner({}))
     assert missing["level"] == ERROR
 
 
@@ -99,33 +100,33 @@ def queued(queue: str, age: float) -> str:
 
 
 def test_an_empty_queue_is_ok() -> None:
-    results = health.queue_results(health.parse_postqueue(""), NOW)
+    results = february_status.queue_results(february_status.parse_postqueue(""), NOW)
     assert [(r["name"], r["level"], r["message"]) for r in results] == [("size", OK, "0 messages"), ("deferred", OK, "none")]
 
 
 def test_a_deferred_message_is_a_warning_past_an_hour_and_its_reason_is_shown_at_once() -> None:
     young = "\n".join([queued("active", 7200), queued("deferred", 1800)]) + "\n"
-    results = health.queue_results(health.parse_postqueue(young), NOW)
+    results = february_status.queue_results(february_status.parse_postqueue(young), NOW)
     assert levels(results) == {"size": OK, "deferred": OK}
     assert results[0]["message"] == "2 messages (1 active, 1 deferred)"
     assert results[1]["message"] == "1, the oldest for 30 min: connect to relay: Connection refused"
 
     old = "\n".join([queued("deferred", 1800), queued("deferred", 7300), queued("hold", 99999)])
-    results = health.queue_results(health.parse_postqueue(old), NOW)
+    results = february_status.queue_results(february_status.parse_postqueue(old), NOW)
     assert levels(results) == {"size": OK, "deferred": WARNING}
     assert results[1]["message"] == "2, the oldest for 2.0 h: connect to relay: Connection refused"
     # The oldest message's reason, on one line, whatever Postfix put in it.
     oldest = json.loads(queued("deferred", 9000))
     oldest["recipients"] = [{"address": "a@example.net"}, {"address": "b@example.net", "delay_reason": "SASL login\n  failed"}]
-    results = health.queue_results([json.loads(queued("deferred", 60)), oldest], NOW)
+    results = february_status.queue_results([json.loads(queued("deferred", 60)), oldest], NOW)
     assert results[1]["message"] == "2, the oldest for 2.5 h: SASL login failed"
-    one = health.queue_results(health.parse_postqueue(queued("hold", 60)), NOW)
+    one = february_status.queue_results(february_status.parse_postqueue(queued("hold", 60)), NOW)
     assert [r["message"] for r in one] == ["1 message (1 hold)", "none"]
 
 
 def test_postqueue_failing_is_an_error(tmp_path: Path) -> None:
     runner = fake_runner({"postqueue": (69, "", "postqueue: fatal: Queue report unavailable - mail system is down\n")})
-    [line] = health.check_queue(config(tmp_path), runner, NOW)
+    [line] = february_status.check_queue(config(tmp_path), runner, NOW)
     assert line["level"] == ERROR and "mail system is down" in line["message"]
 
 
@@ -160,12 +161,14 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Pat
 
 
 def cert_levels(tmp_path: Path, cert: Path, key: Path) -> dict[str, str]:
-    return levels(health.check_certificate(config(tmp_path, cert=str(cert), key=str(key)), health.run, time.time()))
+    return levels(
+        february_status.check_certificate(config(tmp_path, cert=str(cert), key=str(key)), february_status.run, time.time())
+    )
 
 
 def test_a_good_certificate_is_ok(tmp_path: Path, certs: dict[str, tuple[Path, Path]]) -> None:
     c = config(tmp_path, cert=str(certs["good"][0]), key=str(certs["good"][1]))
-    results = health.check_certificate(c, health.run, time.time())
+    results = february_status.check_certificate(c, february_status.run, time.time())
     assert [(r["section"], r["name"], r["level"]) for r in results] == [
         ("Certificate", "expiry", OK),
         ("Certificate", "name", OK),
@@ -183,22 +186,24 @@ def test_another_name_or_another_key_is_an_error(tmp_path: Path, certs: dict[str
     assert cert_levels(tmp_path, *certs["wrong-name"]) == {"expiry": OK, "name": ERROR, "key": OK}
     assert cert_levels(tmp_path, certs["good"][0], certs["other"][1]) == {"expiry": OK, "name": OK, "key": ERROR}
     assert cert_levels(tmp_path, certs["good"][0], tmp_path / "no.key")["key"] == ERROR
-    [unreadable] = health.check_certificate(config(tmp_path, cert=str(tmp_path / "no.crt")), health.run, NOW)
+    [unreadable] = february_status.check_certificate(config(tmp_path, cert=str(tmp_path / "no.crt")), february_status.run, NOW)
     assert unreadable["level"] == ERROR and "cannot be read" in unreadable["message"]
 
 
 def test_an_expired_certificate_and_the_parsers() -> None:
-    results = health.certificate_results(HOST, "mail.crt", "notAfter=Jan  5 09:34:43 2027 GMT", "", "K", "K", NOW)
-    assert health.parse_enddate("notAfter=Jan  5 09:34:43 2027 GMT") == 1799141683.0
+    results = february_status.certificate_results(HOST, "mail.crt", "notAfter=Jan  5 09:34:43 2027 GMT", "", "K", "K", NOW)
+    assert february_status.parse_enddate("notAfter=Jan  5 09:34:43 2027 GMT") == 1799141683.0
     assert results[0]["level"] == ERROR and "expired" in results[0]["message"]  # NOW is 2027-01-15
-    assert health.parse_san("X509v3 Subject Alternative Name: \n    DNS:a.test, IP Address:127.0.0.1, DNS:*.b.test\n") == [
+    assert february_status.parse_san(
+        "X509v3 Subject Alternative Name: \n    DNS:a.test, IP Address:127.0.0.1, DNS:*.b.test\n"
+    ) == [
         "a.test",
         "*.b.test",
     ]
-    assert health.name_matches("mail.b.test", ["a.test", "*.b.test"])
-    assert health.name_matches("MAIL.A.TEST", ["a.test", "mail.a.test"])
-    assert not health.name_matches("x.mail.b.test", ["*.b.test"])
-    assert not health.name_matches("b.test", ["*.b.test"])
+    assert february_status.name_matches("mail.b.test", ["a.test", "*.b.test"])
+    assert february_status.name_matches("MAIL.A.TEST", ["a.test", "mail.a.test"])
+    assert not february_status.name_matches("x.mail.b.test", ["*.b.test"])
+    assert not february_status.name_matches("b.test", ["*.b.test"])
 
 
 # ----- ports: small TLS servers on this machine's loopback -----
@@ -288,12 +293,12 @@ def test_starttls_and_tls_answering_with_the_certificate_on_disk(
         Port("smtp", "127.0.0.1", servers["smtp"].port, "starttls"),
         Port("imaps", "127.0.0.1", servers["imaps"].port, "tls"),
     ]
-    results = health.check_ports(config(tmp_path, ports=ports, cert=str(certs["good"][0])), fake_runner({}))
+    results = february_status.check_ports(config(tmp_path, ports=ports, cert=str(certs["good"][0])), fake_runner({}))
     assert [(r["level"], r["message"].split(" (")[0]) for r in results] == [(OK, "STARTTLS"), (OK, "TLS")]
     assert results[0]["name"] == f"smtp ({servers['smtp'].port})" and "TLSv1." in results[0]["message"]
 
     # The file holds another certificate than the one served: the service was not reloaded.
-    stale = health.check_ports(config(tmp_path, ports=ports, cert=str(certs["other"][0])), fake_runner({}))
+    stale = february_status.check_ports(config(tmp_path, ports=ports, cert=str(certs["other"][0])), fake_runner({}))
     assert [r["level"] for r in stale] == [WARNING, WARNING] and "reload" in stale[0]["message"]
 
 
@@ -303,7 +308,7 @@ def test_no_starttls_or_nothing_listening_is_an_error(tmp_path: Path, servers: d
         Port("submission", "127.0.0.1", closed_port(), "starttls"),
         Port("imaps", "127.0.0.1", servers["smtp"].port, "tls"),  # not TLS from the first byte
     ]
-    results = health.check_ports(config(tmp_path, ports=ports), fake_runner({}))
+    results = february_status.check_ports(config(tmp_path, ports=ports), fake_runner({}))
     assert [r["level"] for r in results] == [ERROR, ERROR, ERROR]
     assert "no STARTTLS offered" in results[0]["message"]
     assert results[1]["message"].startswith("no STARTTLS on 127.0.0.1:")
@@ -314,10 +319,10 @@ def test_no_starttls_or_nothing_listening_is_an_error(tmp_path: Path, servers: d
 
 
 def test_the_milter_spellings() -> None:
-    assert health.milter_address("127.0.0.1:11332") == (socket.AF_INET, ("127.0.0.1", 11332))
-    assert health.milter_address("localhost:11332") == (socket.AF_INET, ("127.0.0.1", 11332))
-    assert health.milter_address("[::1]:11332") == (socket.AF_INET6, ("::1", 11332))
-    assert health.milter_address("/var/spool/postfix/rspamd/milter.sock") == (
+    assert february_status.milter_address("127.0.0.1:11332") == (socket.AF_INET, ("127.0.0.1", 11332))
+    assert february_status.milter_address("localhost:11332") == (socket.AF_INET, ("127.0.0.1", 11332))
+    assert february_status.milter_address("[::1]:11332") == (socket.AF_INET6, ("::1", 11332))
+    assert february_status.milter_address("/var/spool/postfix/rspamd/milter.sock") == (
         socket.AF_UNIX,
         "/var/spool/postfix/rspamd/milter.sock",
     )
@@ -347,9 +352,9 @@ def test_a_milter_answering_on_tcp_or_a_socket(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listening:
         spec = f"127.0.0.1:{listening.getsockname()[1]}"
         FakeMilter(listening)
-        [found] = health.check_milter(config(tmp_path, milter=spec), fake_runner({}))
+        [found] = february_status.check_milter(config(tmp_path, milter=spec), fake_runner({}))
         assert found["level"] == OK and found["message"] == f"a milter answers on {spec}"
-    [closed] = health.check_milter(config(tmp_path, milter=f"127.0.0.1:{closed_port()}"), fake_runner({}))
+    [closed] = february_status.check_milter(config(tmp_path, milter=f"127.0.0.1:{closed_port()}"), fake_runner({}))
     assert closed["level"] == ERROR and "nothing listens" in closed["message"]
 
     path = tmp_path / "milter.sock"
@@ -357,10 +362,10 @@ def test_a_milter_answering_on_tcp_or_a_socket(tmp_path: Path) -> None:
         unix.bind(str(path))
         unix.listen()
         FakeMilter(unix)
-        assert levels(health.check_milter(config(tmp_path, milter=str(path)), fake_runner({}))) == {"milter": OK}
+        assert levels(february_status.check_milter(config(tmp_path, milter=str(path)), fake_runner({}))) == {"milter": OK}
     (tmp_path / "file").write_text("")
-    [plain] = health.check_milter(config(tmp_path, milter=str(tmp_path / "file")), fake_runner({}))
-    [missing] = health.check_milter(config(tmp_path, milter=str(tmp_path / "absent.sock")), fake_runner({}))
+    [plain] = february_status.check_milter(config(tmp_path, milter=str(tmp_path / "file")), fake_runner({}))
+    [missing] = february_status.check_milter(config(tmp_path, milter=str(tmp_path / "absent.sock")), fake_runner({}))
     assert (plain["level"], missing["level"]) == (ERROR, ERROR)
     assert "not a socket" in plain["message"] and "no socket" in missing["message"]
 
@@ -370,7 +375,7 @@ def test_another_service_on_the_milter_port_is_an_error(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listening:
         spec = f"127.0.0.1:{listening.getsockname()[1]}"
         FakeMilter(listening, speaks=False)
-        [found] = health.check_milter(config(tmp_path, milter=spec), fake_runner({}))
+        [found] = february_status.check_milter(config(tmp_path, milter=spec), fake_runner({}))
     assert found["level"] == ERROR and found["message"] == f"{spec} answers, but not as a milter"
 
 
@@ -379,13 +384,13 @@ def test_another_service_on_the_milter_port_is_an_error(tmp_path: Path) -> None:
 
 def test_a_service_not_active_is_an_error(tmp_path: Path) -> None:
     runner = fake_runner({"systemctl": (3, "active\nfailed\nactive\nactivating\n", "")})
-    results = health.check_services(config(tmp_path), runner)
+    results = february_status.check_services(config(tmp_path), runner)
     assert levels(results) == {"postfix": OK, "dovecot": ERROR, "rspamd": OK, "redis-server": WARNING}
     assert results[1]["message"] == "failed"
 
 
 def test_backups_not_configured_are_said_so_not_an_error(tmp_path: Path) -> None:
-    results = health.check_backup(config(tmp_path, backup_status=None, backup_service=None), fake_runner({}), NOW)
+    results = february_status.check_backup(config(tmp_path, backup_status=None, backup_service=None), fake_runner({}), NOW)
     assert [(r["level"], r["message"]) for r in results] == [(OK, "not configured (the settings have no backup)")]
 
 
@@ -406,7 +411,7 @@ def test_the_last_backup_age_and_a_failed_run(
     if age_hours is not None:
         status.write_text(f"{int(NOW - age_hours * 3600)}\n")
     runner = fake_runner({"systemctl": (0 if failed else 1, "", "")})
-    results = health.check_backup(config(tmp_path, backup_status=str(status)), runner, NOW)
+    results = february_status.check_backup(config(tmp_path, backup_status=str(status)), runner, NOW)
     assert levels(results) == expected
     if failed:
         assert results[1]["message"] == f"failed: journalctl -u {layout.BACKUP_SERVICE}"
@@ -414,10 +419,10 @@ def test_the_last_backup_age_and_a_failed_run(
 
 def test_a_reboot_required_is_a_warning_naming_the_packages(tmp_path: Path) -> None:
     flag = tmp_path / "reboot-required"
-    assert levels(health.check_reboot(config(tmp_path, reboot_required=str(flag)), fake_runner({}))) == {"reboot": OK}
+    assert levels(february_status.check_reboot(config(tmp_path, reboot_required=str(flag)), fake_runner({}))) == {"reboot": OK}
     flag.write_text("*** System restart required ***\n")
     Path(f"{flag}.pkgs").write_text("linux-image-6.8.0-51-generic\nlibc6\n")
-    [line] = health.check_reboot(config(tmp_path, reboot_required=str(flag)), fake_runner({}))
+    [line] = february_status.check_reboot(config(tmp_path, reboot_required=str(flag)), fake_runner({}))
     assert (line["level"], line["message"]) == (WARNING, "required by linux-image-6.8.0-51-generic libc6")
 
 
@@ -434,36 +439,36 @@ Conf libssl3t64 (3.0.13-0ubuntu3.5 Ubuntu:24.04/noble-updates, Ubuntu:24.04/nobl
 
 
 def test_security_updates_from_the_simulation_and_apt_check() -> None:
-    assert health.security_upgrades(APT_SIMULATION) == ["libssl3t64", "openssl", "libc6"]
-    assert health.parse_apt_check("12;3") == 3
-    assert health.parse_apt_check("garbage") is None
-    assert health.updates_result(0)["level"] == OK
-    assert health.updates_result(3, ["a", "b", "c"])["message"] == "3 pending: a, b, c"
+    assert february_status.security_upgrades(APT_SIMULATION) == ["libssl3t64", "openssl", "libc6"]
+    assert february_status.parse_apt_check("12;3") == 3
+    assert february_status.parse_apt_check("garbage") is None
+    assert february_status.updates_result(0)["level"] == OK
+    assert february_status.updates_result(3, ["a", "b", "c"])["message"] == "3 pending: a, b, c"
 
 
 def test_updates_are_unknown_without_package_lists_and_counted_with_them(tmp_path: Path) -> None:
     lists = tmp_path / "lists"
     lists.mkdir()
     runner = fake_runner({"apt-get": (0, APT_SIMULATION, "")})
-    [unknown] = health.check_updates(config(tmp_path, apt_lists=str(lists)), runner)
+    [unknown] = february_status.check_updates(config(tmp_path, apt_lists=str(lists)), runner)
     assert (unknown["level"], unknown["message"]) == (WARNING, "unknown: no package lists")
 
     (lists / "archive.ubuntu.com_ubuntu_dists_noble-security_main_binary-amd64_Packages").write_text("")
-    [counted] = health.check_updates(config(tmp_path, apt_lists=str(lists)), runner)
+    [counted] = february_status.check_updates(config(tmp_path, apt_lists=str(lists)), runner)
     assert (counted["level"], counted["message"]) == (WARNING, "3 pending: libssl3t64, openssl, libc6")
 
     apt_check = tmp_path / "apt-check"
     apt_check.write_text("#!/bin/sh\n")
     apt_check.chmod(0o755)
     runner = fake_runner({str(apt_check): (0, "", "4;0")})
-    [none] = health.check_updates(config(tmp_path, apt_lists=str(lists), apt_check=str(apt_check)), runner)
+    [none] = february_status.check_updates(config(tmp_path, apt_lists=str(lists), apt_check=str(apt_check)), runner)
     assert (none["level"], none["message"]) == (OK, "none pending")
 
 
 # ----- all checks, as the host runs them -----
 
 
-def fake_runner(answers: dict[str, tuple[int, str, str]]) -> health.Runner:
+def fake_runner(answers: dict[str, tuple[int, str, str]]) -> february_status.Runner:
     """Answers by program name; anything else 'is not found' (exit 127)."""
 
     def runner(argv: list[str]) -> tuple[int, str, str]:
@@ -496,7 +501,7 @@ def test_every_check_runs_and_a_broken_one_is_its_own_error_line(tmp_path: Path)
         "postqueue": (0, queued("deferred", 60) + "\n", ""),
     }
     c = config(tmp_path, ports=[Port("smtp", "127.0.0.1", closed_port(), "starttls")])
-    results = health.run_checks(c, fake_runner(answers), NOW)
+    results = february_status.run_checks(c, fake_runner(answers), NOW)
     sections = list(dict.fromkeys(r["section"] for r in results))
     assert sections == ["Services", "Ports", "Rspamd", "Relay", "Mail queue", "Certificate", "Disk", "Backup", "System"]
     assert all(set(r) == {"section", "name", "level", "message"} for r in results)
@@ -508,20 +513,20 @@ def test_every_check_runs_and_a_broken_one_is_its_own_error_line(tmp_path: Path)
         "size": OK,
         "deferred": OK,
         "expiry": ERROR,  # no certificate file
-        "mail store": levels(health.check_disk(c, fake_runner({})))["mail store"],
+        "mail store": levels(february_status.check_disk(c, fake_runner({})))["mail store"],
         "last success": WARNING,  # never
         "last run": ERROR,  # the fake systemctl exits 0 for is-failed too
         "reboot": OK,
         "security updates": WARNING,  # no package lists
     }
-    assert health.exit_code(results) == 2
+    assert february_status.exit_code(results) == 2
 
     def broken(argv: list[str]) -> tuple[int, str, str]:
         if argv[0] == "postqueue":
             return 0, "{not json\n", ""
         return fake_runner(answers)(argv)
 
-    results = health.run_checks(c, broken, NOW)
+    results = february_status.run_checks(c, broken, NOW)
     [queue] = [r for r in results if r["section"] == "Mail queue"]
     assert queue["level"] == ERROR and queue["message"].startswith("the check itself failed: JSONDecodeError")
     assert "Backup" in {r["section"] for r in results}  # the later checks still ran
@@ -536,19 +541,19 @@ def test_main_prints_json_and_exits_with_the_worst_level(
 
     def checks(c: Config, deliver: bool) -> list[dict[str, str]]:
         seen.append((c, deliver))
-        return [health.result("Disk", "mail store", WARNING, "25 % free")]
+        return [february_status.result("Disk", "mail store", WARNING, "25 % free")]
 
-    monkeypatch.setattr(health, "run_checks", checks)
-    assert health.main(["february-status", str(path)]) == 1
+    monkeypatch.setattr(february_status, "run_checks", checks)
+    assert february_status.main(["february-status", str(path)]) == 1
     assert json.loads(capsys.readouterr().out) == [
         {"section": "Disk", "name": "mail store", "level": "warning", "message": "25 % free"}
     ]
     c, deliver = seen[0]
     assert c.hostname == "mail.yourdomain.com" and c.ports[2] == Port("imaps", "127.0.0.1", 993, "tls") and not deliver
     assert (c.probe_mailbox, c.probe_sender) == ("you@yourdomain.com", "postmaster@yourdomain.com")
-    assert health.main(["february-status", str(path), "--deliver"]) == 1 and seen[1][1] is True
-    assert health.main(["february-status"]) == 2
-    assert health.main(["february-status", str(path), "--other"]) == 2
+    assert february_status.main(["february-status", str(path), "--deliver"]) == 1 and seen[1][1] is True
+    assert february_status.main(["february-status"]) == 2
+    assert february_status.main(["february-status", str(path), "--other"]) == 2
 
 
 # ----- the delivery probe (after a switch) -----
@@ -581,7 +586,7 @@ def test_the_probe_is_sent_found_and_expunged(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
     mailbox = FakeMailbox(delay=2)
     c = config(tmp_path, probe_mailbox="alice@example.test", probe_sender="postmaster@example.test")
-    [line] = health.check_delivery(c, mailbox, NOW)
+    [line] = february_status.check_delivery(c, mailbox, NOW)
     assert (line["section"], line["name"], line["level"]) == ("Delivery", "local delivery", OK)
     token = line["message"].split()[1]
     assert f"X-February-Probe: {token}" in mailbox.sent and "-f postmaster@example.test -- alice@example.test" in mailbox.sent
@@ -594,21 +599,21 @@ def test_the_probe_is_sent_found_and_expunged(tmp_path: Path, monkeypatch: pytes
 
 def test_a_probe_that_does_not_arrive_or_cannot_be_sent_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
-    monkeypatch.setattr(health, "DELIVERY_SECONDS", 0)
+    monkeypatch.setattr(february_status, "DELIVERY_SECONDS", 0)
     c = config(tmp_path, probe_mailbox="alice@example.test")
-    [lost] = health.check_delivery(c, FakeMailbox(delay=10**6), NOW)
+    [lost] = february_status.check_delivery(c, FakeMailbox(delay=10**6), NOW)
     assert lost["level"] == ERROR and lost["message"] == "the probe did not reach alice@example.test in 0 s"
-    [unsent] = health.check_delivery(c, FakeMailbox(sendmail_status=75), NOW)
+    [unsent] = february_status.check_delivery(c, FakeMailbox(sendmail_status=75), NOW)
     assert unsent["level"] == ERROR and unsent["message"] == "sendmail failed: sendmail: fatal: no queue"
-    [nobody] = health.check_delivery(config(tmp_path), FakeMailbox(), NOW)
+    [nobody] = february_status.check_delivery(config(tmp_path), FakeMailbox(), NOW)
     assert nobody["level"] == WARNING
 
 
 def test_the_delivery_section_runs_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
     c = config(tmp_path, probe_mailbox="alice@example.test")
-    assert "Delivery" not in {r["section"] for r in health.run_checks(c, FakeMailbox(), NOW)}
-    delivered = [r for r in health.run_checks(c, FakeMailbox(), NOW, deliver=True) if r["section"] == "Delivery"]
+    assert "Delivery" not in {r["section"] for r in february_status.run_checks(c, FakeMailbox(), NOW)}
+    delivered = [r for r in february_status.run_checks(c, FakeMailbox(), NOW, deliver=True) if r["section"] == "Delivery"]
     assert [r["level"] for r in delivered] == [OK]
 
 
@@ -630,7 +635,7 @@ def test_the_configuration_comes_from_layout_and_the_settings(sample: dict[str, 
     assert written["reboot_required"] == layout.REBOOT_REQUIRED
     assert (c.last, c.notify_to, c.sendmail) == (layout.STATUS_LAST, "postmaster@yourdomain.com", layout.SENDMAIL)
     # The relay as main.cf has it: relayhost, the TLS level's check, the CA file, the SASL map's source.
-    assert c.relay == health.Relay("smtp.fastmail.com", 587, True, layout.SYSTEM_CA, layout.SASL_PASSWD)
+    assert c.relay == february_status.Relay("smtp.fastmail.com", 587, True, layout.SYSTEM_CA, layout.SASL_PASSWD)
     unchecked = {**sample, "smarthost": {**sample["smarthost"], "tls_verify": "encrypt-only"}}
     assert Config.from_dict(status_config(load_settings(unchecked))).relay.verify is False  # type: ignore[union-attr]
     assert Config.from_dict(status_config(load_settings({**sample, "smarthost": None}))).relay is None
@@ -652,10 +657,10 @@ def test_the_script_runs_alone_under_the_system_python(tmp_path: Path, sample: d
     path = tmp_path / "status.json"
     path.write_text(json.dumps(data))
     done = subprocess.run(
-        ["python3", "-I", health.__file__, str(path)], capture_output=True, text=True, cwd=tmp_path, timeout=120
+        ["python3", "-I", february_status.__file__, str(path)], capture_output=True, text=True, cwd=tmp_path, timeout=120
     )
     results = json.loads(done.stdout)
-    assert done.returncode == health.exit_code(results) == 2, done.stderr  # at least the milter and the certificate
+    assert done.returncode == february_status.exit_code(results) == 2, done.stderr  # at least the milter and the certificate
     assert {"milter": ERROR, "expiry": ERROR, "security updates": WARNING}.items() <= levels(results).items()
     assert "backups" in levels(results)  # the sample has none: said so
 
@@ -687,7 +692,7 @@ def test_the_current_generation_is_compared_with_the_inventorys_settings(tmp_pat
 
 
 def line(section: str, name: str, level: str, message: str = "m") -> dict[str, str]:
-    return health.result(section, name, level, message)
+    return february_status.result(section, name, level, message)
 
 
 def test_the_owner_is_mailed_when_a_level_changes_and_only_then(tmp_path: Path) -> None:
@@ -700,12 +705,14 @@ def test_the_owner_is_mailed_when_a_level_changes_and_only_then(tmp_path: Path) 
 
     healthy = [line("Services", "postfix", OK, "active"), line("Disk", "mail store", OK, "71 % free")]
     # The first run with everything ok: nothing to say, the levels are kept.
-    assert health.notify(c, healthy, runner, NOW) == (0, "2 ok, 0 warnings, 0 errors; unchanged, nothing mailed")
+    assert february_status.notify(c, healthy, runner, NOW) == (0, "2 ok, 0 warnings, 0 errors; unchanged, nothing mailed")
     assert sent == [] and json.loads((tmp_path / "last.json").read_text())["levels"]["Services: postfix"] == OK
     # Another message at the same level (the free space moved) is no change.
-    assert health.notify(c, [healthy[0], line("Disk", "mail store", OK, "70 % free")], runner, NOW)[1].endswith("nothing mailed")
+    assert february_status.notify(c, [healthy[0], line("Disk", "mail store", OK, "70 % free")], runner, NOW)[1].endswith(
+        "nothing mailed"
+    )
     broken = [line("Services", "postfix", ERROR, "failed"), healthy[1]]
-    status, said = health.notify(c, broken, runner, NOW)
+    status, said = february_status.notify(c, broken, runner, NOW)
     assert (status, said) == (0, "1 ok, 0 warnings, 1 error; 1 change(s) mailed to postmaster@example.test")
     [mail] = sent
     assert "-f root -- postmaster@example.test" in mail
@@ -713,19 +720,19 @@ def test_the_owner_is_mailed_when_a_level_changes_and_only_then(tmp_path: Path) 
     assert "  Services: postfix: ok -> error\n" in mail and "✖ Services: postfix: failed" in mail
     assert "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n" in mail  # the marks are UTF-8
     # Back to ok is a change too.
-    assert health.notify(c, healthy, runner, NOW)[0] == 0 and "  Services: postfix: error -> ok\n" in sent[1]
+    assert february_status.notify(c, healthy, runner, NOW)[0] == 0 and "  Services: postfix: error -> ok\n" in sent[1]
 
 
 def test_a_first_run_with_a_problem_is_mailed_and_a_failed_send_is_retried(tmp_path: Path) -> None:
     c = config(tmp_path, last=str(tmp_path / "last.json"), notify_to="postmaster@example.test")
     warned = [line("System", "reboot", WARNING, "required by linux-image")]
-    status, said = health.notify(c, warned, lambda argv: (75, "", "sendmail: fatal: queue file write error"), NOW)
+    status, said = february_status.notify(c, warned, lambda argv: (75, "", "sendmail: fatal: queue file write error"), NOW)
     assert status == 2 and said.endswith("could not be sent: sendmail: fatal: queue file write error")
     assert not (tmp_path / "last.json").exists()  # not told: the next run tries again
     sent: list[str] = []
-    assert health.notify(c, warned, lambda argv: (sent.append(argv[2]), (0, "", ""))[1], NOW)[0] == 0
+    assert february_status.notify(c, warned, lambda argv: (sent.append(argv[2]), (0, "", ""))[1], NOW)[0] == 0
     assert "  System: reboot: warning\n" in sent[0]
 
 
 def test_the_notices_need_their_configuration(tmp_path: Path) -> None:
-    assert health.notify(config(tmp_path), [], fake_runner({}), NOW)[0] == 2
+    assert february_status.notify(config(tmp_path), [], fake_runner({}), NOW)[0] == 2

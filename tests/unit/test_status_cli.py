@@ -14,17 +14,17 @@ from typer.testing import CliRunner
 from february import cli, generations
 from february import status as status_cli
 from february.remote import RemoteError
-from pyinfra_deploys import health
-from pyinfra_deploys.health import ERROR, OK, WARNING
+from pyinfra_deploys.host import february_status
+from pyinfra_deploys.host.february_status import ERROR, OK, WARNING
 from pyinfra_deploys.settings import load_settings
 from pyinfra_deploys.stamp import settings_digest
 
 # ----- `february status`: rendering and exit status -----
 
 REPORT = [
-    health.result("Services", "postfix", OK, "active"),
-    health.result("Services", "dovecot", ERROR, "failed"),
-    health.result("Disk", "mail store", WARNING, "25 % free (2.0 GiB) on /var/vmail"),
+    february_status.result("Services", "postfix", OK, "active"),
+    february_status.result("Services", "dovecot", ERROR, "failed"),
+    february_status.result("Disk", "mail store", WARNING, "25 % free (2.0 GiB) on /var/vmail"),
 ]
 
 
