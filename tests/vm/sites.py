@@ -22,6 +22,12 @@ def generations(inventory: Path = lifecycle.VM_INVENTORY) -> list[dict[str, Any]
     return listed
 
 
+def current_generation(inventory: Path = lifecycle.VM_INVENTORY) -> dict[str, Any]:
+    """The generation the inventory's host is on (exactly one is marked current)."""
+    (current,) = [g for g in generations(inventory) if g["current"]]
+    return current
+
+
 def vm_inventory_with(folder: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
     """inventory/vm.py with the VM group's overrides, changed by ``change``, in ``folder``."""
     (folder / "group_data").symlink_to(REPO / "inventory" / "group_data")

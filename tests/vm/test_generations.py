@@ -35,7 +35,7 @@ from february.world.certs import make_ca
 from pyinfra_deploys import layout
 from tests.cli import february
 from tests.vm.mailvm import RSPAMD_UPLOAD_TIMEOUT, MailVm, message
-from tests.vm.sites import generations, vm_inventory_with
+from tests.vm.sites import current_generation, generations, vm_inventory_with
 
 WRONG_MILTER = "127.0.0.1:6379"  # Redis (Rspamd's), not a milter
 WRONG_RELAY_PORT = 2526  # nothing answers there: the relay as a typo or a provider's moved port leaves it
@@ -74,7 +74,7 @@ def test_the_session_converge_recorded_a_generation_without_the_state(mailvm: Ma
 
 
 def test_a_switch_to_a_set_that_fails_validation_changes_nothing_and_reloads_nothing(mailvm: MailVm) -> None:
-    good = next(g["number"] for g in generations() if g["current"])
+    good = current_generation()["number"]
     before = mailvm.run(f"sha256sum {layout.POSTFIX_MAIN_CF}").stdout
     # A hand edit recorded as a generation: an unknown parameter, which postconf warns about.
     mailvm.run(f"echo 'february_test_unknown = 1' >> {layout.POSTFIX_MAIN_CF}")
@@ -98,7 +98,7 @@ def test_a_converge_that_leaves_the_milter_failing_is_rolled_back(mailvm: MailVm
     with mailvm.smtp() as client:
         client.send_message(message("carol@example.net", "alice@example.test", f"before the switch {tag}"))
     mailvm.wait_for_message("alice@example.test", f"before the switch {tag}")
-    good = next(g for g in generations() if g["current"])
+    good = current_generation()
 
     since = mailvm.now()
     done = february("deploy", str(wrong_milter_inventory))
@@ -162,7 +162,7 @@ def test_a_relay_that_refuses_the_new_settings_is_rolled_back_in_its_own_words(
             overrides["smarthost"]["ca_file"] = str(other)
 
     inventory = vm_inventory_with(tmp_path, "relay_fault", change)
-    good = next(g for g in generations() if g["current"])
+    good = current_generation()
     done = february("deploy", str(inventory))
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-2000:]
     assert f"failed check: Relay: relay.example.net:{SMARTHOST_GUEST_PORT}: {RELAY_FAULTS[fault]}" in done.stdout, done.stdout[

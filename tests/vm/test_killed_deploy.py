@@ -33,7 +33,7 @@ from pyinfra_deploys.operations import placed
 from pyinfra_deploys.roles import dovecot, postfix
 from tests.cli import february
 from tests.vm.mailvm import MailVm, message
-from tests.vm.sites import generations, vm_inventory_with
+from tests.vm.sites import current_generation, vm_inventory_with
 
 # The output line each cut waits for (pyinfra's on stdout, february's stages on stderr).
 CUTS = {
@@ -76,27 +76,33 @@ def live_configuration_is_accepted(mailvm: MailVm) -> None:
         assert done.returncode == 0, f"{check}: {done.stdout}{done.stderr}"
 
 
+def live_limits(mailvm: MailVm) -> tuple[str, str]:
+    """The two changed settings as the services read them now: Dovecot's auth_failure_delay, Postfix's rate limit."""
+    delay = mailvm.run("doveconf -h auth_failure_delay").stdout.split()[0]
+    return delay, mailvm.run("postconf -h smtpd_client_connection_rate_limit").stdout.strip()
+
+
 def test_a_deploy_killed_at_three_points_leaves_a_host_the_next_deploy_converges(mailvm: MailVm, tmp_path: Path) -> None:
     def change(overrides: dict[str, Any]) -> None:
         # One setting for Dovecot's file (uploaded first), one for Postfix's main.cf.
         overrides["limits"] = {**overrides["limits"], "auth_failure_delay": 3, "connections_per_minute": 999}
 
     changed = vm_inventory_with(tmp_path, "changed", change)
-    before = next(g for g in generations() if g["current"])["number"]
+    before = current_generation()["number"]
     for point, marker in CUTS.items():
         output = deploy_cut_at(changed, marker)
         assert "confirmed over a new SSH connection" not in output, point
         live_configuration_is_accepted(mailvm)
         # Where the cut landed: Dovecot's file goes up before Postfix's main.cf, all of them before the host phase.
-        assert mailvm.run("doveconf -h auth_failure_delay").stdout.split()[0] == "3", point
+        delay, rate = live_limits(mailvm)
+        assert delay == "3", point
         if point != "during the uploads":
-            assert mailvm.run("postconf -h smtpd_client_connection_rate_limit").stdout.strip() == "999", point
+            assert rate == "999", point
 
     done = february("deploy", str(changed))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "confirmed over a new SSH connection" in done.stdout, done.stdout[-3000:]
-    assert mailvm.run("doveconf -h auth_failure_delay").stdout.split()[0] == "3"
-    assert mailvm.run("postconf -h smtpd_client_connection_rate_limit").stdout.strip() == "999"
+    assert live_limits(mailvm) == ("3", "999")
     # No partial upload is left beside a live file once the next deploy is done.
     left = mailvm.run(f"find /etc /usr/local/sbin {PARTIAL}").stdout.strip()
     assert left == "", left
@@ -106,9 +112,9 @@ def test_a_deploy_killed_at_three_points_leaves_a_host_the_next_deploy_converges
     mailvm.wait_for_message("alice@example.test", f"after the cut deploys {tag}")
     same = february("diff", "-i", str(changed))
     assert same.returncode == 0 and "no change" in same.stdout, same.stdout[-3000:] + same.stderr[-2000:]
-    assert next(g for g in generations() if g["current"])["number"] > before
+    assert current_generation()["number"] > before
 
     # The session's own settings again, for the tests after this one.
     back = february("deploy", str(lifecycle.VM_INVENTORY))
     assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-2000:]
-    assert mailvm.run("postconf -h smtpd_client_connection_rate_limit").stdout.strip() == "1000"
+    assert live_limits(mailvm)[1] == "1000"

@@ -22,7 +22,7 @@ from february.vm import lifecycle
 from pyinfra_deploys import layout
 from tests.cli import february
 from tests.vm.mailvm import MailVm, message
-from tests.vm.sites import generations, vm_inventory_with
+from tests.vm.sites import current_generation, generations, vm_inventory_with
 
 RULES = f"sha256sum {layout.UFW_USER_RULES} {layout.UFW_USER6_RULES}"
 
@@ -46,7 +46,7 @@ def test_an_ssh_from_that_leaves_the_deployer_out_is_refused_before_any_change(m
 
 
 def test_applied_with_the_override_the_host_puts_its_old_rules_back_by_itself(mailvm: MailVm, lan_only_inventory: Path) -> None:
-    rules, good = mailvm.run(RULES).stdout, next(g for g in generations() if g["current"])
+    rules, good = mailvm.run(RULES).stdout, current_generation()
     done = february("deploy", str(lan_only_inventory), "--allow-lockout")
     said = done.stdout[-4000:] + done.stderr[-2000:]
     assert done.returncode == 2, said
