@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,33 +45,40 @@ def sample(secrets_dir: Path) -> dict[str, Any]:
     }
 
 
-# Files that run at the end, in this order (the rest keep pytest's order): a
-# cut-short bake needs the base layer, which the background bake builds first
-# when the image cache is empty (68 s, meanwhile the unit and VM tests run); the
-# golden image's own tests wait for the bake, which runs meanwhile in the
-# background (tests/image/conftest.py); the ACME and fault tests break the
-# outside world for a while, so they wait for the owner's new box, which is
-# converged in the background meanwhile, and come late so that it is done
-# (tests/vm/fixtures.py's world_to_itself); the health check judges everything
-# the VM tests did to the session's VM; the owner's path then ends that VM for
-# good (it is the server that dies).
+# The VM test files that take the outside world to themselves for a test or two (the ACME
+# server refusing, the relay down through a reboot) run first among the VM tests, while the
+# bake is still under way: the owner's new box, which shares that world, starts only after
+# them (tests/vm/fixtures.py's WORLD_TESTS_LEFT) and is converged meanwhile while the other VM
+# tests run, so nobody waits for anybody. ACME's world-holding test comes a minute into its
+# file, the relay's at the start of the faults, so ACME goes first.
+RUN_FIRST_OF_VM = (
+    "tests/vm/test_acme.py",
+    "tests/vm/test_faults.py",
+)
+# Files that run at the end, in this order: a cut-short bake needs the base layer, which the
+# background bake builds first when the image cache is empty, meanwhile the unit and VM tests
+# run; the golden image's own tests wait for the bake (tests/image/conftest.py); the health
+# check judges everything the VM tests did to the session's VM; the owner's path then ends that
+# VM for good (it is the server that dies).
 RUN_LAST = (
     "tests/image/test_packer_stream.py",
     "tests/image/test_artifacts.py",
     "tests/image/test_secrets.py",
-    "tests/vm/test_acme.py",
-    "tests/vm/test_faults.py",
     "tests/vm/test_health.py",
     "tests/image/test_owner_path.py",
 )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Move the RUN_LAST files to the end, in RUN_LAST's order."""
+    """The unit tests, then RUN_FIRST_OF_VM's files, the other VM tests, and RUN_LAST's files in its order."""
 
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::", 1)[0]
-        return RUN_LAST.index(path) + 1 if path in RUN_LAST else 0
+        if path in RUN_FIRST_OF_VM:
+            return 1 + RUN_FIRST_OF_VM.index(path)
+        if path.startswith("tests/vm/") and path not in RUN_LAST:
+            return 1 + len(RUN_FIRST_OF_VM)
+        return 2 + len(RUN_FIRST_OF_VM) + RUN_LAST.index(path) if path in RUN_LAST else 0
 
     items.sort(key=rank)  # stable: the order within each rank stays
 
@@ -79,6 +87,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 PHASES: dict[str, float] = {}
 # When each test file's first test started and its last one ended (seconds since the epoch): a run's timeline.
 SPANS: dict[str, tuple[float, float]] = {}
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, all) ticks of every CPU of this machine since it booted (/proc/stat; a guest's time counts as user time)."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in Path("/proc/stat").read_text().split()[1:9])
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
+# How busy the machine's CPUs were while each test file ran (busy and all ticks, the gaps before its
+# tests included): where the run waits on nothing but the clock, and where on the CPU.
+CPU: dict[str, tuple[int, int]] = {}
+_LAST_CPU = [cpu_ticks()]
+
+
+def pytest_runtest_logfinish(nodeid: str) -> None:
+    now = cpu_ticks()
+    before, _LAST_CPU[0] = _LAST_CPU[0], now
+    path = nodeid.split("::", 1)[0]
+    busy, every = CPU.get(path, (0, 0))
+    CPU[path] = (busy + now[0] - before[0], every + now[1] - before[1])
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -109,4 +138,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             "Time per test file (5 s or more): "
             + ", ".join(f"{path.removeprefix('tests/')}={seconds:.0f}s" for path, seconds in slow.items())
+        )
+    if CPU and slow:
+        busy, every = (sum(ticks) for ticks in zip(*CPU.values(), strict=True))
+        terminalreporter.write_line(
+            f"CPU busy, all of this machine's {os.cpu_count()} (whole run {100 * busy / max(every, 1):.0f} %), per test file of 5 s or more: "
+            + ", ".join(
+                f"{path.removeprefix('tests/')}={100 * b / max(e, 1):.0f}%" for path, (b, e) in CPU.items() if path in slow
+            )
         )
