@@ -123,7 +123,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     if TIMINGS:
         terminalreporter.write_line("VM timings: " + ", ".join(f"{k}={v:.1f}s" for k, v in TIMINGS.items()))
-    if SPANS:
+    if any(last - first >= 5 for first, last in SPANS.values()):
         began = min(first for first, _ in SPANS.values())
         terminalreporter.write_line(
             "Timeline (seconds since the first test, start-end): "

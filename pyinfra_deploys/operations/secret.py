@@ -14,6 +14,7 @@ content).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Generator
 from io import StringIO
 from typing import Any
@@ -24,6 +25,7 @@ from pyinfra.api.util import get_file_sha1
 from pyinfra.facts.files import File, Sha1File
 from pyinfra.operations.util import files as file_utils
 
+from pyinfra_deploys.facts.placed import FileState
 from pyinfra_deploys.operations import placed
 from pyinfra_deploys.operations.placed import partial_path
 
@@ -48,21 +50,32 @@ def put(
     if placed.is_as_wanted(dest, content.encode(), mode, user, group):
         host.noop(f"{dest} is as wanted (secret)")
         return
-    remote = host.get_fact(File, path=dest)
-    if not remote or host.get_fact(Sha1File, path=dest) != get_file_sha1(StringIO(content)):
+    seen = placed.observed(dest)
+    if isinstance(seen, FileState) or seen == placed.MISSING:
+        # The one observation already says how it differs: no command to ask again.
+        now = seen if isinstance(seen, FileState) else None
+        differs = now is None or now.sha256 != hashlib.sha256(content.encode()).hexdigest()
+    else:
+        remote = host.get_fact(File, path=dest)
+        # pyinfra's File fact gives the mode as its octal digits read as decimal (600 for rw-------).
+        now = FileState(int(str(remote["mode"]), 8), remote["user"], remote["group"], "") if remote else None
+        differs = now is None or host.get_fact(Sha1File, path=dest) != get_file_sha1(StringIO(content))
+    if differs:
         if state.config.DIFF:
-            host.log(f"Will {'modify' if remote else 'create'} {dest} (secret content not shown)", logger.info)
+            host.log(f"Will {'modify' if now else 'create'} {dest} (secret content not shown)", logger.info)
         # An empty file beside with the final owner and mode first; the content lands in it,
         # and it is renamed over ``dest``: never readable by others, never half-written where read.
         partial = partial_path(dest)
         yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null", QuoteString(partial))
         temp = host.get_temp_filename(dest, temp_directory=stage)
         yield FileUploadCommand(StringIO(content), partial, remote_temp_filename=temp)
-        yield file_utils.chown(partial, user, group)
-        yield file_utils.chmod(partial, mode)
-        yield StringCommand("mv", "-f", QuoteString(partial), QuoteString(dest))
+        yield StringCommand(
+            "chown", QuoteString(f"{user}:{group}"), QuoteString(partial), "&&", "chmod", mode, QuoteString(partial),
+            "&&", "mv", "-f", QuoteString(partial), QuoteString(dest),
+        )  # fmt: skip
         return
-    if remote["mode"] != file_utils.ensure_mode_int(mode):
+    assert now is not None
+    if now.mode != int(mode, 8):
         yield file_utils.chmod(dest, mode)
-    if remote["user"] != user or remote["group"] != group:
+    if now.user != user or now.group != group:
         yield file_utils.chown(dest, user, group)

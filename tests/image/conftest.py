@@ -81,6 +81,7 @@ class Job:
     def __init__(self, what: str, module: str, log: Path, result: Path) -> None:
         self.what, self.module, self.log, self.result = what, module, log, result
         self.process: subprocess.Popen[bytes] | None = None
+        self.dead: str | None = None  # the console's last lines, when a guest of it panicked
 
     def launch(self, args: list[str], env: dict[str, str] | None = None) -> None:
         self.result.unlink(missing_ok=True)
@@ -96,10 +97,28 @@ class Job:
         """It has ended, with exit status 0."""
         return self.process is not None and self.process.poll() == 0
 
+    def consoles(self) -> list[Path]:
+        """The serial consoles of the VMs it runs (a guest whose kernel panicked there fails it at once)."""
+        return []
+
+    def ended(self) -> int | None:
+        """Wait until it has ended and return its exit status; None (and it is stopped) if one of its guests died."""
+        assert self.process is not None
+        while (status := self.process.poll()) is None:
+            for console in self.consoles():
+                self.dead = qemu.panic_lines(console)
+                if self.dead is not None:
+                    self.stop()
+                    return None
+            time.sleep(5)
+        return status
+
     def wait(self) -> dict[str, Any]:
         """Its RESULT, once it has ended; an AssertionError with the end of its log if it failed."""
         assert self.process is not None, f"the {self.what} was never started"
-        status = self.process.wait()
+        status = self.ended()
+        if status is None or self.dead is not None:
+            raise AssertionError(f"the {self.what}'s VM died (its kernel panicked), so it was stopped:\n{self.dead}")
         if status != 0 or not self.result.exists():
             tail = self.log.read_text(errors="replace")[-4000:]
             raise AssertionError(f"the {self.what} failed (exit status {status}; {self.log}):\n{tail}")
@@ -134,6 +153,11 @@ class BakeJob(Job):
         self.canaries = _canaries(self.settings_dir)
         self.launch([str(self.output), str(self.key_dir)], env={**os.environ, "FEBRUARY_SETTINGS_DIR": str(self.settings_dir)})
 
+    def consoles(self) -> list[Path]:
+        # The build VM's, while this bake's pipeline (the job's process) works in its partial folder.
+        pid = self.process.pid if self.process is not None else 0
+        return sorted(self.output.glob(f".*.partial-{pid}/console.log"))
+
     def folder(self) -> Path:
         self.start()
         began = time.monotonic()
@@ -167,11 +191,15 @@ class OwnerJob(Job):
             return
         shutil.rmtree(self.site, ignore_errors=True)
         self.site.mkdir(parents=True)
+        owner_config().console_log.unlink(missing_ok=True)  # an earlier box's console says nothing of this one
         self.launch([str(self.site), str(BAKE.folder())])
+
+    def consoles(self) -> list[Path]:
+        return [owner_config().console_log]
 
     def settle(self) -> None:
         if self.process is not None:
-            self.process.wait()
+            self.ended()  # a box that died is stopped; owner_box's wait says so
 
     def stop(self) -> None:
         super().stop()

@@ -239,6 +239,38 @@ def test_a_secret_as_wanted_costs_no_command_and_a_changed_one_is_never_shown(de
     assert all("generated-at-test-time" not in line for line in fake.noops)
 
 
+def test_a_changed_or_missing_secret_is_known_from_the_observation_and_moved_in_with_one_command(delegated: list[str]) -> None:
+    from pyinfra_deploys.operations import secret
+
+    password = "[relay.example.net]:587 user:rotated-at-test-time\n"
+    old = FileState(0o600, "root", "root", "0" * 64)
+    fake = placed_host({"/etc/postfix/sasl_passwd": old}, missing=frozenset({"/etc/dovecot/users"}))
+    with ctx_host.use(fake):
+        for dest in ("/etc/postfix/sasl_passwd", "/etc/dovecot/users"):
+            done = commands(list(secret.put._inner(content=password, dest=dest, group="postfix")))
+            folder, name = dest.rsplit("/", 1)
+            partial = f"{folder}/.{name}.february-new"
+            assert done == [
+                f"install -m 600 -o root -g postfix /dev/null {partial}",
+                f"upload {partial}",
+                f"chown root:postfix {partial} && chmod 600 {partial} && mv -f {partial} {dest}",
+            ]
+    # No File or Sha1File asked: the one observation said both were not as wanted.
+    assert {cls for cls, _ in fake.asked} == {PlacedFiles}
+    assert all("rotated-at-test-time" not in line for line in done + fake.logged + fake.noops)
+
+
+def test_a_secret_with_only_another_mode_is_given_its_mode_and_not_uploaded(delegated: list[str]) -> None:
+    from pyinfra_deploys.operations import secret
+
+    password = "[relay.example.net]:587 user:generated-at-test-time\n"
+    loose = FileState(0o644, "root", "root", hashlib.sha256(password.encode()).hexdigest())
+    fake = placed_host({"/etc/postfix/sasl_passwd": loose})
+    with ctx_host.use(fake):
+        done = commands(list(secret.put._inner(content=password, dest="/etc/postfix/sasl_passwd")))
+    assert done == ["chmod 600 /etc/postfix/sasl_passwd"]
+
+
 def test_the_observation_is_trusted_only_when_every_package_wanted_is_installed_and_the_command_finished() -> None:
     installed = ["wants postfix", "wants dovecot-core", "package ii postfix", "package ii dovecot-core", "observed"]
     assert PlacedFiles().process(installed)["trusted"] is True

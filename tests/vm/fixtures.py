@@ -60,6 +60,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     _start_side_jobs()
+    dead = qemu.panic_lines(DEFAULT.console_log) if _STATE["vm_up"] else None
+    if dead is not None:
+        # Every later VM test would wait out its timeouts on a guest that answers nothing.
+        pytest.exit(f"the session VM's kernel panicked; the VM tests stop here:\n{dead}", returncode=1)
 
 
 def pytest_runtest_logfinish(nodeid: str) -> None:

@@ -123,15 +123,16 @@ class MailVm:
 
     def journal_errors(self, since: str | None = None) -> str:
         """The mail services' err-level journal lines since ``since`` (default: the session's start); empty when none."""
+        since = since or self.started_at
         units = " ".join(f"-u {unit}" for unit in self.MAIL_UNITS)
-        out = self.run(
-            f"journalctl --no-pager -q -p err {units} --since '{since or self.started_at}' -o short-iso"
-        ).stdout.strip()
+        out = self.run(f"journalctl --no-pager -q -p err {units} --since '{since}' -o short-iso").stdout.strip()
         lines = [] if out == "-- No entries --" else out.splitlines()
         lines = [line for line in lines if not self._is_excused(line)]
-        return "\n".join(self._unhealed(lines, since or self.started_at))
+        return "\n".join(self._unhealed(lines, since))
 
     def _unhealed(self, lines: list[str], since: str) -> list[str]:
+        """``lines`` but the Rspamd upload timeouts a later upload healed (``without_healed_uploads``);
+        the journal is asked for those uploads only when there is a timeout to heal."""
         if not any(RSPAMD_UPLOAD_TIMEOUT.search(line) for line in lines):
             return lines
         uploads = self.run(
