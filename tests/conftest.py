@@ -45,40 +45,36 @@ def sample(secrets_dir: Path) -> dict[str, Any]:
     }
 
 
-# The VM test files that take the outside world to themselves for a test or two (the ACME
-# server refusing, the relay down through a reboot) run first among the VM tests, while the
-# bake is still under way: the owner's new box, which shares that world, starts only after
-# them (tests/vm/fixtures.py's WORLD_TESTS_LEFT) and is converged meanwhile while the other VM
-# tests run, so nobody waits for anybody. ACME's world-holding test comes a minute into its
-# file, the relay's at the start of the faults, so ACME goes first.
-RUN_FIRST_OF_VM = (
-    "tests/vm/test_acme.py",
-    "tests/vm/test_faults.py",
-)
-# Files that run at the end, in this order: a cut-short bake needs the base layer, which the
-# background bake builds first when the image cache is empty, meanwhile the unit and VM tests
-# run; the golden image's own tests wait for the bake (tests/image/conftest.py); the health
-# check judges everything the VM tests did to the session's VM; the owner's path then ends that
-# VM for good (it is the server that dies).
+# Files that run at the end, in this order (the rest keep pytest's order): a
+# cut-short bake needs the base layer, which the background bake builds first
+# when the image cache is empty (68 s, meanwhile the unit and VM tests run); the
+# golden image's own tests wait for the bake, which runs meanwhile in the
+# background (tests/image/conftest.py); the ACME and fault tests break the
+# outside world for a while, so they wait for the owner's new box, which is
+# converged in the background meanwhile, and come late so that it is done
+# (tests/vm/fixtures.py's world_to_itself); the health check judges everything
+# the VM tests did to the session's VM; the owner's path then ends that VM for
+# good (it is the server that dies). (Running the ACME and fault files first
+# instead, with the owner's box started after their world-holding tests, was
+# tried in stop 36: the box then booted beside the heaviest VM tests, took over
+# 600 s to answer SSH and failed the owner's path.)
 RUN_LAST = (
     "tests/image/test_packer_stream.py",
     "tests/image/test_artifacts.py",
     "tests/image/test_secrets.py",
+    "tests/vm/test_acme.py",
+    "tests/vm/test_faults.py",
     "tests/vm/test_health.py",
     "tests/image/test_owner_path.py",
 )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The unit tests, then RUN_FIRST_OF_VM's files, the other VM tests, and RUN_LAST's files in its order."""
+    """Move the RUN_LAST files to the end, in RUN_LAST's order."""
 
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::", 1)[0]
-        if path in RUN_FIRST_OF_VM:
-            return 1 + RUN_FIRST_OF_VM.index(path)
-        if path.startswith("tests/vm/") and path not in RUN_LAST:
-            return 1 + len(RUN_FIRST_OF_VM)
-        return 2 + len(RUN_FIRST_OF_VM) + RUN_LAST.index(path) if path in RUN_LAST else 0
+        return RUN_LAST.index(path) + 1 if path in RUN_LAST else 0
 
     items.sort(key=rank)  # stable: the order within each rank stays
 

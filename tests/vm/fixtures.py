@@ -40,22 +40,12 @@ class SideJob(Protocol):
 # Registered by other test folders (tests/image/conftest.py: the owner's new box).
 SIDE_JOBS: list[SideJob] = []
 _STATE = {"vm_up": False, "world_held": False}
-# The collected tests that take the outside world to themselves and have not run yet: side jobs
-# start only after them (tests/conftest.py runs them first among the VM tests), so none of them
-# waits for a side job that started meanwhile (the owner's box takes some 20 minutes here).
-WORLD_TESTS_LEFT: set[str] = set()
 
 
 def _start_side_jobs() -> None:
-    if _STATE["vm_up"] and not _STATE["world_held"] and not WORLD_TESTS_LEFT:
+    if _STATE["vm_up"] and not _STATE["world_held"]:
         for job in SIDE_JOBS:
             job.start_when_ready()
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    WORLD_TESTS_LEFT.clear()
-    if not session.config.option.collectonly:
-        WORLD_TESTS_LEFT.update(i.nodeid for i in session.items if "world_to_itself" in getattr(i, "fixturenames", ()))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -64,11 +54,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if dead is not None:
         # Every later VM test would wait out its timeouts on a guest that answers nothing.
         pytest.exit(f"the session VM's kernel panicked; the VM tests stop here:\n{dead}", returncode=1)
-
-
-def pytest_runtest_logfinish(nodeid: str) -> None:
-    """A test that held the world has run (passed, failed or skipped): one fewer to wait for."""
-    WORLD_TESTS_LEFT.discard(nodeid)
 
 
 @pytest.fixture
