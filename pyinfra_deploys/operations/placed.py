@@ -142,7 +142,12 @@ def put(src: str | StringIO, dest: str, mode: str, user: str, group: str) -> Gen
     # A sudo upload is staged in /tmp (public configuration; secrets go through operations.secret's
     # private folder): named here, pyinfra need not ask the host for its temporary folder first.
     yield FileUploadCommand(src, partial, remote_temp_filename=host.get_temp_filename(dest, temp_directory=UPLOAD_STAGE))
-    yield StringCommand(
+    yield move_in(partial, dest, mode, user, group)
+
+
+def move_in(partial: str, dest: str, mode: str, user: str, group: str) -> StringCommand:
+    """One command: the uploaded ``partial`` given its owner and mode, then renamed over ``dest``."""
+    return StringCommand(
         "chown", QuoteString(f"{user}:{group}"), QuoteString(partial), "&&", "chmod", mode, QuoteString(partial),
         "&&", "mv", "-f", QuoteString(partial), QuoteString(dest),
     )  # fmt: skip

@@ -69,10 +69,7 @@ def put(
         yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null", QuoteString(partial))
         temp = host.get_temp_filename(dest, temp_directory=stage)
         yield FileUploadCommand(StringIO(content), partial, remote_temp_filename=temp)
-        yield StringCommand(
-            "chown", QuoteString(f"{user}:{group}"), QuoteString(partial), "&&", "chmod", mode, QuoteString(partial),
-            "&&", "mv", "-f", QuoteString(partial), QuoteString(dest),
-        )  # fmt: skip
+        yield placed.move_in(partial, dest, mode, user, group)
         return
     assert now is not None
     if now.mode != int(mode, 8):
