@@ -5,12 +5,14 @@ Both follow deploy-rs's "magic rollback":
 1. Refuse, before any change, a firewall that would not let this machine
    back in over SSH (the address the host sees, the port it reached),
    unless ``allow_lockout``.
-2. Arm the host's own way back (``february-generation arm``): a transient
+2. Arm the host's own way back (``february-generation arm SECONDS current``,
+   one call that also names the generation it goes back to): a transient
    systemd timer that switches to the generation before, unless confirmed.
 3. Switch: converge with pyinfra, or switch to a recorded generation.
 4. The host's checks (services, ports, milter, relay, a local delivery).
    When they fail, february switches back itself, as before.
-5. Arm again with ``generations.confirm_seconds`` and confirm over a **new**
+5. Arm again with ``generations.confirm_seconds`` (in the checks' own call,
+   once they pass) and confirm over a **new**
    SSH connection (no shared master: UFW's conntrack keeps an open session
    alive whatever the new rules say). Confirmed, the switch stays.
 6. Not confirmed: the host goes back by itself when the timer fires;
@@ -77,32 +79,45 @@ def deployer_kept_in(found: InventoryHost, allow_lockout: bool) -> bool:
     return False
 
 
-def arm(found: InventoryHost, seconds: int, number: int, reason: str) -> bool:
-    armed = generations.arm(found, seconds, number, reason[:300])
-    if armed.ok:
-        return True
+def not_armed(armed: generations.Outcome) -> None:
     detail = (armed.err or armed.out).strip().splitlines()
     say(f"the host's own rollback could not be armed: {detail[-1] if detail else f'exit status {armed.status}'}", "yellow")
-    return False
+
+
+def arm_current(found: InventoryHost, seconds: int, reason: str) -> int | None:
+    """Arm the host's own way back to the generation it runs now (in the same call that reads it); that generation."""
+    number, armed = generations.arm_current(found, seconds, reason[:300])
+    if not armed.ok:
+        not_armed(armed)
+    return number
+
+
+def confirm_window(back_to: int, window: int) -> tuple[int, int, str]:
+    """What the checks arm once they pass: back to ``back_to`` unless a new connection confirms within ``window``."""
+    return window, back_to, f"automatic rollback: not confirmed over a new SSH connection within {window} s"
+
+
+def verified(checked: generations.Outcome) -> bool:
+    """The checks passed (whether or not the rollback after them could be armed: ``confirm_or_wait`` says that)."""
+    return checked.ok or checked.status == generations.VERIFIED_NOT_ARMED
 
 
 def deploy(inventory: Path, found: InventoryHost, rollback: bool = True, allow_lockout: bool = False) -> int:
     """Converge, check, confirm over a new connection; 0 when the host runs the new generation, 2 otherwise."""
     if not deployer_kept_in(found, allow_lockout):
         return 2
-    before = generations.current(found)
     window = found.settings.generations.confirm_seconds
-    if before is not None:
-        arm(found, generations.WORK_ALLOWANCE_SECONDS + window, before, "automatic rollback: the deploy did not come back")
+    before = arm_current(found, generations.WORK_ALLOWANCE_SECONDS + window, "automatic rollback: the deploy did not come back")
     status = subprocess.call(pyinfra_argv(inventory, found, allow_lockout=allow_lockout))
     if status == 0:
+        then_arm = confirm_window(before, window) if before is not None else None
         with stage(f"Checks of {found.name} after the converge"):
-            checked = generations.verify(found, generations.AFTER_CONVERGE_SECONDS)
-        if checked.ok:
+            checked = generations.verify(found, generations.AFTER_CONVERGE_SECONDS, then_arm=then_arm)
+        if verified(checked):
             say(checked.out)
             if before is None:
                 return 0 if reached(found) else 2
-            return confirm_or_wait(found, before, window)
+            return confirm_or_wait(found, before, window, checked)
         failure = "the host failed its checks: " + "; ".join(checked.err.strip().splitlines())
     else:
         failure = f"the converge failed (pyinfra exited {status})"
@@ -125,37 +140,36 @@ def rollback(found: InventoryHost, target: int, allow_lockout: bool = False) -> 
         return 2
     if problem is not None:
         say(f"{problem}; switching anyway (--allow-lockout)", "yellow")
-    now = generations.current(found)
     window = found.settings.generations.confirm_seconds
-    if now is not None:
-        arm(
-            found,
-            generations.WORK_ALLOWANCE_SECONDS + window,
-            now,
-            f"automatic rollback: the switch to {target} did not come back",
-        )
-    if not switch(found, target, f"rollback to {target}"):
+    now = arm_current(
+        found, generations.WORK_ALLOWANCE_SECONDS + window, f"automatic rollback: the switch to {target} did not come back"
+    )
+    checked = switch(found, target, f"rollback to {target}", then_arm=confirm_window(now, window) if now is not None else None)
+    if checked is None:
         if now is not None:
             disarm(found)
         return 2
-    return confirm_or_wait(found, now, window) if now is not None else 0
+    return confirm_or_wait(found, now, window, checked) if now is not None else 0
 
 
-def switch(found: InventoryHost, number: int, reason: str) -> bool:
-    """Switch the host to generation ``number``, then verify it; say how it went."""
+def switch(
+    found: InventoryHost, number: int, reason: str, then_arm: tuple[int, int, str] | None = None
+) -> generations.Outcome | None:
+    """Switch the host to generation ``number``, then verify it (and arm ``then_arm`` once verified); say how it
+    went. The checks' outcome when they passed, None when the switch or its checks failed."""
     with stage(f"Switch {found.name} to generation {number}"):
         switched = generations.switch(found, number, reason)
     say(switched.out)
     if not switched.ok:
         say(switched.err, "red")
-        return False
+        return None
     with stage(f"Checks of {found.name} on generation {number}"):
-        checked = generations.verify(found, generations.AFTER_SWITCH_SECONDS)
-    if not checked.ok:
+        checked = generations.verify(found, generations.AFTER_SWITCH_SECONDS, then_arm=then_arm)
+    if not verified(checked):
         say(checked.err, "red")
-        return False
+        return None
     say(f"{found.name} is on generation {number}'s files: {checked.out.strip()}")
-    return True
+    return checked
 
 
 def disarm(found: InventoryHost) -> None:
@@ -177,9 +191,10 @@ def reached(found: InventoryHost) -> bool:
     return False
 
 
-def confirm_or_wait(found: InventoryHost, back_to: int, window: int) -> int:
-    """Arm the host's own rollback for ``window`` seconds and confirm over a new connection; else wait for the host to go back."""
-    if not arm(found, window, back_to, f"automatic rollback: not confirmed over a new SSH connection within {window} s"):
+def confirm_or_wait(found: InventoryHost, back_to: int, window: int, checked: generations.Outcome) -> int:
+    """Confirm over a new connection what the checks (``checked``) armed for ``window`` seconds; else wait for the host to go back."""
+    if not checked.ok:
+        not_armed(checked)
         say("the switch stays unconfirmed: the host could not arm its own rollback", "red")
         return 2
     with stage(f"Confirm over a new SSH connection to {found.name}"):

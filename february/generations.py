@@ -56,12 +56,6 @@ def listing(found: InventoryHost) -> list[dict[str, Any]]:
     return data
 
 
-def current(found: InventoryHost) -> int | None:
-    """The current generation, or None (never converged, or a host from before generations)."""
-    done = _script(found, "current")
-    return int(done.out) if done.ok and done.out.strip().isdigit() else None
-
-
 def previous(generations: list[dict[str, Any]]) -> int | None:
     """The generation before the current one (what a rollback goes back to by default)."""
     now = next((g["number"] for g in generations if g["current"]), None)
@@ -73,13 +67,23 @@ def switch(found: InventoryHost, number: int, reason: str) -> Outcome:
     return _script(found, "switch", str(number), reason)
 
 
-def verify(found: InventoryHost, seconds: int, fresh: bool = False) -> Outcome:
-    return _script(found, "verify", str(seconds), fresh=fresh)
+# ``verify ... arm ...``'s exit status when the checks passed but the rollback could not be armed.
+VERIFIED_NOT_ARMED = 5
 
 
-def arm(found: InventoryHost, seconds: int, number: int, reason: str) -> Outcome:
-    """The host's own rollback to ``number`` in ``seconds``, unless confirmed first."""
-    return _script(found, "arm", str(seconds), str(number), reason)
+def verify(found: InventoryHost, seconds: int, fresh: bool = False, then_arm: tuple[int, int, str] | None = None) -> Outcome:
+    """The switch's checks, retried for ``seconds``; ``then_arm`` (seconds, generation, reason): once they pass, arm
+    the host's own rollback in the same call (exit status ``VERIFIED_NOT_ARMED`` when that fails)."""
+    arming = ("arm", str(then_arm[0]), str(then_arm[1]), then_arm[2]) if then_arm is not None else ()
+    return _script(found, "verify", str(seconds), *arming, fresh=fresh)
+
+
+def arm_current(found: InventoryHost, seconds: int, reason: str) -> tuple[int | None, Outcome]:
+    """Arm the host's own rollback to its current generation in one call; that generation (None: it has none)."""
+    done = _script(found, "arm", str(seconds), "current", reason)
+    first = done.out.splitlines()[0] if done.out.strip() else ""
+    number = first.removeprefix("current ").strip()
+    return (int(number) if number.isdigit() else None), done
 
 
 def confirm(found: InventoryHost, fresh: bool = True) -> Outcome:

@@ -32,6 +32,10 @@ Commands (one JSON line or plain lines on stdout, reasons on stderr):
     The host's own way back (deploy-rs's "magic rollback"): unless
     ``confirm`` comes first, generation N is switched back to SECONDS from
     now, by a transient systemd timer (``fire``). Arming again replaces it.
+``arm SECONDS current REASON``
+    The same to the generation current now, in one call (a deploy asks
+    nothing first): prints ``current N``, or ``current none`` and arms
+    nothing when the host has no generation yet.
 ``confirm``
     Disarm: the deployer reached the host over a new connection after the
     switch. Exit status 3 when nothing was armed any more (it fired).
@@ -50,6 +54,10 @@ Commands (one JSON line or plain lines on stdout, reasons on stderr):
     checks: services, ports, milter, and a local delivery: a probe message
     into the first mailbox, deleted once it arrived), retried until they pass or SECONDS
     have gone; exit status 0 or 2, the failed checks on stderr.
+``verify SECONDS arm SECONDS N REASON``
+    The checks, then (only when they passed) ``arm`` in the same call: the
+    window to confirm starts once the host is known good. Exit status 5
+    when the checks passed but the rollback could not be armed.
 
 Exit status: 0 ok, 1 bad usage or unknown generation, 2 a failed check.
 """
@@ -370,6 +378,27 @@ def arm(config: Config, seconds: int, number: int, reason: str) -> int:
         return _arm(config, seconds, number, reason)
 
 
+def arm_current(config: Config, seconds: int, reason: str) -> int:
+    with locked(config):
+        now = current(config)
+        if now is None or now not in numbers(config):
+            print("current none")
+            return 0
+        print(f"current {now}")
+        return _arm(config, seconds, now, reason)
+
+
+VERIFIED_NOT_ARMED = 5
+
+
+def verify_then_arm(config: Config, seconds: float, arm_seconds: int, number: int, reason: str) -> int:
+    status = verify(config, seconds)
+    if status != 0:
+        return status
+    sys.stdout.flush()
+    return 0 if arm(config, arm_seconds, number, reason) == 0 else VERIFIED_NOT_ARMED
+
+
 def _arm(config: Config, seconds: int, number: int, reason: str) -> int:
     """Arm (or arm again) the transient timer; the caller holds the lock."""
     stop_timer(config)
@@ -452,7 +481,8 @@ def verify(config: Config, seconds: float) -> int:
     """Retry the switch checks until they pass or ``seconds`` have gone."""
     deadline = time.monotonic() + seconds
     while True:
-        status, output, err = run(f"{shlex.quote(config.status_script)} {shlex.quote(config.status_config)} --deliver")
+        only = ",".join(config.verify_sections)
+        status, output, err = run(shlex.join([config.status_script, config.status_config, "--only", only]))
         try:
             results = json.loads(output) if status in (0, 1, 2) else []
         except json.JSONDecodeError:
@@ -486,6 +516,8 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "switch" and len(args) == 2 and args[0].isdigit():
         return switch(config, int(args[0]), args[1])
+    if command == "arm" and len(args) == 3 and args[0].isdigit() and args[1] == "current":
+        return arm_current(config, int(args[0]), args[2])
     if command == "arm" and len(args) == 3 and args[0].isdigit() and args[1].isdigit():
         return arm(config, int(args[0]), int(args[1]), args[2])
     if command == "show" and len(args) == 2 and args[0].isdigit():
@@ -498,6 +530,8 @@ def main(argv: list[str]) -> int:
         return resume(config)
     if command == "verify" and len(args) == 1 and args[0].isdigit():
         return verify(config, float(args[0]))
+    if command == "verify" and len(args) == 5 and args[1] == "arm" and all(a.isdigit() for a in (args[0], args[2], args[3])):
+        return verify_then_arm(config, float(args[0]), int(args[2]), int(args[3]), args[4])
     print(f"bad usage: {' '.join(argv[2:])}", file=sys.stderr)
     return 1
 

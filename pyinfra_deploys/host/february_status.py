@@ -733,13 +733,24 @@ def run_section(
     return out
 
 
-def run_checks(config: Config, runner: Runner = run, now: float | None = None, deliver: bool = False) -> list[Result]:
+DELIVERY = "Delivery"
+
+
+def run_checks(
+    config: Config, runner: Runner = run, now: float | None = None, deliver: bool = False, only: Iterable[str] | None = None
+) -> list[Result]:
     """All sections at once (each mostly waits: on a port, a command, the resolver), their results in SECTIONS' order.
 
     ``deliver`` adds the delivery probe (a message into the first mailbox).
+    ``only`` runs just the sections it names ("Delivery" among them: the probe):
+    a switch's checks skip what it does not wait on (certificate, backup, updates),
+    each of which costs seconds of CPU on a small or emulated box.
     """
     now = time.time() if now is None else now
-    sections = [*SECTIONS, ("Delivery", check_delivery)] if deliver else SECTIONS
+    sections = [*SECTIONS, (DELIVERY, check_delivery)] if deliver or only is not None else SECTIONS
+    if only is not None:
+        wanted = set(only)
+        sections = [entry for entry in sections if entry[0] in wanted]
     with ThreadPoolExecutor(max_workers=len(sections)) as pool:
         found = list(pool.map(lambda entry: run_section(entry[0], entry[1], config, runner, now), sections))
     return [line for lines in found for line in lines]
@@ -809,12 +820,23 @@ def notify(config: Config, results: list[Result], runner: Runner, now: float) ->
     return 0, f"{summary(results)}; unchanged, nothing mailed"
 
 
-USAGE = "usage: february-status CONFIG [--deliver | --notify] (CONFIG: the JSON the deploy writes)"
+USAGE = (
+    "usage: february-status CONFIG [--deliver | --only SECTION,... | --notify]"
+    " (CONFIG: the JSON the deploy writes; SECTION: " + ", ".join(name for name, _ in SECTIONS) + f", {DELIVERY})"
+)
+
+
+def sections_named(text: str) -> list[str] | None:
+    """``--only``'s comma-separated section names, or None when one is not a section."""
+    names = text.split(",")
+    known = {name for name, _ in SECTIONS} | {DELIVERY}
+    return names if names and all(name in known for name in names) else None
 
 
 def main(argv: list[str]) -> int:
     deliver, notifying = argv[2:] == ["--deliver"], argv[2:] == ["--notify"]
-    if len(argv) != 2 and not (deliver or notifying):
+    only = sections_named(argv[3]) if len(argv) == 4 and argv[2] == "--only" else None
+    if len(argv) != 2 and not (deliver or notifying or only):
         print(USAGE, file=sys.stderr)
         return 2
     with open(argv[1]) as file:
@@ -823,7 +845,7 @@ def main(argv: list[str]) -> int:
         status, said = notify(config, run_checks(config), run, time.time())
         print(said, file=sys.stderr if status else sys.stdout)
         return status
-    results = run_checks(config, deliver=deliver)
+    results = run_checks(config, deliver=deliver, only=only)
     print(json.dumps(results, indent=1, ensure_ascii=False))
     return exit_code(results)
 

@@ -193,10 +193,12 @@ def test_verify_names_the_failed_check(host: Host) -> None:
         {"section": "Disk", "name": "mail store", "level": "error", "message": "full"},
     ]
     status = host.tmp / "status"
-    status.write_text(f"#!/bin/sh\necho '{json.dumps(report)}'\nexit 2\n")
+    status.write_text(f"#!/bin/sh\necho \"$@\" > {host.tmp / 'asked'}\necho '{json.dumps(report)}'\nexit 2\n")
     status.chmod(0o755)
     done = host.run("verify", "0")
     assert done.returncode == 2
+    # Only the switch's sections are run (a certificate or an update check costs seconds and decides nothing here).
+    assert (host.tmp / "asked").read_text().split() == [str(host.tmp / "status.json"), "--only", "Services"]
     assert "failed check: Services: dovecot: failed" in done.stderr and "Disk" not in done.stderr
     status.write_text(f"#!/bin/sh\necho '{json.dumps(report[1:])}'\nexit 2\n")
     assert host.run("verify", "0").returncode == 0  # only the switch's sections count
@@ -279,11 +281,49 @@ def test_a_confirmed_switch_stays(host: Host) -> None:
     assert missing.returncode == 1 and "no generation 9" in missing.stderr
 
 
+def test_arming_the_current_generation_names_it_in_the_same_call(host: Host) -> None:
+    """A deploy arms its way back and learns where it goes in one command (each costs seconds under emulation)."""
+    armed_file = host.tmp / "generations" / "armed"
+    first = host.run("arm", "600", "current", "the deploy did not come back")
+    assert (first.returncode, first.stdout.strip()) == (0, "current none") and not armed_file.exists()
+    host.record()
+    host.write(host.main_cf, "myhostname = two\n")
+    host.record()
+    done = host.run("arm", "600", "current", "the deploy did not come back")
+    assert done.returncode == 0 and done.stdout.splitlines()[0] == "current 2", done.stderr
+    assert json.loads(armed_file.read_text())["target"] == 2
+
+
+def test_verify_arms_only_once_the_checks_passed(host: Host) -> None:
+    armed_file = host.tmp / "generations" / "armed"
+    host.record()
+    status = host.tmp / "status"
+    failing = [{"section": "Services", "name": "dovecot", "level": "error", "message": "failed"}]
+    status.write_text(f"#!/bin/sh\necho '{json.dumps(failing)}'\nexit 2\n")
+    status.chmod(0o755)
+    failed = host.run("verify", "0", "arm", "120", "1", "not confirmed")
+    assert failed.returncode == 2 and not armed_file.exists()
+    status.write_text(f"#!/bin/sh\necho '{json.dumps([{**failing[0], 'level': 'ok'}])}'\nexit 0\n")
+    done = host.run("verify", "0", "arm", "120", "1", "not confirmed")
+    assert done.returncode == 0 and done.stdout.startswith("verified: Services"), done.stderr
+    assert json.loads(armed_file.read_text()) | {"deadline": 0} == {
+        "target": 1,
+        "reason": "not confirmed",
+        "deadline": 0,
+        "seconds": 120,
+    }
+    # Verified, but there is nothing to go back to: its own exit status, so february tells it from a failed check.
+    unarmed = host.run("verify", "0", "arm", "120", "9", "not confirmed")
+    assert unarmed.returncode == 5 and "no generation 9" in unarmed.stderr
+
+
 def test_usage_errors_exit_1(host: Host) -> None:
     assert host.run("switch", "one", "x").returncode == 1
     assert host.run("frobnicate").returncode == 1
     assert host.run("arm", "soon", "1", "x").returncode == 1
     assert host.run("confirm", "now").returncode == 1
+    assert host.run("arm", "600", "latest", "x").returncode == 1
+    assert host.run("verify", "0", "arm", "soon", "1", "x").returncode == 1
 
 
 def test_a_rollback_goes_by_default_to_the_generation_before_the_current_one() -> None:

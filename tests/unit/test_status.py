@@ -538,9 +538,11 @@ def test_main_prints_json_and_exits_with_the_worst_level(
     path = tmp_path / "status.json"
     path.write_text(config_text(load_settings(sample)))
     seen: list[tuple[Config, bool]] = []
+    asked: list[list[str] | None] = []
 
-    def checks(c: Config, deliver: bool) -> list[dict[str, str]]:
+    def checks(c: Config, deliver: bool, only: list[str] | None = None) -> list[dict[str, str]]:
         seen.append((c, deliver))
+        asked.append(only)
         return [february_status.result("Disk", "mail store", WARNING, "25 % free")]
 
     monkeypatch.setattr(february_status, "run_checks", checks)
@@ -554,6 +556,10 @@ def test_main_prints_json_and_exits_with_the_worst_level(
     assert february_status.main(["february-status", str(path), "--deliver"]) == 1 and seen[1][1] is True
     assert february_status.main(["february-status"]) == 2
     assert february_status.main(["february-status", str(path), "--other"]) == 2
+    assert february_status.main(["february-status", str(path), "--only", "Ports,Delivery"]) == 1
+    assert asked[-1] == ["Ports", "Delivery"]
+    for wrong in ("Ports,Nothing", "", "Ports,", "ports"):
+        assert february_status.main(["february-status", str(path), "--only", wrong]) == 2
 
 
 # ----- the delivery probe (after a switch) -----
@@ -615,6 +621,14 @@ def test_the_delivery_section_runs_only_when_asked(tmp_path: Path, monkeypatch: 
     assert "Delivery" not in {r["section"] for r in february_status.run_checks(c, FakeMailbox(), NOW)}
     delivered = [r for r in february_status.run_checks(c, FakeMailbox(), NOW, deliver=True) if r["section"] == "Delivery"]
     assert [r["level"] for r in delivered] == [OK]
+
+
+def test_only_runs_the_sections_it_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    c = config(tmp_path, probe_mailbox="alice@example.test")
+    ran = february_status.run_checks(c, FakeMailbox(), NOW, only=["Disk", "Delivery"])
+    assert {r["section"] for r in ran} == {"Disk", "Delivery"}
+    assert {r["section"] for r in february_status.run_checks(c, FakeMailbox(), NOW, only=["Disk"])} == {"Disk"}
 
 
 # ----- the configuration the deploy writes -----
