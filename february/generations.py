@@ -79,8 +79,18 @@ def verify(found: InventoryHost, seconds: int, fresh: bool = False, then_arm: tu
 
 
 def arm_current(found: InventoryHost, seconds: int, reason: str) -> tuple[int | None, Outcome]:
-    """Arm the host's own rollback to its current generation in one call; that generation (None: it has none)."""
+    """Arm the host's own rollback to its current generation in one call; that generation (None: it has none).
+
+    A host whose script predates ``arm SECONDS current`` (the deploy that is about
+    to run places the new one) is asked the old way, ``current`` then ``arm N``:
+    the first deploy after an upgrade of february keeps its way back too.
+    """
     done = _script(found, "arm", str(seconds), "current", reason)
+    if done.status == 1 and done.err.startswith("bad usage: "):
+        now = _script(found, "current")
+        if not (now.ok and now.out.strip().isdigit()):
+            return None, now
+        return int(now.out), _script(found, "arm", str(seconds), now.out.strip(), reason)
     first = done.out.splitlines()[0] if done.out.strip() else ""
     number = first.removeprefix("current ").strip()
     return (int(number) if number.isdigit() else None), done

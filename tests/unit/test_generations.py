@@ -349,3 +349,27 @@ def test_a_change_of_ufw_s_rules_alone_reloads_them_as_ufw_allow_does_and_reads_
     assert reloads[layout.UFW_CONF] == reloads[layout.UFW_DEFAULTS] == "ufw reload"
     assert february_generation.command_name(quick) == "python3 -c '# ufw: reload the user rules ...'"
     assert february_generation.command_name("postfix reload") == "postfix reload"
+
+
+def test_a_host_whose_script_predates_arm_current_is_armed_the_old_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first deploy after an upgrade of february meets the host's old script: its way back is armed all the same."""
+    from february import generations as client
+
+    asked: list[tuple[str, ...]] = []
+
+    def old_script(found: object, *args: str, fresh: bool = False) -> client.Outcome:
+        asked.append(args)
+        if args == ("current",):
+            return client.Outcome(0, "7\n", "")
+        if args[0] == "arm" and args[2] == "current":
+            return client.Outcome(1, "", f"bad usage: {' '.join(args)}\n")
+        return client.Outcome(0, f"armed: back to generation {args[2]} in {args[1]} s unless confirmed\n", "")
+
+    monkeypatch.setattr(client, "_script", old_script)
+    number, armed = client.arm_current(None, 1830, "the deploy did not come back")  # type: ignore[arg-type]
+    assert number == 7 and armed.ok
+    assert asked == [
+        ("arm", "1830", "current", "the deploy did not come back"),
+        ("current",),
+        ("arm", "1830", "7", "the deploy did not come back"),
+    ]
