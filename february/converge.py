@@ -32,6 +32,7 @@ from february import generations
 from february.paths import REPO
 from february.remote import RemoteError, connection, run
 from images.progress import stage
+from pyinfra_deploys.host.february_generation import VERIFIED_NOT_ARMED
 from pyinfra_deploys.roles.firewall import ALLOW_LOCKOUT, lockout
 from pyinfra_deploys.settings.inventory import InventoryHost
 
@@ -99,7 +100,7 @@ def confirm_window(back_to: int, window: int) -> tuple[int, int, str]:
 
 def verified(checked: generations.Outcome) -> bool:
     """The checks passed (whether or not the rollback after them could be armed: ``confirm_or_wait`` says that)."""
-    return checked.ok or checked.status == generations.VERIFIED_NOT_ARMED
+    return checked.ok or checked.status == VERIFIED_NOT_ARMED
 
 
 def deploy(inventory: Path, found: InventoryHost, rollback: bool = True, allow_lockout: bool = False) -> int:

@@ -67,10 +67,6 @@ def switch(found: InventoryHost, number: int, reason: str) -> Outcome:
     return _script(found, "switch", str(number), reason)
 
 
-# ``verify ... arm ...``'s exit status when the checks passed but the rollback could not be armed.
-VERIFIED_NOT_ARMED = 5
-
-
 def verify(found: InventoryHost, seconds: int, fresh: bool = False, then_arm: tuple[int, int, str] | None = None) -> Outcome:
     """The switch's checks, retried for ``seconds``; ``then_arm`` (seconds, generation, reason): once they pass, arm
     the host's own rollback in the same call (exit status ``VERIFIED_NOT_ARMED`` when that fails)."""

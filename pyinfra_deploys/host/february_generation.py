@@ -388,14 +388,13 @@ def arm_current(config: Config, seconds: int, reason: str) -> int:
         return _arm(config, seconds, now, reason)
 
 
-VERIFIED_NOT_ARMED = 5
+VERIFIED_NOT_ARMED = 5  # verify ... arm ...: the checks passed, the rollback could not be armed
 
 
 def verify_then_arm(config: Config, seconds: float, arm_seconds: int, number: int, reason: str) -> int:
     status = verify(config, seconds)
     if status != 0:
         return status
-    sys.stdout.flush()
     return 0 if arm(config, arm_seconds, number, reason) == 0 else VERIFIED_NOT_ARMED
 
 
@@ -480,9 +479,9 @@ def resume(config: Config) -> int:
 def verify(config: Config, seconds: float) -> int:
     """Retry the switch checks until they pass or ``seconds`` have gone."""
     deadline = time.monotonic() + seconds
+    command = shlex.join([config.status_script, config.status_config, "--only", ",".join(config.verify_sections)])
     while True:
-        only = ",".join(config.verify_sections)
-        status, output, err = run(shlex.join([config.status_script, config.status_config, "--only", only]))
+        status, output, err = run(command)
         try:
             results = json.loads(output) if status in (0, 1, 2) else []
         except json.JSONDecodeError:
